@@ -1,0 +1,24 @@
+"""gstorder: structural order of Ge-Sb-Te phase-change materials from MD trajectories.
+
+Frames come in through :func:`read_frames` (or as ``ase.Atoms``), neighbour
+lists from :mod:`gstorder.neighbors`, and every analysis returns labelled
+xarray objects with units in their attributes.
+"""
+
+from . import errors, neighbors
+from ._version import __version__
+from .frames import Frame, as_frame, iter_frames
+from .io import Trajectory, read_frames
+from .parallel import threads
+
+__all__ = [
+    "__version__",
+    "errors",
+    "neighbors",
+    "Frame",
+    "as_frame",
+    "iter_frames",
+    "Trajectory",
+    "read_frames",
+    "threads",
+]

@@ -1,0 +1,1 @@
+"""Private Numba kernels: plain arrays in, plain arrays out, no validation."""

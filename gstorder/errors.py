@@ -1,0 +1,41 @@
+"""Exceptions and warnings raised by gstorder.
+
+Every error subclasses a builtin (``ValueError``, ``ImportError``, ...), so a
+plain ``except ValueError`` keeps working; catch :class:`GstorderError` to
+catch all of them.
+"""
+
+
+class GstorderError(Exception):
+    """Base class of every exception raised by gstorder."""
+
+
+class TrajectoryFormatError(GstorderError, ValueError):
+    """A trajectory file is truncated, corrupt or inconsistent.
+
+    The message names the file, the frame and the line.
+    """
+
+
+class UnknownFormatError(GstorderError, ValueError):
+    """The file format could not be guessed or is not supported."""
+
+
+class MissingDataError(GstorderError, ValueError):
+    """A frame lacks data an analysis needs (velocities, a cell, species...)."""
+
+
+class CellTooSmallError(GstorderError, ValueError):
+    """The cell is too small for the requested cut-off along some direction."""
+
+
+class UnknownSpeciesError(GstorderError, ValueError):
+    """A chemical species is unknown or absent where it is required."""
+
+
+class EmptyFrameError(GstorderError, ValueError):
+    """A frame holds no atoms where at least one is needed."""
+
+
+class GstorderWarning(UserWarning):
+    """Legal but degenerate input: the result is empty or NaN."""

@@ -1,0 +1,280 @@
+"""The one frame abstraction every analysis consumes.
+
+A :class:`Frame` is a snapshot of an atomistic model in gstorder's units:
+positions and cell in Å, velocities in Å/ps, masses in amu, time in ps.
+Readers (:func:`gstorder.read_frames`) produce frames; :func:`as_frame` turns
+an ``ase.Atoms`` into one and :meth:`Frame.to_atoms` goes back.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+from ase import Atoms
+from ase import units as ase_units
+from ase.data import atomic_masses, atomic_numbers, chemical_symbols
+
+from .errors import MissingDataError, UnknownSpeciesError
+
+#: Multiply an ASE velocity (Å per ASE time unit) by this to get Å/ps.
+ASE_VELOCITY_TO_A_PER_PS = ase_units.fs * 1000.0
+
+__all__ = ["Frame", "as_frame", "iter_frames", "species_numbers", "ASE_VELOCITY_TO_A_PER_PS"]
+
+
+@dataclass(eq=False)
+class Frame:
+    """One snapshot of an atomistic model.
+
+    Parameters
+    ----------
+    positions : ndarray, shape (n_atoms, 3)
+        Cartesian positions in Å.
+    numbers : ndarray of int, shape (n_atoms,)
+        Atomic numbers.
+    cell : ndarray, shape (3, 3)
+        Cell vectors as rows, in Å. Rows of zeros are allowed along
+        non-periodic axes (an isolated cluster has an all-zero cell).
+    pbc : ndarray of bool, shape (3,)
+        Periodicity along each cell vector.
+    velocities : ndarray, shape (n_atoms, 3), optional
+        Velocities in Å/ps.
+    masses : ndarray, shape (n_atoms,), optional
+        Masses in amu; standard atomic masses are used when absent.
+    time : float, optional
+        Simulation time in ps.
+    arrays : dict of str to ndarray
+        Other per-atom data from the file (tags, fixed flags, image flags
+        ``image`` (n_atoms, 3), forces, ...), first axis ``n_atoms``.
+    info : dict
+        Per-frame metadata (energy, step, source file and index, ...).
+    """
+
+    positions: np.ndarray
+    numbers: np.ndarray
+    cell: np.ndarray = field(default_factory=lambda: np.zeros((3, 3)))
+    pbc: np.ndarray = field(default_factory=lambda: np.zeros(3, dtype=bool))
+    velocities: np.ndarray | None = None
+    masses: np.ndarray | None = None
+    time: float | None = None
+    arrays: dict = field(default_factory=dict)
+    info: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.positions = np.ascontiguousarray(self.positions, dtype=np.float64).reshape(-1, 3)
+        n = len(self.positions)
+        self.numbers = np.ascontiguousarray(self.numbers, dtype=np.int64).reshape(-1)
+        self.cell = np.array(self.cell, dtype=np.float64).reshape(3, 3)
+        self.pbc = np.array(np.broadcast_to(self.pbc, (3,)), dtype=bool)
+        if len(self.numbers) != n:
+            raise ValueError(f"numbers has {len(self.numbers)} entries but positions has {n} atoms")
+        bad = (self.numbers < 1) | (self.numbers >= len(chemical_symbols))
+        if bad.any():
+            raise UnknownSpeciesError(f"atomic number {self.numbers[bad][0]} is not a chemical element")
+        if self.velocities is not None:
+            self.velocities = np.ascontiguousarray(self.velocities, dtype=np.float64)
+            if self.velocities.shape != (n, 3):
+                raise ValueError(f"velocities must have shape ({n}, 3), got {self.velocities.shape}")
+        if self.masses is not None:
+            self.masses = np.ascontiguousarray(self.masses, dtype=np.float64).reshape(-1)
+            if len(self.masses) != n:
+                raise ValueError(f"masses has {len(self.masses)} entries for {n} atoms")
+        for key, value in self.arrays.items():
+            if len(value) != n:
+                raise ValueError(f"per-atom array {key!r} has {len(value)} rows for {n} atoms")
+        if self.pbc.any():
+            periodic_cell = self.cell[self.pbc]
+            if np.any(np.linalg.norm(periodic_cell, axis=1) == 0.0):
+                axes = [a for a in range(3) if self.pbc[a] and not self.cell[a].any()]
+                raise MissingDataError(
+                    f"pbc is {self.pbc.tolist()} but cell vector(s) {axes} are zero; "
+                    "give a cell or set those axes non-periodic"
+                )
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def __repr__(self) -> str:
+        extra = []
+        if self.velocities is not None:
+            extra.append("velocities")
+        if self.time is not None:
+            extra.append(f"time={self.time:g} ps")
+        tail = (", " + ", ".join(extra)) if extra else ""
+        return f"Frame({self.formula}, pbc={self.pbc.tolist()}{tail})"
+
+    @property
+    def symbols(self) -> np.ndarray:
+        """Chemical symbols, shape (n_atoms,)."""
+        return np.array(chemical_symbols, dtype=object)[self.numbers].astype(str)
+
+    @property
+    def species(self) -> list[str]:
+        """Chemical symbols present, ordered by atomic number."""
+        return [chemical_symbols[z] for z in np.unique(self.numbers)]
+
+    @property
+    def formula(self) -> str:
+        """Composition as a formula string, e.g. ``'Ge27Sb54Te108'``."""
+        zs, counts = np.unique(self.numbers, return_counts=True)
+        return "".join(f"{chemical_symbols[z]}{c}" for z, c in zip(zs, counts)) or "empty"
+
+    @property
+    def atom_masses(self) -> np.ndarray:
+        """Masses in amu: the file's, else standard atomic masses."""
+        if self.masses is not None:
+            return self.masses
+        return atomic_masses[self.numbers]
+
+    @property
+    def volume(self) -> float:
+        """Cell volume in Å³ (requires a fully periodic cell)."""
+        if not self.pbc.all():
+            raise MissingDataError("the volume needs a cell periodic in all three directions")
+        return float(abs(np.linalg.det(self.cell)))
+
+    def describe(self) -> str:
+        """Where the frame came from, for messages: ``'run.xyz frame 12'`` or ``'frame'``."""
+        if "file" in self.info:
+            return f"{self.info['file']} frame {self.info.get('frame_index', '?')}"
+        return "frame"
+
+    def require_velocities(self) -> np.ndarray:
+        """Velocities in Å/ps, or a :class:`MissingDataError` naming the frame."""
+        if self.velocities is None:
+            where = self.describe()
+            raise MissingDataError(
+                f"{where} has no velocities; write them to the trajectory "
+                "(extxyz 'velo' column, LAMMPS dump vx vy vz)"
+            )
+        return self.velocities
+
+    def to_atoms(self) -> Atoms:
+        """Convert to ``ase.Atoms`` (velocities converted to ASE units)."""
+        atoms = Atoms(numbers=self.numbers, positions=self.positions, cell=self.cell, pbc=self.pbc)
+        if self.masses is not None:
+            atoms.set_masses(self.masses)
+        if self.velocities is not None:
+            atoms.set_velocities(self.velocities / ASE_VELOCITY_TO_A_PER_PS)
+        for key, value in self.arrays.items():
+            atoms.new_array(key, np.asarray(value))
+        atoms.info.update(self.info)
+        if self.time is not None:
+            atoms.info["time_ps"] = self.time
+        return atoms
+
+    def copy(self) -> "Frame":
+        """A deep copy."""
+        return Frame(
+            positions=self.positions.copy(),
+            numbers=self.numbers.copy(),
+            cell=self.cell.copy(),
+            pbc=self.pbc.copy(),
+            velocities=None if self.velocities is None else self.velocities.copy(),
+            masses=None if self.masses is None else self.masses.copy(),
+            time=self.time,
+            arrays={k: np.array(v, copy=True) for k, v in self.arrays.items()},
+            info=dict(self.info),
+        )
+
+
+_ATOMS_SKIP_ARRAYS = {"numbers", "positions", "momenta", "masses"}
+
+
+def as_frame(obj: Any) -> Frame:
+    """Turn an ``ase.Atoms`` (or a :class:`Frame`) into a :class:`Frame`.
+
+    ASE velocities are converted to Å/ps; ``atoms.info['time_ps']`` (or
+    ``'time'`` in fs, the libAtoms convention) becomes :attr:`Frame.time`.
+    """
+    if isinstance(obj, Frame):
+        return obj
+    if not isinstance(obj, Atoms):
+        raise TypeError(f"expected ase.Atoms or gstorder.Frame, got {type(obj).__name__}")
+    velocities = None
+    if obj.has("momenta"):
+        velocities = obj.get_velocities() * ASE_VELOCITY_TO_A_PER_PS
+    masses = obj.get_masses() if obj.has("masses") else None
+    info = dict(obj.info)
+    time = info.pop("time_ps", None)
+    if time is None and "time" in info:
+        time = float(info["time"]) / 1000.0
+    arrays = {k: v for k, v in obj.arrays.items() if k not in _ATOMS_SKIP_ARRAYS}
+    return Frame(
+        positions=obj.positions,
+        numbers=obj.numbers,
+        cell=obj.cell.array,
+        pbc=obj.pbc,
+        velocities=velocities,
+        masses=masses,
+        time=None if time is None else float(time),
+        arrays=arrays,
+        info=info,
+    )
+
+
+def iter_frames(frames: Any, *, index: slice | int | None = None) -> Iterator[Frame]:
+    """Iterate over frames given in any form gstorder accepts.
+
+    Parameters
+    ----------
+    frames : path, Frame, ase.Atoms, Trajectory, or iterable of these
+        A trajectory file path (read lazily with :func:`gstorder.read_frames`),
+        a single frame or ``ase.Atoms``, or a list/iterator of them.
+    index : slice or int, optional
+        Which frames to use (``slice(start, stop, step)``); default all.
+
+    Yields
+    ------
+    Frame
+    """
+    from .io import Trajectory, read_frames  # local: io imports this module
+
+    if isinstance(frames, (str, os.PathLike)):
+        yield from read_frames(frames, index=index)
+        return
+    if isinstance(frames, (Frame, Atoms)):
+        frames = [frames]
+    if isinstance(frames, Trajectory):
+        yield from frames.iter(index)
+        return
+    if index is not None:
+        if isinstance(frames, (list, tuple)):
+            frames = frames[index] if isinstance(index, slice) else [frames[index]]
+        else:
+            import itertools
+
+            if not isinstance(index, slice):
+                index = slice(index, index + 1)
+            if (index.start or 0) < 0 or (index.stop or 0) < 0 or (index.step or 1) < 0:
+                frames = list(frames)[index]
+            else:
+                frames = itertools.islice(frames, index.start, index.stop, index.step)
+    for item in frames:
+        yield as_frame(item)
+
+
+def species_numbers(species: Iterable[str | int]) -> np.ndarray:
+    """Atomic numbers of chemical symbols (or numbers), with a clear error.
+
+    Raises
+    ------
+    UnknownSpeciesError
+        For a symbol that is not a chemical element.
+    """
+    out = []
+    for s in species:
+        if isinstance(s, (int, np.integer)):
+            if not 0 < int(s) < len(chemical_symbols):
+                raise UnknownSpeciesError(f"atomic number {s} is not a chemical element")
+            out.append(int(s))
+            continue
+        key = str(s).strip()
+        key = key[:1].upper() + key[1:].lower()
+        if key not in atomic_numbers or key == "X":
+            raise UnknownSpeciesError(f"unknown chemical species {s!r}; expected a symbol such as 'Ge', 'Sb', 'Te'")
+        out.append(atomic_numbers[key])
+    return np.array(out, dtype=np.int64)

@@ -1,0 +1,779 @@
+"""Reading trajectories frame by frame, without loading whole files.
+
+:func:`read_frames` streams :class:`~gstorder.frames.Frame` objects from
+extended XYZ, LAMMPS text dumps, VASP XDATCAR, ASE ``.traj``, POSCAR and CIF
+files. :class:`Trajectory` adds ``len()`` and random access (it indexes the
+frame offsets on first use).
+
+Units on the way in
+-------------------
+Positions become Å, velocities Å/ps and times ps:
+
+* extended XYZ: ``velo``/``vel``/``velocities`` columns are read as Å/fs
+  (the libAtoms/quippy and GPUMD convention), ``momenta`` as ASE momenta
+  (written by ``ase.io.write``); ``time_ps=`` is ps, ``time_fs=``, ``Time=``
+  and ``time=`` are fs.
+* LAMMPS dumps: ``units metal`` (velocities Å/ps, ``ITEM: TIME`` in ps) by
+  default, or ``units="real"`` (Å/fs, fs). Without ``ITEM: TIME`` the time is
+  ``step * timestep_fs / 1000`` when ``timestep_fs`` is given.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+from ase.data import atomic_numbers
+
+from .errors import MissingDataError, TrajectoryFormatError, UnknownFormatError
+from .frames import ASE_VELOCITY_TO_A_PER_PS, Frame, as_frame, species_numbers
+
+__all__ = ["read_frames", "Trajectory", "FORMATS"]
+
+FORMATS = ("extxyz", "lammps-dump", "xdatcar", "traj", "poscar", "cif")
+
+
+def read_frames(path, *, index=None, format=None, species=None, timestep_fs=None, units="metal") -> Iterator[Frame]:
+    """Stream frames from a trajectory file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The trajectory file.
+    index : int or slice, optional
+        Which frames: an int (negative counts from the end) or a
+        ``slice(start, stop, step)``; default all. Frames outside the
+        selection are skipped without being parsed.
+    format : str, optional
+        One of :data:`FORMATS`; guessed from the name and first line if
+        omitted.
+    species : dict or sequence, optional
+        Element of each numeric type for LAMMPS dumps (``{1: 'Ge', 2: 'Sb',
+        3: 'Te'}`` or ``['Ge', 'Sb', 'Te']`` for types 1, 2, 3) and for
+        VASP files without a species line.
+    timestep_fs : float, optional
+        MD time step in fs, to turn LAMMPS step numbers into times.
+    units : {'metal', 'real'}
+        LAMMPS units of a dump (velocities Å/ps or Å/fs).
+
+    Yields
+    ------
+    Frame
+
+    Raises
+    ------
+    TrajectoryFormatError
+        For a truncated, corrupt or inconsistent file; the message names the
+        file, the frame and the line.
+    """
+    traj = Trajectory(path, format=format, species=species, timestep_fs=timestep_fs, units=units)
+    yield from traj.iter(index)
+
+
+class Trajectory:
+    """A trajectory file opened for lazy, random access.
+
+    ``len(traj)`` counts frames (scanning the file once, without parsing
+    atoms), ``traj[k]`` reads one frame, ``traj[a:b:c]`` returns a list, and
+    iteration streams. Parameters as in :func:`read_frames`.
+    """
+
+    def __init__(self, path, *, format=None, species=None, timestep_fs=None, units="metal"):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"no trajectory file at {str(self.path)!r}")
+        self.format = _guess_format(self.path) if format is None else format
+        if self.format not in FORMATS:
+            raise UnknownFormatError(f"format={format!r} is not supported; choose one of {', '.join(FORMATS)}")
+        if units not in ("metal", "real"):
+            raise ValueError(f"units={units!r}: LAMMPS dumps are read in 'metal' or 'real' units")
+        self._reader = _READERS[self.format](self.path, species=species, timestep_fs=timestep_fs, units=units)
+        self._offsets = None
+
+    def __repr__(self):
+        return f"Trajectory({str(self.path)!r}, format={self.format!r})"
+
+    def _index(self):
+        if self._offsets is None:
+            self._offsets = self._reader.offsets()
+        return self._offsets
+
+    def __len__(self) -> int:
+        return len(self._index())
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            return list(self.iter(key))
+        n = len(self)
+        k = int(key) + n if int(key) < 0 else int(key)
+        if not 0 <= k < n:
+            raise IndexError(f"frame {key} out of range for {n} frames in {self.path}")
+        return self._reader.read_at(self._index()[k], k)
+
+    def __iter__(self) -> Iterator[Frame]:
+        return self.iter(None)
+
+    def iter(self, index=None) -> Iterator[Frame]:
+        """Stream the frames selected by ``index`` (int or slice)."""
+        if index is None:
+            index = slice(None)
+        if not isinstance(index, slice):
+            yield self[index]
+            return
+        start, stop, step = index.start, index.stop, index.step
+        if step is not None and step <= 0:
+            raise ValueError(f"index step must be positive, got {step}")
+        if (start or 0) < 0 or (stop or 0) < 0:
+            start, stop, step = slice(start, stop, step).indices(len(self))
+        start, step = start or 0, step or 1
+        yield from self._reader.stream(start, stop, step)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _guess_format(path: Path) -> str:
+    name = path.name.lower()
+    suffix = path.suffix.lower()
+    if suffix in (".xyz", ".extxyz"):
+        return "extxyz"
+    if suffix == ".traj":
+        return "traj"
+    if suffix == ".cif":
+        return "cif"
+    if "xdatcar" in name:
+        return "xdatcar"
+    if any(k in name for k in ("poscar", "contcar")) or suffix == ".vasp":
+        return "poscar"
+    if suffix in (".lammpstrj", ".dump") or "dump" in name:
+        return "lammps-dump"
+    with open(path, "rb") as fh:
+        first = fh.readline().strip()
+    if first.startswith(b"ITEM:"):
+        return "lammps-dump"
+    if first.isdigit():
+        return "extxyz"
+    raise UnknownFormatError(f"cannot guess the format of {str(path)!r}; pass format= one of {', '.join(FORMATS)}")
+
+
+def _label(frame: Frame, path, k: int) -> Frame:
+    """Record where a frame came from (used in error messages)."""
+    frame.info["file"] = str(path)
+    frame.info["frame_index"] = k
+    return frame
+
+
+def _type_map(species) -> dict[int, int]:
+    """Numeric LAMMPS/VASP type -> atomic number."""
+    if species is None:
+        return {}
+    if isinstance(species, dict):
+        keys, values = list(species.keys()), list(species.values())
+    else:
+        values = list(species)
+        keys = list(range(1, len(values) + 1))
+    numbers = species_numbers(values)
+    return {int(k): int(z) for k, z in zip(keys, numbers)}
+
+
+class _LineReader:
+    """Binary line reader that counts lines (1-based) for error messages."""
+
+    def __init__(self, fh, lineno=0):
+        self.fh = fh
+        self.lineno = lineno
+
+    def tell(self):
+        return self.fh.tell(), self.lineno
+
+    def readline(self) -> bytes:
+        line = self.fh.readline()
+        if line:
+            self.lineno += 1
+        return line
+
+    def readlines(self, n) -> list[bytes]:
+        out = []
+        for _ in range(n):
+            line = self.fh.readline()
+            if not line:
+                break
+            out.append(line)
+        self.lineno += len(out)
+        return out
+
+
+class _TextReader:
+    """Common streaming logic for block-structured text formats.
+
+    Subclasses implement ``_read_block(lr, k)`` returning the raw block (or
+    ``None`` at a clean end of file) and ``_parse(block, k)`` returning a
+    :class:`Frame`.
+    """
+
+    def __init__(self, path, *, species=None, timestep_fs=None, units="metal"):
+        self.path = path
+        self.types = _type_map(species)
+        self.timestep_fs = timestep_fs
+        self.units = units
+
+    def error(self, k, lineno, message):
+        return TrajectoryFormatError(f"{self.path}: frame {k}, line {lineno}: {message}")
+
+    def offsets(self):
+        out = []
+        with open(self.path, "rb") as fh:
+            lr = _LineReader(fh)
+            k = 0
+            while True:
+                pos = lr.tell()
+                if self._read_block(lr, k) is None:
+                    return out
+                out.append(pos)
+                k += 1
+
+    def read_at(self, offset, k):
+        pos, lineno = offset
+        with open(self.path, "rb") as fh:
+            fh.seek(pos)
+            lr = _LineReader(fh, lineno)
+            self._seek_state(k)
+            block = self._read_block(lr, k)
+            if block is None:
+                raise self.error(k, lr.lineno, "unexpected end of file")
+            return self._finish(self._parse(block, k), k)
+
+    def _seek_state(self, k):
+        """Restore any state a random access needs (XDATCAR headers)."""
+
+    def stream(self, start, stop, step):
+        with open(self.path, "rb") as fh:
+            lr = _LineReader(fh)
+            k = 0
+            while stop is None or k < stop:
+                block = self._read_block(lr, k)
+                if block is None:
+                    return
+                if k >= start and (k - start) % step == 0:
+                    yield self._finish(self._parse(block, k), k)
+                k += 1
+
+    def _finish(self, frame, k):
+        return _label(frame, self.path, k)
+
+
+def _columns(lines, ncols, reader, k, first_line):
+    """Split atom lines into an (n, ncols) array of byte tokens."""
+    tokens = b" ".join(lines).split()
+    n = len(lines)
+    if len(tokens) != n * ncols:
+        for offset, line in enumerate(lines):
+            if len(line.split()) != ncols:
+                raise reader.error(
+                    k, first_line + offset, f"expected {ncols} columns, found {len(line.split())}: {line.strip()[:80]!r}"
+                )
+    return np.array(tokens, dtype=object).reshape(n, ncols)
+
+
+def _as_float(tok, reader, k, first_line, what):
+    try:
+        return np.asarray(tok.astype("S"), dtype=np.float64)
+    except ValueError:
+        bad = next(r for r in range(tok.shape[0]) if not _is_float_row(tok[r]))
+        raise reader.error(k, first_line + bad, f"cannot read {what} from {b' '.join(np.atleast_1d(tok[bad])).decode()[:80]!r}") from None
+
+
+def _is_float_row(row):
+    try:
+        [float(x) for x in np.atleast_1d(row)]
+        return True
+    except ValueError:
+        return False
+
+
+def _as_int(tok, reader, k, first_line, what):
+    values = _as_float(tok, reader, k, first_line, what)
+    if not np.all(values == np.round(values)):
+        bad = int(np.argmax((values != np.round(values)).reshape(len(values), -1).any(axis=1)))
+        raise reader.error(k, first_line + bad, f"{what} must be integers")
+    return values.astype(np.int64)
+
+
+def _symbols_to_numbers(tok, reader, k, first_line):
+    symbols = tok.astype("U")
+    uniq, inverse = np.unique(symbols, return_inverse=True)
+    zs = []
+    for s in uniq:
+        key = re.sub(r"[^A-Za-z]", "", s)  # 'Sb3+' -> 'Sb'
+        key = key[:1].upper() + key[1:].lower()
+        if key not in atomic_numbers or key == "X":
+            bad = int(np.nonzero(symbols == s)[0][0])
+            raise reader.error(k, first_line + bad, f"unknown chemical species {str(s)!r}")
+        zs.append(atomic_numbers[key])
+    return np.array(zs, dtype=np.int64)[inverse.reshape(-1)]
+
+
+# --------------------------------------------------------------------------- extxyz
+
+_KV = re.compile(r"""([A-Za-z_][\w.-]*)\s*=\s*("(?:[^"\\]|\\.)*"|'[^']*'|\{[^}]*\}|\S+)|([A-Za-z_][\w.-]*)""")
+_PROPERTY_DTYPES = {"R": "R", "I": "I", "S": "S", "L": "L"}
+
+
+def _parse_comment(line: str) -> dict:
+    out = {}
+    for m in _KV.finditer(line):
+        if m.group(3) is not None:
+            out[m.group(3)] = True
+            continue
+        value = m.group(2)
+        if value[:1] in "\"'{":
+            value = value[1:-1]
+        out[m.group(1)] = value
+    return out
+
+
+class _ExtxyzReader(_TextReader):
+    def _read_block(self, lr, k):
+        line = lr.readline()
+        while line and not line.strip():  # tolerate blank lines between frames
+            line = lr.readline()
+        if not line:
+            return None
+        count_line = lr.lineno
+        try:
+            n = int(line.split()[0])
+            if n < 0:
+                raise ValueError
+        except (ValueError, IndexError):
+            raise self.error(k, count_line, f"expected the number of atoms, found {line.strip()[:80]!r}") from None
+        comment = lr.readline()
+        if not comment:
+            raise self.error(k, count_line + 1, "file ends before the comment line (truncated?)")
+        lines = lr.readlines(n)
+        if len(lines) < n:
+            raise self.error(k, lr.lineno + 1, f"file ends after {len(lines)} of {n} atom lines (truncated?)")
+        return n, count_line, comment.decode(errors="replace"), lines
+
+    def _parse(self, block, k):
+        n, count_line, comment, lines = block
+        first = count_line + 2
+        keys = _parse_comment(comment)
+        props = keys.pop("Properties", "species:S:1:pos:R:3")
+        fields = props.split(":")
+        if len(fields) % 3 or not fields:
+            raise self.error(k, count_line + 1, f"malformed Properties={props!r}")
+        spec = []
+        for a in range(0, len(fields), 3):
+            name, kind, width = fields[a], fields[a + 1], fields[a + 2]
+            if kind not in _PROPERTY_DTYPES or not width.isdigit():
+                raise self.error(k, count_line + 1, f"malformed Properties entry {name}:{kind}:{width}")
+            spec.append((name, kind, int(width)))
+        ncols = sum(w for _, _, w in spec)
+        tok = _columns(lines, ncols, self, k, first) if n else np.empty((0, ncols), dtype=object)
+        cols, c = {}, 0
+        for name, kind, width in spec:
+            part = tok[:, c : c + width]
+            c += width
+            if kind == "R":
+                cols[name] = _as_float(part, self, k, first, name)
+            elif kind == "I":
+                cols[name] = _as_int(part, self, k, first, name)
+            elif kind == "L":
+                cols[name] = np.isin(part.astype("U"), ["T", "True", "true", "1"])
+            else:
+                cols[name] = part.astype("U")
+            if width == 1:
+                cols[name] = cols[name].reshape(-1)
+
+        if "species" in cols:
+            numbers = _symbols_to_numbers(tok[:, 0 if spec[0][0] == "species" else _col_index(spec, "species")], self, k, first)
+            cols.pop("species")
+            cols.pop("Z", None)
+        elif "Z" in cols:
+            numbers = cols.pop("Z")
+        else:
+            raise self.error(k, count_line + 1, "no 'species' or 'Z' column in Properties")
+        positions = cols.pop("pos", None)
+        if positions is None:
+            positions = cols.pop("positions", None)
+        if positions is None:
+            raise self.error(k, count_line + 1, "no 'pos' column in Properties")
+
+        cell = np.zeros((3, 3))
+        if "Lattice" in keys:
+            try:
+                cell = np.array(keys.pop("Lattice").replace(",", " ").split(), dtype=float).reshape(3, 3)
+            except ValueError:
+                raise self.error(k, count_line + 1, "Lattice must hold 9 numbers") from None
+            pbc = np.ones(3, dtype=bool)
+        else:
+            pbc = np.zeros(3, dtype=bool)
+        if "pbc" in keys:
+            flags = str(keys.pop("pbc")).replace(",", " ").split()
+            if len(flags) != 3:
+                raise self.error(k, count_line + 1, f"pbc must hold 3 flags, got {flags}")
+            pbc = np.array([f in ("T", "True", "true", "1") for f in flags])
+
+        masses = cols.pop("mass", cols.pop("masses", None))
+        velocities = None
+        for name in ("velo", "vel", "velocities"):
+            if name in cols:
+                velocities = cols.pop(name) * 1000.0  # Å/fs -> Å/ps
+                break
+        if velocities is None and "momenta" in cols:
+            from ase.data import atomic_masses
+
+            m = masses if masses is not None else atomic_masses[numbers]
+            velocities = cols.pop("momenta") / m[:, None] * ASE_VELOCITY_TO_A_PER_PS
+
+        time = None
+        for key, scale in (("time_ps", 1.0), ("time_fs", 1e-3), ("Time", 1e-3), ("time", 1e-3)):
+            if key in keys:
+                try:
+                    time = float(keys.pop(key)) * scale
+                except ValueError:
+                    raise self.error(k, count_line + 1, f"{key}= is not a number") from None
+                break
+        info = {key: _info_value(value) for key, value in keys.items()}
+        try:
+            return Frame(positions, numbers, cell, pbc, velocities, masses, time, arrays=cols, info=info)
+        except (ValueError, MissingDataError) as exc:
+            raise self.error(k, count_line + 1, str(exc)) from None
+
+
+def _col_index(spec, name):
+    c = 0
+    for n, _, w in spec:
+        if n == name:
+            return c
+        c += w
+    raise KeyError(name)
+
+
+def _info_value(value):
+    if value is True:
+        return True
+    for cast in (int, float):
+        try:
+            return cast(value)
+        except ValueError:
+            pass
+    parts = value.split()
+    if len(parts) > 1:
+        try:
+            return np.array(parts, dtype=float)
+        except ValueError:
+            pass
+    return value
+
+
+# --------------------------------------------------------------------------- LAMMPS dump
+
+
+class _LammpsDumpReader(_TextReader):
+    def _read_block(self, lr, k):
+        header = {}
+        start = None
+        while True:
+            line = lr.readline()
+            if not line:
+                if start is None:
+                    return None
+                raise self.error(k, lr.lineno, "file ends inside a frame header (truncated?)")
+            if start is None:
+                if not line.strip():
+                    continue
+                start = lr.lineno
+            text = line.decode(errors="replace").strip()
+            if not text.startswith("ITEM:"):
+                raise self.error(k, lr.lineno, f"expected an 'ITEM:' line, found {text[:80]!r}")
+            item = text[5:].strip()
+            if item.startswith("ATOMS"):
+                header["ATOMS"] = (item[5:].split(), lr.lineno)
+                break
+            if item.startswith("BOX BOUNDS"):
+                rows = lr.readlines(3)
+                if len(rows) < 3:
+                    raise self.error(k, lr.lineno + 1, "file ends inside BOX BOUNDS (truncated?)")
+                header["BOX BOUNDS"] = (item[10:].split(), rows, lr.lineno - 2)
+            else:
+                value = lr.readline()
+                if not value:
+                    raise self.error(k, lr.lineno + 1, f"file ends after 'ITEM: {item}' (truncated?)")
+                header[item] = (value.decode(errors="replace").strip(), lr.lineno)
+        if "NUMBER OF ATOMS" not in header:
+            raise self.error(k, start, "no 'ITEM: NUMBER OF ATOMS' in frame header")
+        text, line_n = header["NUMBER OF ATOMS"]
+        try:
+            n = int(text)
+        except ValueError:
+            raise self.error(k, line_n, f"number of atoms {text!r} is not an integer") from None
+        lines = lr.readlines(n)
+        if len(lines) < n:
+            raise self.error(k, lr.lineno + 1, f"file ends after {len(lines)} of {n} atom lines (truncated?)")
+        return header, lines
+
+    def _parse(self, block, k):
+        header, lines = block
+        names, atoms_line = header["ATOMS"]
+        first = atoms_line + 1
+        n = len(lines)
+        if "BOX BOUNDS" not in header:
+            raise self.error(k, atoms_line, "no 'ITEM: BOX BOUNDS' in frame header")
+        flags, rows, box_line = header["BOX BOUNDS"]
+        try:
+            b = np.array([r.split() for r in rows], dtype=float)
+        except ValueError:
+            raise self.error(k, box_line, "BOX BOUNDS rows must hold 2 or 3 numbers each") from None
+        if b.shape[1] == 3:
+            xy, xz, yz = b[:, 2]
+            xlo = b[0, 0] - min(0.0, xy, xz, xy + xz)
+            xhi = b[0, 1] - max(0.0, xy, xz, xy + xz)
+            ylo, yhi = b[1, 0] - min(0.0, yz), b[1, 1] - max(0.0, yz)
+        elif b.shape[1] == 2:
+            xy = xz = yz = 0.0
+            xlo, xhi, ylo, yhi = b[0, 0], b[0, 1], b[1, 0], b[1, 1]
+        else:
+            raise self.error(k, box_line, "BOX BOUNDS rows must hold 2 or 3 numbers each")
+        zlo, zhi = b[2, 0], b[2, 1]
+        cell = np.array([[xhi - xlo, 0, 0], [xy, yhi - ylo, 0], [xz, yz, zhi - zlo]])
+        origin = np.array([xlo, ylo, zlo])
+        bflags = [f for f in flags if f not in ("xy", "xz", "yz", "abc", "origin")]
+        pbc = np.array([f == "pp" for f in bflags]) if len(bflags) == 3 else np.ones(3, dtype=bool)
+
+        tok = _columns(lines, len(names), self, k, first) if n else np.empty((0, len(names)), dtype=object)
+        col = {name: c for c, name in enumerate(names)}
+
+        def get(keys, what, conv=_as_float):
+            return conv(tok[:, [col[x] for x in keys]], self, k, first, what)
+
+        if "id" in col:
+            ids = get(["id"], "atom ids", _as_int).reshape(-1)
+            order = np.argsort(ids, kind="stable")
+            if len(np.unique(ids)) != n:
+                raise self.error(k, first, "duplicate atom ids")
+            tok = tok[order]
+        if "element" in col:
+            numbers = _symbols_to_numbers(tok[:, col["element"]], self, k, first)
+        elif "type" in col:
+            types = get(["type"], "atom types", _as_int).reshape(-1)
+            missing = sorted(set(np.unique(types).tolist()) - set(self.types))
+            if missing:
+                raise MissingDataError(
+                    f"{self.path}: frame {k}: LAMMPS types {missing} have no element; pass "
+                    "species={1: 'Ge', 2: 'Sb', 3: 'Te'} (or a list for types 1, 2, ...)"
+                )
+            lut = np.zeros(max(self.types) + 1, dtype=np.int64)
+            for t, z in self.types.items():
+                lut[t] = z
+            numbers = lut[types]
+        else:
+            raise self.error(k, atoms_line, "no 'type' or 'element' column")
+
+        used = {"id", "type", "element"}
+        positions = None
+        for keys, scaled in ((("x", "y", "z"), False), (("xu", "yu", "zu"), False), (("xs", "ys", "zs"), True), (("xsu", "ysu", "zsu"), True)):
+            if all(x in col for x in keys):
+                positions = get(list(keys), "positions")
+                positions = positions @ cell if scaled else positions - origin
+                used.update(keys)
+                break
+        if positions is None:
+            raise self.error(k, atoms_line, "no position columns (x y z, xu yu zu, xs ys zs or xsu ysu zsu)")
+        arrays = {}
+        if all(x in col for x in ("ix", "iy", "iz")):
+            arrays["image"] = get(["ix", "iy", "iz"], "image flags", _as_int)
+            used.update(("ix", "iy", "iz"))
+        velocities = None
+        if all(x in col for x in ("vx", "vy", "vz")):
+            velocities = get(["vx", "vy", "vz"], "velocities") * (1000.0 if self.units == "real" else 1.0)
+            used.update(("vx", "vy", "vz"))
+        masses = None
+        if "mass" in col:
+            masses = get(["mass"], "masses").reshape(-1)
+            used.add("mass")
+        for name in names:
+            if name not in used:
+                arrays[name] = get([name], name).reshape(-1)
+
+        info = {"origin": origin}
+        time = None
+        if "TIMESTEP" in header:
+            text, line_t = header["TIMESTEP"]
+            try:
+                info["step"] = int(text.split()[0])
+            except (ValueError, IndexError):
+                raise self.error(k, line_t, f"timestep {text!r} is not an integer") from None
+            if self.timestep_fs is not None:
+                time = info["step"] * self.timestep_fs / 1000.0
+        if "TIME" in header:
+            text, line_t = header["TIME"]
+            try:
+                time = float(text) * (1e-3 if self.units == "real" else 1.0)
+            except ValueError:
+                raise self.error(k, line_t, f"time {text!r} is not a number") from None
+        return Frame(positions, numbers, cell, pbc, velocities, masses, time, arrays=arrays, info=info)
+
+
+# --------------------------------------------------------------------------- XDATCAR
+
+
+class _XdatcarReader(_TextReader):
+    """VASP XDATCAR, fixed or variable cell (header repeated per frame)."""
+
+    def __init__(self, path, **kwargs):
+        super().__init__(path, **kwargs)
+        self._header = None
+        self._headers = {}
+
+    def _seek_state(self, k):
+        if k not in self._headers:
+            self.offsets()
+        self._header = self._headers[k]
+
+    def offsets(self):
+        self._header = None
+        return super().offsets()
+
+    def stream(self, start, stop, step):
+        self._header = None
+        yield from super().stream(start, stop, step)
+
+    def _read_header(self, lr, k, comment_line):
+        rows = lr.readlines(6)
+        start = comment_line
+        if len(rows) < 6:
+            raise self.error(k, lr.lineno + 1, "file ends inside the XDATCAR header (truncated?)")
+        try:
+            scale = float(rows[0].split()[0])
+            cell = np.array([r.split()[:3] for r in rows[1:4]], dtype=float)
+        except (ValueError, IndexError):
+            raise self.error(k, start + 1, "malformed scale factor or lattice vectors") from None
+        if scale < 0:
+            cell *= (-scale / abs(np.linalg.det(cell))) ** (1.0 / 3.0)
+        else:
+            cell *= scale
+        words = rows[4].split()
+        if all(w.isdigit() for w in words):  # VASP 4: no species line
+            counts_row, sym_row = rows[4], None
+            if not self.types:
+                raise MissingDataError(f"{self.path}: no species line; pass species=['Ge', 'Te', ...]")
+            zs = [self.types[t] for t in range(1, len(words) + 1)]
+            lr_extra = None
+        else:
+            sym_row, counts_row = rows[4], rows[5]
+            zs = list(species_numbers([re.sub(r"[^A-Za-z].*", "", w) for w in sym_row.decode().split()]))
+            lr_extra = True
+        try:
+            counts = [int(c) for c in counts_row.split()]
+        except ValueError:
+            raise self.error(k, start + 6, f"malformed atom counts {counts_row.strip()!r}") from None
+        if len(counts) != len(zs):
+            raise self.error(k, start + 6, "species and count lines differ in length")
+        config = None if lr_extra else rows[5]
+        numbers = np.repeat(np.array(zs, dtype=np.int64), counts)
+        return (cell, numbers), config
+
+    def _read_block(self, lr, k):
+        line = lr.readline()
+        while line and not line.strip():
+            line = lr.readline()
+        if not line:
+            return None
+        text = line.decode(errors="replace").strip()
+        low = text.lower()
+        if not (low.startswith("direct") or low.startswith("cartesian")) or self._header is None:
+            self._header, config = self._read_header(lr, k, lr.lineno)
+            line = config if config is not None else lr.readline()
+            if not line:
+                raise self.error(k, lr.lineno + 1, "file ends before the first configuration (truncated?)")
+            text = line.decode(errors="replace").strip()
+            low = text.lower()
+            if not (low.startswith("direct") or low.startswith("cartesian")):
+                raise self.error(k, lr.lineno, f"expected 'Direct configuration=', found {text[:80]!r}")
+        self._headers[k] = self._header
+        cell, numbers = self._header
+        n = len(numbers)
+        first = lr.lineno + 1
+        lines = lr.readlines(n)
+        if len(lines) < n:
+            raise self.error(k, lr.lineno + 1, f"file ends after {len(lines)} of {n} coordinate lines (truncated?)")
+        return cell, numbers, low.startswith("direct"), first, lines
+
+    def _parse(self, block, k):
+        cell, numbers, direct, first, lines = block
+        tok = np.array([ln.split()[:3] for ln in lines], dtype=object)
+        if tok.shape != (len(lines), 3):
+            bad = next(i for i, ln in enumerate(lines) if len(ln.split()) < 3)
+            raise self.error(k, first + bad, "expected 3 coordinates")
+        coords = _as_float(tok, self, k, first, "coordinates")
+        positions = coords @ cell if direct else coords
+        return Frame(positions, numbers, cell, np.ones(3, dtype=bool))
+
+
+# --------------------------------------------------------------------------- via ASE
+
+
+class _AseReader:
+    """Formats read through ASE (ASE .traj is random access already)."""
+
+    ase_format = None
+
+    def __init__(self, path, **_):
+        self.path = path
+
+    def _open(self):
+        import ase.io
+
+        try:
+            if self.ase_format == "traj":
+                from ase.io.trajectory import Trajectory as AseTrajectory
+
+                return AseTrajectory(str(self.path))
+            return ase.io.read(str(self.path), index=":", format=self.ase_format)
+        except Exception as exc:  # ASE raises many types for corrupt files
+            raise TrajectoryFormatError(f"{self.path}: cannot be read as {self.ase_format}: {exc}") from exc
+
+    def offsets(self):
+        return list(range(len(self._open())))
+
+    def _frame(self, frames, k):
+        try:
+            frame = as_frame(frames[k])
+        except Exception as exc:  # a corrupt record deep in a .traj
+            raise TrajectoryFormatError(f"{self.path}: frame {k}: {exc}") from exc
+        return _label(frame, self.path, k)
+
+    def read_at(self, offset, k):
+        return self._frame(self._open(), offset)
+
+    def stream(self, start, stop, step):
+        frames = self._open()
+        n = len(frames)
+        for k in range(start, n if stop is None else min(stop, n), step):
+            yield self._frame(frames, k)
+
+
+class _TrajReader(_AseReader):
+    ase_format = "traj"
+
+
+class _PoscarReader(_AseReader):
+    ase_format = "vasp"
+
+
+class _CifReader(_AseReader):
+    ase_format = "cif"
+
+
+_READERS = {
+    "extxyz": _ExtxyzReader,
+    "lammps-dump": _LammpsDumpReader,
+    "xdatcar": _XdatcarReader,
+    "traj": _TrajReader,
+    "poscar": _PoscarReader,
+    "cif": _CifReader,
+}

@@ -1,0 +1,43 @@
+"""Thread control for gstorder's Numba kernels."""
+
+from __future__ import annotations
+
+import contextlib
+
+import numba
+
+__all__ = ["threads", "use_parallel"]
+
+
+@contextlib.contextmanager
+def threads(n: int | None):
+    """Run the enclosed code with ``n`` Numba threads, then restore the old count.
+
+    Parameters
+    ----------
+    n : int or None
+        Number of threads (1 runs the serial kernels); ``None`` changes nothing.
+
+    Examples
+    --------
+    >>> import gstorder
+    >>> with gstorder.threads(1):
+    ...     pass
+    """
+    if n is None:
+        yield
+        return
+    n = int(n)
+    if not 1 <= n <= numba.config.NUMBA_NUM_THREADS:
+        raise ValueError(f"threads must be between 1 and {numba.config.NUMBA_NUM_THREADS}, got {n}")
+    old = numba.get_num_threads()
+    numba.set_num_threads(n)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(old)
+
+
+def use_parallel(work_items: int, threshold: int = 2048) -> bool:
+    """Whether a parallel kernel pays for ``work_items`` items."""
+    return numba.get_num_threads() > 1 and work_items >= threshold

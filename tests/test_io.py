@@ -1,0 +1,315 @@
+"""Trajectory readers: round trips through ASE's writers, hand-made LAMMPS dumps, real files, bad files."""
+
+import numpy as np
+import pytest
+from ase import Atoms
+from ase import io as aseio
+from ase.build import bulk
+from conftest import extdata, random_atoms
+
+import gstorder
+from gstorder import Trajectory, read_frames
+from gstorder.errors import MissingDataError, TrajectoryFormatError, UnknownFormatError
+from gstorder.frames import ASE_VELOCITY_TO_A_PER_PS
+
+
+def md_frames(rng, n_frames=4, n_atoms=12, pbc=True):
+    frames = []
+    for k in range(n_frames):
+        atoms = random_atoms(rng, n_atoms, pbc=pbc)
+        atoms.set_velocities(rng.normal(0, 0.01, (n_atoms, 3)))
+        atoms.info["time_ps"] = 0.002 * k
+        frames.append(atoms)
+    return frames
+
+
+def test_extxyz_round_trip_through_ase_writer(tmp_path, rng):
+    frames = md_frames(rng)
+    frames[1].pbc = [True, False, True]
+    path = tmp_path / "run.xyz"
+    aseio.write(path, frames, format="extxyz")
+    got = list(read_frames(path))
+    assert len(got) == len(frames)
+    for frame, atoms in zip(got, frames):
+        np.testing.assert_allclose(frame.positions, atoms.positions, atol=1e-7)
+        np.testing.assert_allclose(frame.cell, atoms.cell.array, atol=1e-7)
+        np.testing.assert_array_equal(frame.pbc, atoms.pbc)
+        np.testing.assert_array_equal(frame.numbers, atoms.numbers)
+        np.testing.assert_allclose(frame.velocities, atoms.get_velocities() * ASE_VELOCITY_TO_A_PER_PS, rtol=1e-6)
+        assert frame.time == pytest.approx(atoms.info["time_ps"])
+    assert got[2].info["frame_index"] == 2 and got[2].info["file"] == str(path)
+
+
+def test_extxyz_libatoms_velo_is_angstrom_per_fs_and_time_in_fs(tmp_path):
+    path = tmp_path / "quip.xyz"
+    path.write_text(
+        '2\nLattice="5 0 0 0 5 0 0 0 5" Properties=species:S:1:pos:R:3:velo:R:3:mass:R:1:fixed:L:1 Time=40.0 '
+        'energy=-1.5 pbc="T T T"\n'
+        "Ge 0 0 0 0.01 0 0 72.6 T\nTe 1 2 3 0 -0.02 0 127.6 F\n"
+    )
+    (frame,) = read_frames(path)
+    np.testing.assert_allclose(frame.velocities, [[10, 0, 0], [0, -20, 0]])
+    np.testing.assert_allclose(frame.masses, [72.6, 127.6])
+    assert frame.time == pytest.approx(0.04)
+    assert frame.info["energy"] == -1.5
+    np.testing.assert_array_equal(frame.arrays["fixed"], [True, False])
+
+
+def test_plain_xyz_is_a_non_periodic_cluster(tmp_path):
+    path = tmp_path / "cluster.xyz"
+    path.write_text("3\nno keys here\nGe 0 0 0\nSb 2.9 0 0\nTe 0 3 0\n")
+    (frame,) = read_frames(path)
+    assert not frame.pbc.any() and not frame.cell.any()
+    assert frame.symbols.tolist() == ["Ge", "Sb", "Te"]
+
+
+def test_trajectory_random_access_and_slices(tmp_path, rng):
+    frames = md_frames(rng, n_frames=7)
+    path = tmp_path / "run.extxyz"
+    aseio.write(path, frames)
+    traj = Trajectory(path)
+    assert len(traj) == 7
+    np.testing.assert_allclose(traj[-1].positions, frames[-1].positions, atol=1e-7)
+    np.testing.assert_allclose(traj[3].positions, frames[3].positions, atol=1e-7)
+    assert [f.info["frame_index"] for f in traj[1:6:2]] == [1, 3, 5]
+    assert [f.info["frame_index"] for f in read_frames(path, index=slice(-3, None))] == [4, 5, 6]
+    assert [f.info["frame_index"] for f in read_frames(path, index=-2)] == [5]
+    assert [f.info["frame_index"] for f in gstorder.iter_frames(path, index=slice(0, 7, 3))] == [0, 3, 6]
+    with pytest.raises(IndexError, match="out of range for 7 frames"):
+        traj[7]
+
+
+def test_streaming_does_not_parse_skipped_frames(tmp_path, rng):
+    frames = md_frames(rng, n_frames=3)
+    path = tmp_path / "run.xyz"
+    aseio.write(path, frames)
+    lines = path.read_text().splitlines()
+    lines[2] = lines[2].replace(lines[2].split()[1], "garbage", 1)  # corrupt frame 0's first atom
+    path.write_text("\n".join(lines) + "\n")
+    assert len(list(read_frames(path, index=slice(1, None)))) == 2
+    with pytest.raises(TrajectoryFormatError, match=r"frame 0, line 3: cannot read pos"):
+        list(read_frames(path))
+
+
+@pytest.mark.parametrize("fmt, name", [("traj", "run.traj"), ("vasp-xdatcar", "XDATCAR")])
+def test_round_trip_traj_and_xdatcar(tmp_path, rng, fmt, name):
+    frames = md_frames(rng, n_frames=3)
+    frames = [f[np.argsort(f.numbers, kind="stable")] for f in frames]  # VASP groups species
+    for f in frames[1:]:
+        f.set_cell(frames[0].cell, scale_atoms=False)
+    path = tmp_path / name
+    aseio.write(path, frames, format=fmt)
+    got = list(read_frames(path))
+    assert len(got) == 3
+    for frame, atoms in zip(got, frames):
+        np.testing.assert_array_equal(frame.numbers, atoms.numbers)
+        np.testing.assert_allclose(frame.cell, atoms.cell.array, atol=1e-6)
+        # XDATCAR stores wrapped fractional coordinates: compare modulo the cell
+        diff = (frame.positions - atoms.positions) @ np.linalg.inv(atoms.cell.array)
+        np.testing.assert_allclose(diff - np.round(diff), 0, atol=1e-6)
+    assert got[1].velocities is not None if fmt == "traj" else got[1].velocities is None
+
+
+def test_variable_cell_xdatcar(tmp_path):
+    cells = [5.0, 5.2]
+    text = ""
+    for k, a in enumerate(cells):
+        text += f"npt\n1.0\n{a} 0 0\n0 {a} 0\n0 0 {a}\nGe Te\n1 1\nDirect configuration= {k + 1}\n0 0 0\n0.5 0.5 0.5\n"
+    path = tmp_path / "XDATCAR"
+    path.write_text(text)
+    traj = Trajectory(path)
+    assert len(traj) == 2
+    np.testing.assert_allclose(traj[1].positions[1], [2.6, 2.6, 2.6])
+    np.testing.assert_allclose(traj[0].positions[1], [2.5, 2.5, 2.5])
+
+
+@pytest.mark.parametrize("fmt, name", [("vasp", "POSCAR"), ("cif", "x.cif")])
+def test_single_structures_poscar_and_cif(tmp_path, fmt, name):
+    atoms = bulk("GeTe", "rocksalt", a=6.0)  # two atoms
+    path = tmp_path / name
+    aseio.write(path, atoms, format=fmt)
+    (frame,) = read_frames(path)
+    assert sorted(frame.symbols.tolist()) == ["Ge", "Te"]
+    np.testing.assert_allclose(abs(np.linalg.det(frame.cell)), atoms.get_volume(), rtol=1e-6)
+
+
+def write_dump(path, frames, columns, *, triclinic=False, types=None, time=False, shuffle=None, image=None):
+    """Write a LAMMPS text dump by hand, following LAMMPS' conventions."""
+    out = []
+    for k, atoms in enumerate(frames):
+        cell = atoms.cell.array
+        out += ["ITEM: TIMESTEP", str(100 * k)]
+        if time:
+            out += ["ITEM: TIME", f"{0.2 * k}"]
+        out += ["ITEM: NUMBER OF ATOMS", str(len(atoms))]
+        xlo, ylo, zlo = -1.0, 2.0, 0.5
+        xhi, yhi, zhi = xlo + cell[0, 0], ylo + cell[1, 1], zlo + cell[2, 2]
+        if triclinic:
+            xy, xz, yz = cell[1, 0], cell[2, 0], cell[2, 1]
+            out.append("ITEM: BOX BOUNDS xy xz yz pp pp pp")
+            out.append(f"{xlo + min(0, xy, xz, xy + xz)} {xhi + max(0, xy, xz, xy + xz)} {xy}")
+            out.append(f"{ylo + min(0, yz)} {yhi + max(0, yz)} {xz}")
+            out.append(f"{zlo} {zhi} {yz}")
+        else:
+            out += ["ITEM: BOX BOUNDS pp pp pp", f"{xlo} {xhi}", f"{ylo} {yhi}", f"{zlo} {zhi}"]
+        out.append("ITEM: ATOMS " + " ".join(columns))
+        origin = np.array([xlo, ylo, zlo])
+        pos = atoms.positions + origin
+        scaled = atoms.get_scaled_positions(wrap=False)
+        vel = atoms.get_velocities() * ASE_VELOCITY_TO_A_PER_PS
+        order = np.arange(len(atoms)) if shuffle is None else shuffle
+        for a in order:
+            row = {
+                "id": a + 1, "type": types[atoms.numbers[a]] if types else 1, "element": atoms.get_chemical_symbols()[a],
+                "x": pos[a, 0], "y": pos[a, 1], "z": pos[a, 2], "xu": pos[a, 0], "yu": pos[a, 1], "zu": pos[a, 2],
+                "xs": scaled[a, 0], "ys": scaled[a, 1], "zs": scaled[a, 2],
+                "vx": vel[a, 0], "vy": vel[a, 1], "vz": vel[a, 2], "c_pe": -3.5,
+                "ix": 0 if image is None else image[a, 0], "iy": 0 if image is None else image[a, 1],
+                "iz": 0 if image is None else image[a, 2],
+            }
+            out.append(" ".join(f"{row[c]:.10g}" if isinstance(row[c], float) else str(row[c]) for c in columns))
+    path.write_text("\n".join(out) + "\n")
+
+
+@pytest.mark.parametrize("triclinic", [False, True])
+@pytest.mark.parametrize("columns", [["id", "type", "x", "y", "z", "vx", "vy", "vz"], ["id", "type", "xs", "ys", "zs", "c_pe"], ["id", "element", "xu", "yu", "zu", "ix", "iy", "iz"]])
+def test_lammps_dump_variants(tmp_path, rng, triclinic, columns):
+    frames = md_frames(rng, n_frames=3, n_atoms=10)
+    if not triclinic:
+        for f in frames:
+            f.set_cell(np.diag(f.cell.lengths()), scale_atoms=True)
+    types = {32: 1, 51: 2, 52: 3}
+    image = rng.integers(-2, 3, (10, 3))
+    path = tmp_path / "run.lammpstrj"
+    write_dump(path, frames, columns, triclinic=triclinic, types=types, shuffle=rng.permutation(10), image=image)
+    got = list(read_frames(path, species={1: "Ge", 2: "Sb", 3: "Te"}, timestep_fs=2.0))
+    assert len(got) == 3
+    for k, (frame, atoms) in enumerate(zip(got, frames)):
+        np.testing.assert_array_equal(frame.numbers, atoms.numbers)  # sorted back by id
+        np.testing.assert_allclose(frame.cell, atoms.cell.array, atol=1e-8)
+        np.testing.assert_allclose(frame.positions, atoms.positions, atol=1e-7)
+        assert frame.info["step"] == 100 * k and frame.time == pytest.approx(0.2 * k)
+        if "vx" in columns:
+            np.testing.assert_allclose(frame.velocities, atoms.get_velocities() * ASE_VELOCITY_TO_A_PER_PS, rtol=1e-8)
+        else:
+            assert frame.velocities is None
+        if "ix" in columns:
+            np.testing.assert_array_equal(frame.arrays["image"], image)
+        if "c_pe" in columns:
+            np.testing.assert_allclose(frame.arrays["c_pe"], -3.5)
+
+
+def test_lammps_dump_agrees_with_ase_reader(tmp_path, rng):
+    frames = md_frames(rng, n_frames=2, n_atoms=8)
+    path = tmp_path / "dump.atom"
+    write_dump(path, frames, ["id", "type", "x", "y", "z", "vx", "vy", "vz"], triclinic=True, types={32: 1, 51: 2, 52: 3}, time=True)
+    ref = aseio.read(path, index=":", format="lammps-dump-text")
+    got = list(read_frames(path, species=["Ge", "Sb", "Te"]))
+    for frame, atoms in zip(got, ref):
+        np.testing.assert_allclose(frame.cell, atoms.cell.array, atol=1e-8)
+        # ASE keeps the box origin in the positions; gstorder moves the origin to 0
+        np.testing.assert_allclose(frame.positions + frame.info["origin"], atoms.positions, atol=1e-7)
+    assert got[1].time == pytest.approx(0.2)  # ITEM: TIME, ps in metal units
+
+
+def test_lammps_dump_without_species_map_is_refused(tmp_path, rng):
+    path = tmp_path / "run.dump"
+    write_dump(path, md_frames(rng, 1), ["id", "type", "x", "y", "z"], types={32: 1, 51: 2, 52: 3})
+    with pytest.raises(MissingDataError, match=r"LAMMPS types \[1, 2, 3\] have no element; pass species="):
+        list(read_frames(path))
+
+
+def test_truncated_files_name_file_frame_and_line(tmp_path, rng):
+    frames = md_frames(rng, n_frames=3, n_atoms=5)
+    path = tmp_path / "run.xyz"
+    aseio.write(path, frames)
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines[:-2]) + "\n")  # last frame loses two atoms
+    with pytest.raises(TrajectoryFormatError, match=rf"run.xyz: frame 2, line {len(lines) - 1}: file ends after 3 of 5 atom lines"):
+        list(read_frames(path))
+    with pytest.raises(TrajectoryFormatError, match="frame 2"):
+        len(Trajectory(path))
+
+    dump = tmp_path / "run.lammpstrj"
+    write_dump(dump, frames, ["id", "element", "x", "y", "z"])
+    text = dump.read_text().splitlines()
+    dump.write_text("\n".join(text[:-1]) + "\n")
+    with pytest.raises(TrajectoryFormatError, match="frame 2, line .*: file ends after 4 of 5 atom lines"):
+        list(read_frames(dump))
+    dump.write_text("\n".join(text[:20]) + "\n")  # frame 1 (lines 15-28) cut after its first box row
+    with pytest.raises(TrajectoryFormatError, match="frame 1, line 21: file ends inside BOX BOUNDS"):
+        list(read_frames(dump))
+
+
+def test_corrupt_and_inconsistent_extxyz(tmp_path):
+    path = tmp_path / "bad.xyz"
+    path.write_text('2\nLattice="5 0 0 0 5 0 0 0 5" Properties=species:S:1:pos:R:3\nGe 0 0 0\nTe 1 2\n')
+    with pytest.raises(TrajectoryFormatError, match=r"frame 0, line 4: expected 4 columns, found 3"):
+        list(read_frames(path))
+    path.write_text('1\nLattice="5 0 0 0 5 0" Properties=species:S:1:pos:R:3\nGe 0 0 0\n')
+    with pytest.raises(TrajectoryFormatError, match="line 2: Lattice must hold 9 numbers"):
+        list(read_frames(path))
+    path.write_text("two\ncomment\n")
+    with pytest.raises(TrajectoryFormatError, match="frame 0, line 1: expected the number of atoms"):
+        list(read_frames(path))
+    path.write_text("1\nProperties=species:S:1:pos:R:3\nQq 0 0 0\n")
+    with pytest.raises(TrajectoryFormatError, match="line 3: unknown chemical species 'Qq'"):
+        list(read_frames(path))
+
+
+def test_unknown_format_and_missing_file(tmp_path):
+    odd = tmp_path / "data.bin"
+    odd.write_bytes(b"\x00\x01garbage")
+    with pytest.raises(UnknownFormatError, match="pass format="):
+        Trajectory(odd)
+    with pytest.raises(UnknownFormatError, match="choose one of"):
+        Trajectory(odd, format="pdb")
+    with pytest.raises(FileNotFoundError):
+        Trajectory(tmp_path / "nope.xyz")
+
+
+def test_frames_from_atoms_and_lists(rng):
+    atoms = md_frames(rng, 3)
+    frames = list(gstorder.iter_frames(atoms))
+    assert len(frames) == 3 and frames[1].time == pytest.approx(0.002)
+    assert len(list(gstorder.iter_frames(atoms[0]))) == 1
+    assert [len(f) for f in gstorder.iter_frames(iter(atoms), index=slice(1, None))] == [12, 12]
+    back = frames[0].to_atoms()
+    np.testing.assert_allclose(back.get_velocities(), atoms[0].get_velocities())
+    with pytest.raises(MissingDataError, match="no velocities"):
+        gstorder.as_frame(Atoms("Ge")).require_velocities()
+    with pytest.raises(MissingDataError, match="cell vector"):
+        gstorder.Frame(positions=[[0, 0, 0]], numbers=[32], pbc=True)
+
+
+# ------------------------------------------------------------------ real files made by others
+
+
+def test_real_ab_initio_amorphous_gete():
+    path = extdata("aGeTe_AIMD_300K_216at_400fr.extxyz")
+    traj = Trajectory(path)
+    assert len(traj) == 400
+    frame = traj[123]
+    assert len(frame) == 216 and frame.formula == "Ge108Te108"
+    assert frame.arrays["forces"].shape == (216, 3)
+    np.testing.assert_allclose(frame.cell, np.eye(3) * 18.582000732421875)
+    ref = aseio.read(path, index=123)
+    np.testing.assert_allclose(frame.positions, ref.positions)
+
+
+def test_real_variable_cell_nep_trajectory_and_poscar_and_cifs():
+    traj = Trajectory(extdata("GeTe_Ge91Te101_NEPMD_300K_30fr.xyz"))
+    cells = np.array([f.cell for f in traj])
+    assert cells.shape == (30, 3, 3) and np.ptp(cells[:, 0, 0]) > 0  # NPT: the cell changes
+    poscar = next(read_frames(extdata("GeTe_alpha_13824at_altbc_POSCAR")))
+    assert len(poscar) == 13824 and poscar.formula == "Ge6912Te6912"
+    sb2te3 = next(read_frames(extdata("Sb2Te3_mp-1201.cif")))
+    assert sb2te3.formula == "Sb6Te9"  # oxidation-state labels Sb3+ / Te2- read as elements
+
+
+def test_real_nanoparticle_is_a_non_periodic_cluster():
+    frame = next(read_frames(extdata("aGST225_AET_asdep_nanoparticle_72419at.extxyz")))
+    assert len(frame) == 72419 and not frame.pbc.any()
+    assert frame.formula == "Ge17034Sb14060Te41325"
+    nl = gstorder.neighbors.build(frame, 3.4)
+    assert 2.0 < nl.coordination.mean() < 6.0
