@@ -19,6 +19,9 @@ from ase.data import atomic_masses, atomic_numbers, chemical_symbols
 
 from .errors import MissingDataError, UnknownSpeciesError
 
+#: One amu per Å³ in g/cm³.
+AMU_PER_A3_TO_G_PER_CM3 = 1.66053906660
+
 #: Multiply an ASE velocity (Å per ASE time unit) by this to get Å/ps.
 ASE_VELOCITY_TO_A_PER_PS = ase_units.fs * 1000.0
 
@@ -135,6 +138,11 @@ class Frame:
         if not self.pbc.all():
             raise MissingDataError("the volume needs a cell periodic in all three directions")
         return float(abs(np.linalg.det(self.cell)))
+
+    @property
+    def mass_density(self) -> float:
+        """Mass density in g/cm³ (requires a fully periodic cell)."""
+        return float(self.atom_masses.sum() * AMU_PER_A3_TO_G_PER_CM3 / self.volume)
 
     def describe(self) -> str:
         """Where the frame came from, for messages: ``'run.xyz frame 12'`` or ``'frame'``."""

@@ -341,12 +341,12 @@ def _perpendicular_widths(cell: np.ndarray) -> np.ndarray:
 def _binning_basis(cell: np.ndarray, pbc: np.ndarray) -> np.ndarray:
     """The cell, or, if it is degenerate, its periodic rows completed by an orthonormal complement."""
     basis = np.array(cell, dtype=np.float64)
-    periodic = basis[pbc]
-    if len(periodic) and np.linalg.matrix_rank(periodic) < len(periodic):
-        raise ValueError(f"the periodic cell vectors are linearly dependent: {basis.tolist()}")
     norms = np.linalg.norm(basis, axis=1)
     if norms.all() and abs(np.linalg.det(basis)) > 1e-9 * np.prod(norms):
         return basis
+    periodic = basis[pbc]
+    if len(periodic) and np.linalg.matrix_rank(periodic) < len(periodic):
+        raise ValueError(f"the periodic cell vectors are linearly dependent: {basis.tolist()}")
     _, _, vt = np.linalg.svd(np.vstack([periodic, np.zeros((3 - len(periodic), 3))]))
     basis[~pbc] = vt[len(periodic) :]
     return basis

@@ -1,0 +1,112 @@
+"""The ``gstorder`` command line: ``gstorder report TRAJECTORY``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+
+from . import __version__, neighbors
+from ._progress import progress
+from .errors import GstorderError
+from .io import FORMATS, Trajectory
+
+
+def _index(text: str | None):
+    """Parse 'start:stop:step' or an integer."""
+    if text is None:
+        return None
+    if ":" not in text:
+        return int(text)
+    parts = [int(p) if p else None for p in text.split(":")]
+    return slice(*parts)
+
+
+def _species(text: str | None):
+    """Parse '1=Ge,2=Sb,3=Te' or 'Ge,Sb,Te'."""
+    if not text:
+        return None
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if all("=" in t for t in items):
+        return {int(k): v for k, v in (t.split("=") for t in items)}
+    return items
+
+
+def report(path, *, index=None, format=None, species=None, bond_cutoff=3.2, shell_cutoff=5.5, out=None, show_progress=None):
+    """Print a structural report of a trajectory: frames, composition, density, coordination.
+
+    Parameters
+    ----------
+    path : str
+        Trajectory file.
+    index : int or slice, optional
+        Frames to analyse.
+    bond_cutoff, shell_cutoff : float
+        Cut-offs in Å for bonded neighbours and for the SOAP-sized shell.
+    """
+    out = sys.stdout if out is None else out
+    traj = Trajectory(path, format=format, species=species)
+    n_frames = len(traj)
+    frames = traj.iter(index)
+    first = None
+    coordination, shell, density, times, t_nl = [], [], [], [], 0.0
+    per_species: dict[str, list] = {}
+    for frame in progress(frames, total=n_frames, desc="frames", show=show_progress):
+        first = first or frame
+        t0 = time.perf_counter()
+        nl = neighbors.build(frame, shell_cutoff)
+        t_nl += time.perf_counter() - t0
+        bonds = nl.within(bond_cutoff)
+        coordination.append(bonds.coordination.mean())
+        shell.append(nl.coordination.mean())
+        for symbol in frame.species:
+            mask = frame.symbols == symbol
+            per_species.setdefault(symbol, []).append(bonds.coordination[mask].mean())
+        if frame.pbc.all():
+            density.append(frame.mass_density)
+        if frame.time is not None:
+            times.append(frame.time)
+    if first is None:
+        print(f"{path}: no frames selected", file=out)
+        return
+    n = len(coordination)
+    w = print
+    w(f"gstorder {__version__} report: {path}", file=out)
+    w(f"  format         {traj.format}, {n_frames} frames in file, {n} analysed", file=out)
+    w(f"  atoms          {len(first)}  ({first.formula})", file=out)
+    w(f"  cell           {' x '.join(f'{x:.3f}' for x in np.linalg.norm(first.cell, axis=1))} Å, pbc {first.pbc.tolist()}", file=out)
+    if density:
+        w(f"  density        {np.mean(density):.3f} g/cm³" + (f" (range {min(density):.3f}-{max(density):.3f})" if np.ptp(density) > 0 else ""), file=out)
+    if times:
+        w(f"  time           {times[0]:g} to {times[-1]:g} ps", file=out)
+    w(f"  velocities     {'yes' if first.velocities is not None else 'no'}", file=out)
+    w(f"  bonds < {bond_cutoff:g} Å   mean coordination {np.mean(coordination):.2f}", file=out)
+    for symbol, values in per_species.items():
+        w(f"      {symbol:<3}        {np.mean(values):.2f}", file=out)
+    w(f"  shell < {shell_cutoff:g} Å   {np.mean(shell):.1f} neighbours per atom", file=out)
+    w(f"  neighbour lists {1000 * t_nl / n:.2f} ms per frame", file=out)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="gstorder", description="Structural order of Ge-Sb-Te trajectories.")
+    parser.add_argument("--version", action="version", version=f"gstorder {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    rep = sub.add_parser("report", help="summarise a trajectory: frames, composition, density, coordination")
+    rep.add_argument("trajectory")
+    rep.add_argument("--index", help="frames to use: N or start:stop:step (default all)")
+    rep.add_argument("--format", choices=FORMATS, help="file format (guessed by default)")
+    rep.add_argument("--species", help="LAMMPS type map, e.g. 1=Ge,2=Sb,3=Te")
+    rep.add_argument("--bond-cutoff", type=float, default=3.2, help="bond cut-off in Å (default 3.2)")
+    args = parser.parse_args(argv)
+    try:
+        report(args.trajectory, index=_index(args.index), format=args.format, species=_species(args.species), bond_cutoff=args.bond_cutoff)
+    except (GstorderError, FileNotFoundError) as exc:
+        print(f"gstorder: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""The command line and the README's main job on the built-in example."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from gstorder import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "data" / "gst124_rocksalt_189at_thermal.extxyz"
+
+
+def test_readme_main_command_runs_on_the_shipped_example(capsys):
+    readme = (ROOT / "README.md").read_text()
+    command = re.search(r"<!-- main-command -->\s*```bash\n(.+)\n```", readme).group(1)
+    args = command.split("&&")[-1].split()
+    assert args[:2] == ["gstorder", "report"] and (ROOT / args[2]).is_file()
+    assert cli.main(["report", str(ROOT / args[2])]) == 0
+    out = capsys.readouterr().out
+    assert "189  (Ge27Sb54Te108)" in out
+    assert "20 frames in file, 20 analysed" in out
+    assert "density        6.354 g/cm³" in out
+    assert "time           0 to 1.9 ps" in out
+
+
+def test_report_options_and_errors(capsys, tmp_path):
+    assert cli.main(["report", str(EXAMPLE), "--index", "::5", "--bond-cutoff", "3.4"]) == 0
+    assert "4 analysed" in capsys.readouterr().out
+    assert cli.main(["report", str(tmp_path / "missing.xyz")]) == 2
+    assert "no trajectory file" in capsys.readouterr().err
+    bad = tmp_path / "bad.xyz"
+    bad.write_text("3\n\nGe 0 0 0\n")
+    assert cli.main(["report", str(bad)]) == 2
+    assert "file ends after 1 of 3 atom lines" in capsys.readouterr().err
+
+
+def test_parsers():
+    assert cli._index("3") == 3 and cli._index("::2") == slice(None, None, 2) and cli._index("1:9") == slice(1, 9)
+    assert cli._species("1=Ge,2=Sb,3=Te") == {1: "Ge", 2: "Sb", 3: "Te"}
+    assert cli._species("Ge,Te") == ["Ge", "Te"]
+    with pytest.raises(SystemExit):
+        cli.main(["--version"])
