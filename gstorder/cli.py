@@ -105,6 +105,8 @@ def main(argv=None) -> int:
     except (GstorderError, FileNotFoundError) as exc:
         print(f"gstorder: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. piped into head
+        sys.stderr.close()
     return 0
 
 

@@ -47,6 +47,21 @@ def test_tiny_cells_with_many_images(cutoff):
     assert n == pytest.approx(len(atoms) * density * 4 / 3 * np.pi * cutoff**3, rel=0.5)
 
 
+def test_large_rocksalt_gst_cell_matches_ase():
+    # 12,096 atoms: the paper's 12x12x12 rock-salt Ge1Sb2Te4, SOAP cut-off
+    atoms = bulk("NaCl", "rocksalt", a=6.0, cubic=True).repeat(12)
+    cations = np.random.default_rng(7).permutation(np.nonzero(atoms.numbers == 11)[0])
+    numbers = atoms.numbers.copy()
+    numbers[numbers == 17] = 52
+    numbers[cations[:1728]] = 32
+    numbers[cations[1728:5184]] = 51
+    atoms.numbers = numbers
+    del atoms[cations[5184:]]
+    atoms.rattle(0.1, seed=1)
+    assert len(atoms) == 12096
+    assert assert_same_as_ase(atoms, 5.5) > 270000
+
+
 def test_single_atom_simple_cubic_shell_counts():
     atoms = Atoms("Te", cell=np.eye(3) * 3.0, pbc=True)
     nl = neighbors.build(atoms, 3.0 * np.sqrt(3) + 1e-6)
