@@ -5,7 +5,7 @@ lists from :mod:`gstorder.neighbors`, and every analysis returns labelled
 xarray objects with units in their attributes.
 """
 
-from . import errors, neighbors
+from . import errors, neighbors, structures
 from ._version import __version__
 from .frames import Frame, as_frame, iter_frames
 from .io import Trajectory, read_frames
@@ -15,6 +15,7 @@ __all__ = [
     "__version__",
     "errors",
     "neighbors",
+    "structures",
     "Frame",
     "as_frame",
     "iter_frames",
