@@ -10,6 +10,10 @@ from ._version import __version__
 from .frames import Frame, as_frame, iter_frames
 from .io import Trajectory, read_frames
 from .parallel import threads
+from .pairs import adf, rdf
+from .motifs import bond_motifs
+from .altbc import altbc
+from . import plot
 
 __all__ = [
     "__version__",
@@ -22,4 +26,9 @@ __all__ = [
     "Trajectory",
     "read_frames",
     "threads",
+    "rdf",
+    "adf",
+    "bond_motifs",
+    "altbc",
+    "plot",
 ]

@@ -241,12 +241,14 @@ def build(frame, cutoff, *, full=True, self_interaction=False, centers=None, par
     return _Grid(frame, cutoff).query(centers, full=full, self_interaction=self_interaction, parallel=parallel)
 
 
-def iter_blocks(frame, cutoff, *, block_size=65536, full=True, self_interaction=False) -> Iterator[NeighborList]:
+def iter_blocks(frame, cutoff, *, block_size=65536, full=True, self_interaction=False, centers=None,
+                parallel=None) -> Iterator[NeighborList]:
     """Neighbour lists of consecutive blocks of centre atoms.
 
     The cell list is built once; each block's list holds only the pairs of
     its ``block_size`` centres, so peak memory stays bounded on large frames.
-    Parameters as in :func:`build`.
+    Parameters as in :func:`build`; ``centers`` (indices or a boolean mask)
+    restricts the centres that are split into blocks.
 
     Yields
     ------
@@ -257,9 +259,13 @@ def iter_blocks(frame, cutoff, *, block_size=65536, full=True, self_interaction=
         raise ValueError(f"block_size must be positive, got {block_size}")
     grid = _Grid(frame, cutoff)
     n = len(grid.frame)
-    for start in range(0, n, block_size):
-        centers = np.arange(start, min(n, start + block_size), dtype=np.int64)
-        yield grid.query(centers, full=full, self_interaction=self_interaction)
+    if centers is None:
+        centers = np.arange(n, dtype=np.int64)
+    else:
+        centers = np.asarray(centers)
+        centers = np.flatnonzero(centers) if centers.dtype == bool else centers.astype(np.int64).reshape(-1)
+    for start in range(0, len(centers), block_size):
+        yield grid.query(centers[start : start + block_size], full=full, self_interaction=self_interaction, parallel=parallel)
 
 
 def neighbor_list(quantities, a, cutoff, self_interaction=False, max_nbins=None):

@@ -1,0 +1,135 @@
+"""Plumbing shared by the analyses: frames with progress, species tables, thread tasks, labels."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Iterator
+
+import numba
+import numpy as np
+import xarray as xr
+from ase.data import chemical_symbols
+
+from ._progress import progress
+from .errors import EmptyFrameError, UnknownSpeciesError
+from .frames import Frame, iter_frames, species_numbers
+from .parallel import use_parallel
+
+#: Atoms per block of centres: bounds the pairs held at once on device-scale frames.
+DEFAULT_BLOCK_SIZE = 65536
+
+
+def analysis_frames(frames: Any, index=None, *, desc: str, show_progress=None, allow_empty=False) -> Iterator[Frame]:
+    """Frames of any accepted input, with a progress bar, refusing empty frames.
+
+    Raises
+    ------
+    EmptyFrameError
+        For a frame without atoms (unless ``allow_empty``) or when no frame is selected.
+    """
+    total = None
+    if isinstance(frames, (str, os.PathLike)):
+        from .io import Trajectory
+
+        frames = Trajectory(frames)
+    if hasattr(frames, "__len__") and index is None:
+        total = len(frames)
+    count = 0
+    for frame in progress(iter_frames(frames, index=index), total=total, desc=desc, show=show_progress):
+        if len(frame) == 0 and not allow_empty:
+            raise EmptyFrameError(f"{frame.describe()} has no atoms; {desc} needs at least one")
+        count += 1
+        yield frame
+    if count == 0:
+        raise EmptyFrameError(f"no frames selected for {desc} (index={index!r})")
+
+
+def frame_species(frame: Frame, species=None) -> tuple[list[str], np.ndarray]:
+    """Species labels in atomic-number order and each atom's index into them.
+
+    ``species`` fixes the list (e.g. from the first frame of a trajectory);
+    an atom of another species raises :class:`UnknownSpeciesError`.
+    """
+    if species is None:
+        zs = np.unique(frame.numbers)
+    else:
+        zs = species_numbers(species)
+        absent = np.setdiff1d(np.unique(frame.numbers), zs)
+        if len(absent):
+            raise UnknownSpeciesError(
+                f"{frame.describe()} contains {[chemical_symbols[z] for z in absent]}, not among the species "
+                f"{[chemical_symbols[z] for z in zs]} of the first frame"
+            )
+    types = np.searchsorted(zs, frame.numbers).astype(np.int64)
+    return [chemical_symbols[z] for z in zs], types
+
+
+def species_mask(frame: Frame, species, *, what: str) -> np.ndarray:
+    """Boolean mask of the atoms of ``species`` (a symbol or list; ``None`` = all)."""
+    if species is None:
+        return np.ones(len(frame), dtype=bool)
+    zs = species_numbers([species] if isinstance(species, (str, int, np.integer)) else species)
+    present = set(np.unique(frame.numbers).tolist())
+    missing = [chemical_symbols[z] for z in zs if z not in present]
+    if len(missing) == len(zs):
+        raise UnknownSpeciesError(f"{what}={species!r}: no such atoms in {frame.describe()} ({frame.formula})")
+    return np.isin(frame.numbers, zs)
+
+
+def pair_label(a: str, b: str) -> str:
+    """'Ge-Te' style label of a species pair."""
+    return f"{a}-{b}"
+
+
+def n_tasks(work_items: int, parallel=None) -> int:
+    """Number of kernel tasks (each with its own histogram buffer): 1 for serial runs."""
+    if parallel is None:
+        parallel = use_parallel(work_items)
+    return 4 * numba.get_num_threads() if parallel else 1
+
+
+def frame_times(frames: list[Frame]) -> np.ndarray:
+    """Times in ps (NaN where a frame has none)."""
+    return np.array([np.nan if f.time is None else f.time for f in frames], dtype=float)
+
+
+def frame_coords(times: np.ndarray) -> dict:
+    """``frame`` and ``time`` coordinates for results over frames."""
+    n = len(times)
+    return {"frame": ("frame", np.arange(n)), "time": ("frame", times, {"long_name": "time", "units": "ps"})}
+
+
+def attrs_of(**params) -> dict:
+    """Parameters as netCDF-safe attributes (None and containers become strings)."""
+    out = {}
+    for key, value in params.items():
+        if value is None or isinstance(value, (dict, list, tuple, set)):
+            value = repr(value)
+        elif isinstance(value, (bool, np.bool_)):
+            value = int(value)
+        out[key] = value
+    return out
+
+
+def bin_edges(lo: float, hi: float, width: float | None, bins: int | None, *, what: str) -> np.ndarray:
+    """Histogram edges from either a bin width or a bin count."""
+    if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
+        raise ValueError(f"{what}: the range must satisfy lower < upper, got {lo} to {hi}")
+    if bins is not None:
+        bins = int(bins)
+        if bins < 1:
+            raise ValueError(f"{what}: bins must be a positive integer, got {bins}")
+        return np.linspace(lo, hi, bins + 1)
+    if width is None or not width > 0:
+        raise ValueError(f"{what}: bin width must be positive, got {width}")
+    n = max(1, int(round((hi - lo) / width)))
+    return np.linspace(lo, hi, n + 1)
+
+
+def centres(edges: np.ndarray) -> np.ndarray:
+    return 0.5 * (edges[1:] + edges[:-1])
+
+
+def dataarray_attrs(da: xr.DataArray, long_name: str, units: str) -> xr.DataArray:
+    da.attrs.update(long_name=long_name, units=units)
+    return da

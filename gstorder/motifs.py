@@ -1,0 +1,187 @@
+"""Bond motifs: coordination, tetrahedral Ge, homopolar ("wrong") bonds, octahedral sites.
+
+Definitions (``spec.md``, after Caravati et al. 2007): atoms are bonded
+below a cut-off (3.2 Å, or a per-pair table). Tetrahedral order
+``q = 1 - 3/8 Σ_{j<k} (cos θ_jik + 1/3)²`` over the bonded neighbours; a
+Ge atom is tetrahedral when it has exactly 4 bonds and q > 0.8 (q alone is
+not enough: a 3-fold pyramid has q = 7/8). Homopolar bonds join two atoms
+of the same group (default cations {Ge, Sb}, anions {Te}): Ge–Ge, Sb–Sb,
+Ge–Sb and Te–Te.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import xarray as xr
+
+from . import neighbors
+from ._common import DEFAULT_BLOCK_SIZE, analysis_frames, attrs_of, frame_coords, frame_species, n_tasks, pair_label
+from ._kernels.motifs import bond_angle_order
+from .errors import GstorderWarning, UnknownSpeciesError
+
+__all__ = ["bond_motifs", "MOTIFS", "DEFAULT_GROUPS"]
+
+#: Default chemical groups: a bond inside one group is homopolar ("wrong").
+DEFAULT_GROUPS = (("Ge", "Sb"), ("Te",))
+
+#: Per-atom motif codes of ``bond_motifs(..., per_atom=True)``.
+MOTIFS = {0: "other", 1: "tetrahedral", 2: "octahedral", 3: "defective octahedral"}
+
+
+def bond_motifs(frames, *, cutoff=3.2, q_threshold: float = 0.8, octahedral_tolerance: float = 15.0,
+                groups=DEFAULT_GROUPS, max_cn: int = 12, per_atom: bool = False, index=None,
+                block_size: int = DEFAULT_BLOCK_SIZE, parallel=None, show_progress=None) -> xr.Dataset:
+    """Coordination, tetrahedral-Ge, homopolar-bond and octahedral-site statistics per frame.
+
+    Parameters
+    ----------
+    frames : path, Frame, ase.Atoms, Trajectory or iterable of them
+    cutoff : float or dict
+        Bond cut-off in Å (default 3.2 Å) or a per-pair table, e.g. from the
+        first minima of the partial g(r): ``{("Ge", "Te"): 3.2, ("Sb", "Te"): 3.4,
+        ("Ge", "Ge"): 2.9, ...}`` (pairs absent from the table never bond).
+    q_threshold : float
+        q above which a 4-fold Ge atom is tetrahedral (default 0.8).
+    octahedral_tolerance : float
+        Degrees: an atom's site is octahedral-like when every bond angle is
+        within this of 90° or 180° (default 15°).
+    groups : sequence of sequences of str
+        Chemical groups; bonds within a group are homopolar.
+    max_cn : int
+        Largest coordination number in the histogram (larger ones are counted there).
+    per_atom : bool
+        Also return per-atom ``atom_cn``, ``atom_q`` and ``motif`` (codes in
+        :data:`MOTIFS`) over (frame, atom),
+        to colour a snapshot by motif (all frames must have the same atoms).
+    index, block_size, parallel, show_progress
+        As in :func:`gstorder.rdf`.
+
+    Returns
+    -------
+    xarray.Dataset
+        Over ``frame`` (with ``time`` in ps): ``tetrahedral_fraction`` (share
+        of all Ge atoms), ``homopolar_fraction`` (share of all bonds, each
+        bond counted once), ``bond_fraction`` (frame, pair) per bond type,
+        ``partial_coordination`` (frame, center, neighbor),
+        ``coordination`` (frame, species) mean, ``cn_histogram`` (frame,
+        species, cn) fraction of atoms with each coordination number,
+        ``octahedral_fraction`` and ``defective_octahedral_fraction`` (frame,
+        species): sites with all angles near 90°/180° and 6 resp. 3-5 bonds.
+        Take ``.mean("frame")`` and ``.std("frame")`` for mean and spread.
+
+    Examples
+    --------
+    >>> from gstorder import bond_motifs, structures
+    >>> ds = bond_motifs(structures.rocksalt("GeTe", 2, a=6.0))
+    >>> float(ds.coordination.sel(species="Ge")[0]), float(ds.homopolar_fraction[0])
+    (6.0, 0.0)
+    """
+    cos_tol = np.array([np.sin(np.radians(octahedral_tolerance)), np.cos(np.radians(octahedral_tolerance))])
+    if not 0 < octahedral_tolerance < 45:
+        raise ValueError(f"octahedral_tolerance must lie in (0, 45) degrees, got {octahedral_tolerance}")
+    group_of = _group_table(groups)
+    species, rows, atoms_rows, times, n_atoms = None, [], [], [], None
+    for frame in analysis_frames(frames, index, desc="bond_motifs", show_progress=show_progress):
+        species, types = frame_species(frame, species)
+        ns, n = len(species), len(frame)
+        cn = np.zeros(n, dtype=np.int64)
+        q = np.full(n, np.nan)
+        octa = np.zeros(n, dtype=bool)
+        partial = np.zeros((n, ns), dtype=np.int64)
+        bonds = np.zeros((ns, ns), dtype=np.int64)
+        for nl in neighbors.iter_blocks(frame, cutoff, block_size=block_size):
+            c = nl.centers
+            cn[c] = nl.coordination
+            q[c], octa[c] = bond_angle_order(nl.offsets, nl.vectors, nl.distances, cos_tol, n_tasks(len(c), parallel))
+            local = np.repeat(np.arange(len(c)), nl.coordination)
+            partial[c] = np.bincount(local * ns + types[nl.j], minlength=len(c) * ns).reshape(len(c), ns)
+            bonds += np.bincount(types[nl.i] * ns + types[nl.j], minlength=ns * ns).reshape(ns, ns)
+        motif = np.zeros(n, dtype=np.int8)
+        tetra = (cn == 4) & (q > q_threshold)
+        motif[octa & (cn >= 3) & (cn <= 5)] = 3
+        motif[octa & (cn == 6)] = 2
+        motif[tetra] = 1
+        rows.append(_frame_row(frame, species, types, cn, partial, bonds, motif, group_of, max_cn))
+        times.append(np.nan if frame.time is None else frame.time)
+        if per_atom:
+            if n_atoms is not None and n != n_atoms:
+                raise ValueError(f"per_atom=True needs the same atoms in every frame; {frame.describe()} has {n}, the first {n_atoms}")
+            n_atoms = n
+            atoms_rows.append((cn, q, motif))
+    ds = _assemble(rows, species, np.array(times), max_cn)
+    if np.isnan(ds.tetrahedral_fraction.values).any():
+        warnings.warn("some frames have no Ge atoms: their tetrahedral_fraction is NaN", GstorderWarning, stacklevel=2)
+    if per_atom:
+        cn_a, q_a, motif_a = (np.array(x) for x in zip(*atoms_rows))
+        ds["atom_cn"] = (("frame", "atom"), cn_a, {"long_name": "coordination number", "units": ""})
+        ds["atom_q"] = (("frame", "atom"), q_a, {"long_name": "tetrahedral order parameter q", "units": ""})
+        ds["motif"] = (("frame", "atom"), motif_a, {"long_name": "bond motif", "units": "",
+                                                    "flag_values": list(MOTIFS), "flag_meanings": " ".join(m.replace(" ", "_") for m in MOTIFS.values())})
+    ds.attrs = attrs_of(analysis="bond_motifs", cutoff=cutoff if isinstance(cutoff, (int, float)) else repr(cutoff),
+                        q_threshold=q_threshold, octahedral_tolerance=octahedral_tolerance, groups=[list(g) for g in groups])
+    return ds
+
+
+def _group_table(groups) -> dict[str, int]:
+    table = {}
+    for k, group in enumerate(groups):
+        if isinstance(group, str):
+            group = (group,)
+        for s in group:
+            if s in table:
+                raise ValueError(f"species {s!r} appears in two groups: {groups!r}")
+            table[s] = k
+    if not table:
+        raise ValueError("groups must name at least one species, e.g. (('Ge', 'Sb'), ('Te',))")
+    return table
+
+
+def _frame_row(frame, species, types, cn, partial, bonds, motif, group_of, max_cn) -> dict:
+    ns = len(species)
+    missing = [s for s in species if s not in group_of]
+    if missing:
+        raise UnknownSpeciesError(f"{frame.describe()}: species {missing} belong to no group of groups=; add them")
+    n_a = np.bincount(types, minlength=ns)
+    per_bond = np.triu(bonds + bonds.T - np.diag(np.diag(bonds))) / 2.0  # each bond once: full lists hold i-j and j-i
+    n_bonds = per_bond.sum()
+    iu = np.triu_indices(ns)
+    homo = sum(per_bond[a, b] for a, b in zip(*iu) if group_of[species[a]] == group_of[species[b]])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        row = {
+            "bond_fraction": per_bond[iu] / n_bonds,
+            "homopolar_fraction": homo / n_bonds,
+            "partial_coordination": np.array([partial[types == a].mean(axis=0) if n_a[a] else np.full(ns, np.nan) for a in range(ns)]),
+            "coordination": np.array([cn[types == a].mean() if n_a[a] else np.nan for a in range(ns)]),
+            "cn_histogram": np.array([np.bincount(np.minimum(cn[types == a], max_cn), minlength=max_cn + 1) / n_a[a]
+                                      for a in range(ns)]),
+            "octahedral_fraction": np.array([(motif[types == a] == 2).mean() if n_a[a] else np.nan for a in range(ns)]),
+            "defective_octahedral_fraction": np.array([(motif[types == a] == 3).mean() if n_a[a] else np.nan for a in range(ns)]),
+        }
+    ge = species.index("Ge") if "Ge" in species else None
+    row["tetrahedral_fraction"] = (motif[types == ge] == 1).mean() if ge is not None and n_a[ge] else np.nan
+    return row
+
+
+def _assemble(rows, species, times, max_cn) -> xr.Dataset:
+    stack = {k: np.array([r[k] for r in rows]) for k in rows[0]}
+    iu = np.triu_indices(len(species))
+    pairs = [pair_label(species[a], species[b]) for a, b in zip(*iu)]
+    frac = {"long_name": None, "units": ""}
+    return xr.Dataset(
+        {
+            "tetrahedral_fraction": ("frame", stack["tetrahedral_fraction"], {**frac, "long_name": "tetrahedral Ge fraction"}),
+            "homopolar_fraction": ("frame", stack["homopolar_fraction"], {**frac, "long_name": "homopolar bond fraction"}),
+            "bond_fraction": (("frame", "pair"), stack["bond_fraction"], {**frac, "long_name": "share of bonds"}),
+            "partial_coordination": (("frame", "center", "neighbor"), stack["partial_coordination"],
+                                     {**frac, "long_name": "partial coordination number"}),
+            "coordination": (("frame", "species"), stack["coordination"], {**frac, "long_name": "coordination number"}),
+            "cn_histogram": (("frame", "species", "cn"), stack["cn_histogram"], {**frac, "long_name": "fraction of atoms"}),
+            "octahedral_fraction": (("frame", "species"), stack["octahedral_fraction"], {**frac, "long_name": "octahedral fraction"}),
+            "defective_octahedral_fraction": (("frame", "species"), stack["defective_octahedral_fraction"],
+                                              {**frac, "long_name": "defective octahedral fraction"}),
+        },
+        coords={**frame_coords(times), "pair": pairs, "species": species, "center": species, "neighbor": species,
+                "cn": np.arange(max_cn + 1)},
+    )

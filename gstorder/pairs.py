@@ -1,0 +1,236 @@
+"""Pair and bond-angle distributions: partial g(r), coordination numbers and ADFs.
+
+Both functions stream frames, build one Numba neighbour list per block of
+centre atoms (so memory stays bounded on device-scale frames) and return
+labelled xarray Datasets.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+from scipy.spatial import ConvexHull
+
+from . import neighbors
+from ._common import (
+    DEFAULT_BLOCK_SIZE, analysis_frames, attrs_of, bin_edges, centres, frame_coords, frame_species, n_tasks,
+    pair_label, species_mask,
+)
+from ._kernels.pairs import angle_histogram, pair_histogram
+from .errors import MissingDataError, UnknownSpeciesError
+
+__all__ = ["rdf", "adf"]
+
+
+def rdf(frames, *, r_max: float = 8.0, bins: int | None = None, bin_width: float = 0.02, pairs=None, index=None,
+        volume: float | None = None, block_size: int = DEFAULT_BLOCK_SIZE, parallel=None, show_progress=None) -> xr.Dataset:
+    """Total and partial radial distribution functions g(r) and running coordination numbers.
+
+    Parameters
+    ----------
+    frames : path, Frame, ase.Atoms, Trajectory or iterable of them
+        Periodic, triclinic or non-periodic frames; periodic images are
+        counted as far as ``r_max`` reaches, so ``r_max`` may exceed half the cell.
+    r_max : float
+        Largest distance in Å (default 8 Å).
+    bins : int, optional
+        Number of bins on [0, r_max); default ``r_max / bin_width``.
+    bin_width : float
+        Bin width in Å when ``bins`` is not given (default 0.02 Å).
+    pairs : list of str, optional
+        Pairs to report, e.g. ``["Ge-Te", "Te-Te"]``; default every pair of
+        the species present. ``"total"`` is always included.
+    index : int or slice, optional
+        Frames to use (``slice(start, stop, step)``).
+    volume : float, optional
+        Volume in Å³ for a non-periodic frame (default: its convex hull).
+    block_size : int
+        Centre atoms per neighbour-list block (bounds memory).
+    parallel : bool, optional
+        Force the multi-threaded (True) or serial (False) kernels.
+    show_progress : bool, optional
+        Progress bar over frames (default: only on a terminal).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``g`` (pair, r): mean over frames of g_ab(r) normalised to 1 for an
+        ideal gas of the same density, g_ab = n_ab(r) V / (N_a (N_b - δ_ab)
+        4π r² dr), with n_ab the ordered pair count; ``total`` is
+        Σ_ab c_a c_b g_ab. ``g_std`` (pair, r): standard deviation over
+        frames. ``coordination`` (center, neighbor, r): running
+        coordination number, mean neighbours of species ``neighbor``
+        within r of a ``center`` atom; ``coordination_total`` (r): over all
+        atoms. Coordinates ``r`` (bin centres, Å) and ``r_edges``.
+
+    Notes
+    -----
+    A non-periodic frame (a cluster, a tomography model) is normalised with
+    its convex-hull volume and no edge correction, so g(r) falls below 1
+    at distances comparable to the particle size.
+
+    Examples
+    --------
+    >>> from gstorder import rdf, structures
+    >>> ds = rdf(structures.rocksalt("GeTe", 3, a=6.0), r_max=4.0, bin_width=0.1)
+    >>> float(ds.coordination.sel(center="Ge", neighbor="Te").sel(r=3.5, method="nearest"))
+    6.0
+    """
+    edges = bin_edges(0.0, float(r_max), bin_width if bins is None else None, bins, what="rdf r_max")
+    n_bins = len(edges) - 1
+    shell = 4.0 / 3.0 * np.pi * (edges[1:] ** 3 - edges[:-1] ** 3)
+    species, g_frames, cn_frames, cn_total, times = None, [], [], [], []
+    for frame in analysis_frames(frames, index, desc="rdf", show_progress=show_progress):
+        species, types = frame_species(frame, species)
+        ns = len(species)
+        counts = np.zeros((ns, ns, n_bins), dtype=np.int64)
+        for nl in neighbors.iter_blocks(frame, float(r_max), block_size=block_size, full=False):
+            counts += pair_histogram(nl.i, nl.j, nl.distances, types, ns, 0.0, float(r_max), n_bins, n_tasks(len(nl), parallel))
+        ordered = counts + counts.transpose(1, 0, 2)  # each unordered pair both ways; like pairs twice
+        n_a = np.bincount(types, minlength=ns).astype(float)
+        vol = _volume(frame, volume)
+        norm = n_a[:, None] * (n_a[None, :] - np.eye(ns)) / vol
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g = np.where(norm[:, :, None] > 0, ordered / (norm[:, :, None] * shell), np.nan)
+        c = n_a / n_a.sum()
+        total = np.nansum(c[:, None, None] * c[None, :, None] * g, axis=(0, 1))
+        iu = np.triu_indices(ns)
+        g_frames.append(np.concatenate([g[iu], total[None]]))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cn_frames.append(np.cumsum(ordered, axis=2) / n_a[:, None, None])
+        cn_total.append(np.cumsum(ordered.sum(axis=(0, 1))) / n_a.sum())
+        times.append(np.nan if frame.time is None else frame.time)
+    iu = np.triu_indices(len(species))
+    labels = [pair_label(species[a], species[b]) for a, b in zip(*iu)] + ["total"]
+    g_frames = np.array(g_frames)
+    r = centres(edges)
+    ds = xr.Dataset(
+        {
+            "g": (("pair", "r"), g_frames.mean(axis=0), {"long_name": "g(r)", "units": ""}),
+            "g_std": (("pair", "r"), g_frames.std(axis=0), {"long_name": "g(r) standard deviation over frames", "units": ""}),
+            "coordination": (("center", "neighbor", "r"), np.mean(cn_frames, axis=0),
+                             {"long_name": "running coordination number", "units": ""}),
+            "coordination_total": (("r",), np.mean(cn_total, axis=0), {"long_name": "running coordination number", "units": ""}),
+        },
+        coords={
+            "pair": labels, "center": species, "neighbor": species,
+            "r": ("r", r, {"long_name": "r", "units": "Å"}),
+            "r_edges": ("r_edge", edges, {"units": "Å"}),
+        },
+        attrs=attrs_of(analysis="rdf", r_max=float(r_max), n_bins=n_bins, n_frames=len(g_frames),
+                       time_first=times[0], time_last=times[-1], normalisation="N_a (N_b - delta_ab) / V ideal gas"),
+    )
+    if pairs is not None:
+        ds = ds.sel(pair=_pair_selection(pairs, labels))
+    return ds
+
+
+def adf(frames, *, cutoff=3.2, bins: int = 180, centre=None, triplets: bool = False, index=None,
+        block_size: int = DEFAULT_BLOCK_SIZE, parallel=None, show_progress=None) -> xr.Dataset:
+    """Bond-angle distributions j-i-k of bonds shorter than a cut-off, per centre species.
+
+    Parameters
+    ----------
+    frames : path, Frame, ase.Atoms, Trajectory or iterable of them
+    cutoff : float or dict
+        Bond cut-off in Å (default 3.2 Å), or a per-species-pair table such
+        as ``{("Ge", "Te"): 3.2, ("Sb", "Te"): 3.4}``.
+    bins : int
+        Number of angle bins on 0-180° (default 180, 1° wide).
+    centre : str or list of str, optional
+        Centre species to report (default all present).
+    triplets : bool
+        Also return ``adf_triplet`` over (triplet, theta), triplets labelled
+        ``"Te-Ge-Te"`` (neighbour-centre-neighbour).
+    index, block_size, parallel, show_progress
+        As in :func:`rdf`.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``adf`` (center, theta) in 1/degree, each centre's distribution
+        normalised to unit area over 0-180° (``"all"`` pools every centre);
+        ``count`` (center): angles counted, summed over frames.
+
+    Examples
+    --------
+    >>> from gstorder import adf, structures
+    >>> ds = adf(structures.rocksalt("GeTe", 2, a=6.0))
+    >>> ds.adf.sel(center="all").idxmax().item()
+    90.5
+    """
+    edges = bin_edges(0.0, 180.0, None, bins, what="adf")
+    n_bins = len(edges) - 1
+    species, total = None, None
+    n_frames = 0
+    for frame in analysis_frames(frames, index, desc="adf", show_progress=show_progress):
+        species, types = frame_species(frame, species)
+        ns = len(species)
+        if total is None:
+            total = np.zeros((ns, ns, ns, n_bins), dtype=np.int64)
+        mask = species_mask(frame, centre, what="centre")
+        for nl in neighbors.iter_blocks(frame, cutoff, block_size=block_size, centers=mask):
+            total += angle_histogram(nl.offsets, nl.centers, nl.j, nl.vectors, nl.distances, types, ns, n_bins,
+                                     n_tasks(len(nl.centers), parallel))
+        n_frames += 1
+    width = 180.0 / n_bins
+    by_centre = total.sum(axis=(1, 2))
+    per = np.concatenate([by_centre, by_centre.sum(axis=0, keepdims=True)])
+    counts = per.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dens = per / (counts[:, None] * width)
+    labels = species + ["all"]
+    keep = [k for k, s in enumerate(species) if by_centre[k].any()] + [len(species)]
+    theta = centres(edges)
+    ds = xr.Dataset(
+        {
+            "adf": (("center", "theta"), dens[keep], {"long_name": "bond-angle distribution", "units": "1/degree"}),
+            "count": (("center",), counts[keep], {"long_name": "bond angles counted", "units": ""}),
+        },
+        coords={"center": [labels[k] for k in keep], "theta": ("theta", theta, {"long_name": "bond angle", "units": "degree"})},
+        attrs=attrs_of(analysis="adf", cutoff=cutoff if np.ndim(cutoff) == 0 and not isinstance(cutoff, dict) else repr(cutoff),
+                       n_bins=n_bins, n_frames=n_frames, centre=centre),
+    )
+    if triplets:
+        names, rows = [], []
+        for a in range(len(species)):
+            for b in range(len(species)):
+                for c in range(b, len(species)):
+                    if total[a, b, c].any():
+                        names.append(f"{species[b]}-{species[a]}-{species[c]}")
+                        rows.append(total[a, b, c] / (total[a, b, c].sum() * width))
+        ds["adf_triplet"] = xr.DataArray(np.array(rows).reshape(len(rows), n_bins), dims=("triplet", "theta"),
+                                         coords={"triplet": names},
+                                         attrs={"long_name": "bond-angle distribution", "units": "1/degree"})
+    return ds
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _volume(frame, volume) -> float:
+    if volume is not None:
+        if not volume > 0:
+            raise ValueError(f"volume must be positive (Å³), got {volume}")
+        return float(volume)
+    if frame.pbc.all():
+        return frame.volume
+    if frame.pbc.any():
+        raise MissingDataError(f"{frame.describe()} is periodic along only some axes; pass volume= (Å³) to normalise g(r)")
+    if len(frame) < 4:
+        raise MissingDataError(f"{frame.describe()} is a cluster of {len(frame)} atoms; pass volume= (Å³) to normalise g(r)")
+    return float(ConvexHull(frame.positions).volume)
+
+
+def _pair_selection(pairs, labels) -> list[str]:
+    chosen = []
+    for p in pairs:
+        a, _, b = str(p).partition("-")
+        for label in (f"{a}-{b}", f"{b}-{a}"):
+            if label in labels:
+                chosen.append(label)
+                break
+        else:
+            if p != "total":
+                raise UnknownSpeciesError(f"pair {p!r} is not present; choose from {labels}")
+    return chosen + ["total"]

@@ -1,0 +1,107 @@
+"""Plot helpers in the paper's figure styles. Each returns the matplotlib Axes it drew on."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["rdf", "adf", "bond_motifs", "altbc"]
+
+#: Colours per species and per bond pair, as in the paper's figures.
+SPECIES_COLOURS = {"Ge": "#1f77b4", "Sb": "#e8a33d", "Te": "#2ca02c"}
+
+
+def _axes(ax):
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(4.5, 3.2), layout="constrained")
+    return ax
+
+
+def rdf(ds, *, ax=None, pairs=None, offset: float = 0.0, error: bool = True, label: str | None = None):
+    """Partial and total g(r) from :func:`gstorder.rdf`, one line per pair.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Result of :func:`gstorder.rdf`.
+    pairs : list of str, optional
+        Pairs to draw (default all, ``"total"`` included).
+    offset : float
+        Vertical offset between successive pairs (stacked panels, as in Fig. 2a).
+    error : bool
+        Shade ± one standard deviation over frames.
+    label : str, optional
+        Prefix of the legend entries (e.g. the composition).
+    """
+    ax = _axes(ax)
+    pairs = list(ds.pair.values) if pairs is None else list(pairs)
+    for k, pair in enumerate(pairs):
+        g = ds.g.sel(pair=pair).values + k * offset
+        line, = ax.plot(ds.r, g, lw=1.2, label=f"{label} {pair}" if label else pair)
+        if error:
+            s = ds.g_std.sel(pair=pair).values
+            ax.fill_between(ds.r, g - s, g + s, color=line.get_color(), alpha=0.25, lw=0)
+    ax.set_xlabel("r (Å)")
+    ax.set_ylabel("g(r)")
+    ax.set_xlim(0, float(ds.r.max()))
+    ax.legend(frameon=False, fontsize="small")
+    return ax
+
+
+def adf(ds, *, ax=None, centers=None, label: str | None = None):
+    """Bond-angle distributions from :func:`gstorder.adf`, one line per centre species."""
+    ax = _axes(ax)
+    centers = list(ds.center.values) if centers is None else list(centers)
+    for c in centers:
+        ax.plot(ds.theta, ds.adf.sel(center=c), lw=1.2, color=SPECIES_COLOURS.get(c),
+                label=f"{label} {c}-centred" if label else f"{c}-centred")
+    ax.set_xlabel("bond angle (°)")
+    ax.set_ylabel("ADF (1/°)")
+    ax.set_xlim(0, 180)
+    ax.set_xticks([0, 60, 90, 120, 180])
+    ax.legend(frameon=False, fontsize="small")
+    return ax
+
+
+def bond_motifs(results, *, ax=None, labels=None):
+    """Fig. 2b/c style: homopolar-bond share (bars) and tetrahedral-Ge fraction (line), with error bars.
+
+    Parameters
+    ----------
+    results : xarray.Dataset or list of them
+        Results of :func:`gstorder.bond_motifs`, one per model (e.g. per
+        composition or per run); bars show the mean over frames, error bars
+        the standard deviation.
+    labels : list of str, optional
+        One per result (default ``"0", "1", ...``).
+    """
+    ax = _axes(ax)
+    results = [results] if hasattr(results, "data_vars") else list(results)
+    labels = [str(k) for k in range(len(results))] if labels is None else list(labels)
+    x = np.arange(len(results))
+    homo = [100 * r.homopolar_fraction.mean("frame").item() for r in results]
+    homo_err = [100 * r.homopolar_fraction.std("frame").item() for r in results]
+    tet = [100 * r.tetrahedral_fraction.mean("frame").item() for r in results]
+    tet_err = [100 * r.tetrahedral_fraction.std("frame").item() for r in results]
+    ax.bar(x, homo, yerr=homo_err, width=0.6, color="#9ecae1", edgecolor="k", capsize=3, label="homopolar bonds")
+    ax.set_ylabel("homopolar bonds (%)")
+    ax.set_xticks(x, labels)
+    twin = ax.twinx()
+    twin.errorbar(x, tet, yerr=tet_err, color="#d62728", marker="o", capsize=3, label="tetrahedral Ge")
+    twin.set_ylabel("tetrahedral Ge (%)", color="#d62728")
+    twin.set_ylim(bottom=0)
+    ax.set_ylim(bottom=0)
+    return ax
+
+
+def altbc(da, *, ax=None, cmap: str = "viridis", colorbar: bool = True):
+    """ALTBC colour map P(r1, r2) from :func:`gstorder.altbc` (Fig. 2d/e)."""
+    ax = _axes(ax)
+    mesh = ax.pcolormesh(da.r1, da.r2, da.values.T, cmap=cmap, shading="nearest")
+    ax.set_aspect("equal")
+    ax.set_xlabel("r$_1$ (Å)")
+    ax.set_ylabel("r$_2$ (Å)")
+    if colorbar:
+        ax.figure.colorbar(mesh, ax=ax, label=da.attrs.get("long_name", "ALTBC") + (f" ({da.attrs['units']})" if da.attrs.get("units") else ""))
+    return ax
