@@ -5,12 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 
 import numpy as np
+import xarray as xr
 
 from . import __version__, neighbors
 from ._progress import progress
-from .errors import GstorderError
+from .altbc import altbc
+from .errors import GstorderError, GstorderWarning
+from .motifs import bond_motifs
+from .pairs import rdf
 from .io import FORMATS, Trajectory
 
 
@@ -35,7 +40,7 @@ def _species(text: str | None):
 
 
 def report(path, *, index=None, format=None, species=None, bond_cutoff=3.2, shell_cutoff=5.5, out=None, show_progress=None):
-    """Print a structural report of a trajectory: frames, composition, density, coordination.
+    """Print a structural report of a trajectory: composition, density, coordination, g(r), motifs, ALTBC.
 
     Parameters
     ----------
@@ -49,11 +54,11 @@ def report(path, *, index=None, format=None, species=None, bond_cutoff=3.2, shel
     out = sys.stdout if out is None else out
     traj = Trajectory(path, format=format, species=species)
     n_frames = len(traj)
-    frames = traj.iter(index)
     first = None
-    coordination, shell, density, times, t_nl = [], [], [], [], 0.0
+    coordination, shell, density, times, motifs, t_nl = [], [], [], [], [], 0.0
+    altbc_map, altbc_weight, ratio, n_collinear, g_total = 0.0, 0, 0.0, 0, []
     per_species: dict[str, list] = {}
-    for frame in progress(frames, total=n_frames, desc="frames", show=show_progress):
+    for frame in progress(traj.iter(index), total=n_frames, desc="frames", show=show_progress):
         first = first or frame
         t0 = time.perf_counter()
         nl = neighbors.build(frame, shell_cutoff)
@@ -66,12 +71,23 @@ def report(path, *, index=None, format=None, species=None, bond_cutoff=3.2, shel
             per_species.setdefault(symbol, []).append(bonds.coordination[mask].mean())
         if frame.pbc.all():
             density.append(frame.mass_density)
+            g_total.append(rdf(frame, r_max=shell_cutoff, bin_width=0.02).g.sel(pair="total").values)
         if frame.time is not None:
             times.append(frame.time)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", GstorderWarning)  # frames without Ge: NaN tetrahedral fraction
+            motifs.append(bond_motifs(frame, cutoff=bond_cutoff))
+        p = altbc(frame)
+        altbc_map = altbc_map + p * p.attrs["n_centres"]
+        altbc_weight += p.attrs["n_centres"]
+        if p.attrs["n_collinear"]:
+            ratio += p.attrs["long_short_ratio"] * p.attrs["n_collinear"]
+            n_collinear += p.attrs["n_collinear"]
     if first is None:
         print(f"{path}: no frames selected", file=out)
         return
     n = len(coordination)
+    m = xr.concat(motifs, dim="frame")
     w = print
     w(f"gstorder {__version__} report: {path}", file=out)
     w(f"  format         {traj.format}, {n_frames} frames in file, {n} analysed", file=out)
@@ -86,6 +102,19 @@ def report(path, *, index=None, format=None, species=None, bond_cutoff=3.2, shel
     for symbol, values in per_species.items():
         w(f"      {symbol:<3}        {np.mean(values):.2f}", file=out)
     w(f"  shell < {shell_cutoff:g} Å   {np.mean(shell):.1f} neighbours per atom", file=out)
+    if g_total:
+        g = np.mean(g_total, axis=0)
+        r = (np.arange(len(g)) + 0.5) * 0.02
+        k = int(np.argmax(np.where(r < bond_cutoff, g, -1.0)))
+        w(f"  g(r)           first peak at {r[k]:.2f} Å (height {g[k]:.2f}, largest below {bond_cutoff:g} Å)", file=out)
+    tet = m.tetrahedral_fraction
+    if np.isfinite(tet).any():
+        w(f"  tetrahedral Ge {100 * float(tet.mean()):.1f} % ± {100 * float(tet.std()):.1f}", file=out)
+    w(f"  homopolar bonds {100 * float(m.homopolar_fraction.mean()):.1f} % of bonds ± {100 * float(m.homopolar_fraction.std()):.1f}", file=out)
+    if n_collinear:
+        p = altbc_map / altbc_weight
+        a, b = np.unravel_index(int(np.argmax(p.values)), p.shape)
+        w(f"  ALTBC          peak at ({float(p.r1[a]):.2f}, {float(p.r2[b]):.2f}) Å, mean long/short {ratio / n_collinear:.3f}", file=out)
     w(f"  neighbour lists {1000 * t_nl / n:.2f} ms per frame", file=out)
 
 

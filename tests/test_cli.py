@@ -22,6 +22,9 @@ def test_readme_main_command_runs_on_the_shipped_example(capsys):
     assert "20 frames in file, 20 analysed" in out
     assert "density        6.354 g/cm³" in out
     assert "time           0 to 1.9 ps" in out
+    assert "tetrahedral Ge 0.0 %" in out and "homopolar bonds 0.0 %" in out  # a rock-salt crystal at 300 K
+    assert re.search(r"g\(r\)           first peak at (2\.9|3\.0)\d Å", out)
+    assert re.search(r"ALTBC          peak at \([23]\.\d\d, [23]\.\d\d\) Å, mean long/short 1\.0\d\d", out)
 
 
 def test_report_options_and_errors(capsys, tmp_path):
