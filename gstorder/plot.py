@@ -54,8 +54,9 @@ def adf(ds, *, ax=None, centers=None, label: str | None = None):
     ax = _axes(ax)
     centers = list(ds.center.values) if centers is None else list(centers)
     for c in centers:
-        ax.plot(ds.theta, ds.adf.sel(center=c), lw=1.2, color=SPECIES_COLOURS.get(c),
-                label=f"{label} {c}-centred" if label else f"{c}-centred")
+        name = "all centres" if c == "all" else f"{c}-centred"
+        style = dict(color="k", ls="--") if c == "all" else dict(color=SPECIES_COLOURS.get(c))
+        ax.plot(ds.theta, ds.adf.sel(center=c), lw=1.2, label=f"{label} {name}" if label else name, **style)
     ax.set_xlabel("bond angle (°)")
     ax.set_ylabel("ADF (1/°)")
     ax.set_xlim(0, 180)
