@@ -13,7 +13,7 @@ from .parallel import threads
 from .pairs import adf, rdf
 from .motifs import bond_motifs
 from .altbc import altbc
-from . import plot
+from . import crystallinity, plot
 
 __all__ = [
     "__version__",
@@ -31,4 +31,5 @@ __all__ = [
     "bond_motifs",
     "altbc",
     "plot",
+    "crystallinity",
 ]

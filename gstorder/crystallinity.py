@@ -1,0 +1,536 @@
+"""SOAP k̄ crystallinity: how crystal-like every atom is, against reference crystals.
+
+Definitions (paper, Methods "Structural analysis using SOAP"; ``spec.md``):
+SOAP power spectra p̂ as quippy computes them (cut-off 5.5 Å, σ 0.5 Å,
+n_max 12, l_max 4, unit length); per-atom similarity k_i = mean over the
+reference environments j of i's group of (p̂_i · p̂_j)^ζ, ζ = 4; k̄_i = the
+mean of k over atom i and its neighbours within 3.2 Å. Groups default to
+cations {Ge, Sb} and anions {Te}: a Te atom is only ever compared with Te
+environments.
+
+The native Numba SOAP (``backend="numba"``, default) reproduces quippy's
+vectors to round-off and is fused with the kernel block by block, so the
+N × 3,331 descriptor matrix of a device-scale frame never exists;
+``backend="quippy"`` calls quippy itself.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import tempfile
+from dataclasses import dataclass, field
+
+import numpy as np
+import xarray as xr
+
+from . import neighbors, structures
+from ._common import analysis_frames, attrs_of, frame_coords
+from ._kernels.soap import neighbour_mean
+from ._soap import SOAP_BLOCK_SIZE, SoapSettings, iter_soap, require_species, soap_settings
+from .errors import EmptyFrameError, UnknownSpeciesError
+from .frames import iter_frames, species_numbers
+
+__all__ = ["soap", "kbar", "Reference", "reference", "calibrate", "Calibration", "write_extxyz", "GROUPS",
+           "SoapSettings", "soap_settings"]
+
+#: Named species groups; every atom is compared only with reference environments of its group.
+GROUPS = {"cations": ("Ge", "Sb"), "anions": ("Te",)}
+
+#: The paper's references: name -> (description, builder).
+_NAMED = {
+    "rocksalt": ("three randomised 189-atom rock-salt Ge1Sb2Te4 models (paper Figs 3b, 4)", structures.rocksalt_references),
+    "trigonal": ("the 21-atom trigonal Ge1Sb2Te4 cell (paper Fig. 6)", lambda: [structures.trigonal_reference()]),
+}
+
+
+# --------------------------------------------------------------------------- raw vectors
+
+
+def soap(frames, *, backend: str = "numba", index=None, block_size: int = SOAP_BLOCK_SIZE, parallel=None,
+         show_progress=None, **options) -> xr.DataArray:
+    """quippy's SOAP power spectra of every centre atom.
+
+    Parameters
+    ----------
+    frames : path, Frame, ase.Atoms, Trajectory or iterable of them
+        All frames must have the same centre atoms. Atoms of species outside
+        ``species`` are ignored, as quippy ignores them.
+    backend : {'numba', 'quippy'}
+        gstorder's native kernel (default; identical to quippy to round-off,
+        parallel, in blocks of ``block_size`` centres) or quippy itself.
+    **options
+        quippy ``soap`` options with the paper's defaults: ``cutoff=5.5``,
+        ``atom_sigma=0.5``, ``n_max=12``, ``l_max=4``,
+        ``species=("Ge", "Sb", "Te")`` (quippy's ``species_Z``; order
+        matters), ``centres`` (quippy's ``Z``, default ``species``),
+        ``cutoff_transition_width=0.5``, ``central_weight=1.0``,
+        ``covariance_sigma0=0.0``, ``normalise=True``,
+        ``basis_error_exponent=10``, ``central_reference_all_species``.
+        Options gstorder does not reproduce (``average``,
+        ``diagonal_radial``, other radial bases, ...) raise
+        ``NotImplementedError``.
+
+    Returns
+    -------
+    xarray.DataArray
+        Over (``frame``, ``atom``, ``feature``): 3,331 numbers per atom for the
+        paper's settings, in quippy's order. ``atom`` holds the indices of
+        the centre atoms; ``attrs["descriptor"]`` the quippy descriptor string.
+
+    Examples
+    --------
+    >>> from gstorder import crystallinity, structures
+    >>> v = crystallinity.soap(structures.trigonal("GeTe"), species=["Ge", "Te"])
+    >>> v.shape, round(float((v[0, 0] ** 2).sum()), 12)
+    ((1, 6, 1501), 1.0)
+    """
+    s = soap_settings(options)
+    rows, centre_ids, times = [], None, []
+    for frame in analysis_frames(frames, index, desc="soap", show_progress=show_progress):
+        parts = list(iter_soap(frame, s, backend=backend, block_size=block_size, parallel=parallel))
+        ids = np.concatenate([p[0] for p in parts])
+        if centre_ids is not None and not np.array_equal(ids, centre_ids):
+            raise ValueError(f"{frame.describe()} has other centre atoms than the first frame; call soap() per frame")
+        centre_ids = ids
+        rows.append(np.concatenate([p[1] for p in parts]))
+        times.append(np.nan if frame.time is None else frame.time)
+    return xr.DataArray(np.array(rows), dims=("frame", "atom", "feature"),
+                        coords={**frame_coords(np.array(times)), "atom": centre_ids},
+                        name="soap", attrs={"long_name": "SOAP power spectrum", "units": "",
+                                            "descriptor": s.descriptor_string(), "backend": backend})
+
+
+# --------------------------------------------------------------------------- references
+
+
+@dataclass(eq=False)
+class Reference:
+    """Reference environments for k̄: unit SOAP vectors per species group.
+
+    Build one with :func:`reference`; identical environments are merged and
+    carry their multiplicity as a weight, so k̄ is the same as without merging.
+
+    Attributes
+    ----------
+    vectors : dict of str to ndarray (n_environments, dim)
+    weights : dict of str to ndarray (n_environments,)
+    groups : dict of str to tuple of str
+        Group name -> species.
+    settings : SoapSettings
+    description : str
+    """
+
+    vectors: dict
+    weights: dict
+    groups: dict
+    settings: SoapSettings
+    description: str = ""
+    _group_of: dict = field(init=False, repr=False)
+
+    def __post_init__(self):
+        self._group_of = {s: g for g, members in self.groups.items() for s in members}
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{g}: {len(v)}" for g, v in self.vectors.items())
+        return f"Reference({self.description!r}; environments {sizes})"
+
+    @property
+    def n_environments(self) -> dict:
+        """Distinct environments per group (after merging) and their total weight."""
+        return {g: (len(v), float(self.weights[g].sum())) for g, v in self.vectors.items()}
+
+    def group_index(self, frame) -> np.ndarray:
+        """Index (in ``self.groups`` order) of each atom's group, with a clear error for others."""
+        names = list(self.groups)
+        symbols = frame.symbols
+        out = np.full(len(frame), -1, dtype=np.int64)
+        for k, g in enumerate(names):
+            out[np.isin(symbols, self.groups[g])] = k
+        if (out < 0).any():
+            missing = sorted(set(symbols[out < 0]))
+            raise UnknownSpeciesError(f"{frame.describe()} contains {missing}, which no reference group holds; "
+                                      f"groups are {self.groups}")
+        return out
+
+    def save(self, path) -> None:
+        """Write to a ``.npz`` file (atomically: a temporary file, then a rename)."""
+        arrays = {}
+        for g in self.groups:
+            arrays[f"vectors/{g}"] = self.vectors[g]
+            arrays[f"weights/{g}"] = self.weights[g]
+        meta = repr({"groups": {g: list(v) for g, v in self.groups.items()}, "settings": self.settings.as_dict(),
+                     "description": self.description, "format": "gstorder-reference-1"})
+        _atomic_write(path, lambda fh: np.savez_compressed(fh, meta=np.array(meta), **arrays), binary=True)
+
+    @classmethod
+    def load(cls, path) -> "Reference":
+        """Read a reference written by :meth:`save`."""
+        import ast
+
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                meta = ast.literal_eval(str(data["meta"]))
+                if meta.get("format") != "gstorder-reference-1":
+                    raise KeyError("format")
+                groups = {g: tuple(v) for g, v in meta["groups"].items()}
+                vectors = {g: data[f"vectors/{g}"] for g in groups}
+                weights = {g: data[f"weights/{g}"] for g in groups}
+        except (OSError, KeyError, ValueError, SyntaxError) as exc:
+            if isinstance(exc, FileNotFoundError):
+                raise
+            raise ValueError(f"{path} is not a gstorder reference file ({exc})") from None
+        return cls(vectors, weights, groups, soap_settings(meta["settings"]), meta["description"])
+
+
+def reference(structures_or_name="rocksalt", *, groups=("cations", "anions"), backend: str = "numba",
+              merge_tolerance: float = 1e-10, **options) -> Reference:
+    """Reference environments for :func:`kbar`.
+
+    Parameters
+    ----------
+    structures_or_name : str, ase.Atoms, Frame or list of them
+        ``"rocksalt"`` (the three randomised rock-salt Ge1Sb2Te4 models of
+        Figs 3b and 4), ``"trigonal"`` (the trigonal Ge1Sb2Te4 cell of Fig.
+        6), or any structures; or a path to a saved reference.
+    groups : sequence or dict
+        Species groups: names from :data:`GROUPS` (``"cations"``,
+        ``"anions"``), lists of species, single species (per-element
+        groups, e.g. ``("Ge", "Sb", "Te")``), or a dict name -> species.
+    merge_tolerance : float
+        Environments whose SOAP vectors agree to this (max abs) are merged.
+    **options
+        SOAP options as in :func:`soap`.
+
+    Returns
+    -------
+    Reference
+
+    Examples
+    --------
+    >>> from gstorder import crystallinity
+    >>> ref = crystallinity.reference("trigonal")
+    >>> ref.n_environments
+    {'cations': (2, 9.0), 'anions': (2, 12.0)}
+    """
+    return _reference(structures_or_name, groups, backend, merge_tolerance, soap_settings(options))
+
+
+def _reference(structures_or_name, groups, backend, merge_tolerance, settings) -> Reference:
+    if isinstance(structures_or_name, (str, os.PathLike)) and str(structures_or_name) not in _NAMED:
+        if not os.path.exists(structures_or_name):
+            raise ValueError(f"reference={structures_or_name!r}: not a named reference ({', '.join(_NAMED)}) "
+                             "nor an existing file")
+        return Reference.load(structures_or_name)
+    group_table = _groups(groups)
+    return _build_reference(structures_or_name if isinstance(structures_or_name, str) else None,
+                            None if isinstance(structures_or_name, str) else structures_or_name,
+                            tuple((g, tuple(v)) for g, v in group_table.items()), settings, backend, merge_tolerance)
+
+
+def _build_reference(name, frames, group_items, settings, backend, merge_tolerance) -> Reference:
+    if name is not None:
+        return _named_reference(name, group_items, settings, backend, merge_tolerance)
+    groups = dict(group_items)
+    collected = {g: [] for g in groups}
+    count = 0
+    for frame in iter_frames(frames):
+        if not len(frame):
+            raise EmptyFrameError(f"reference {frame.describe()} has no atoms")
+        require_species(frame, settings, "reference SOAP")
+        gi = Reference({}, {}, groups, settings).group_index(frame)
+        for ids, vecs in iter_soap(frame, settings, backend=backend):
+            for k, g in enumerate(groups):
+                collected[g].append(vecs[gi[ids] == k])
+        count += 1
+    if count == 0:
+        raise EmptyFrameError("no reference structures given")
+    vectors, weights = {}, {}
+    for g, parts in collected.items():
+        v = np.concatenate(parts) if parts else np.zeros((0, settings.dimension))
+        if not len(v):
+            raise UnknownSpeciesError(f"the reference structures hold no atoms of group {g!r} ({groups[g]}); "
+                                      "pass other groups= or add structures")
+        vectors[g], weights[g] = _merge(v, merge_tolerance)
+    return Reference(vectors, weights, groups, settings, f"{count} user structure(s)")
+
+
+@functools.lru_cache(maxsize=16)
+def _named_reference(name, group_items, settings, backend, merge_tolerance) -> Reference:
+    description, builder = _NAMED[name]
+    ref = _build_reference(None, builder(), group_items, settings, backend, merge_tolerance)
+    ref.description = f"{name}: {description}"
+    return ref
+
+
+def _merge(vectors: np.ndarray, tolerance: float):
+    """Unique rows (to ``tolerance``) and their multiplicities."""
+    if tolerance <= 0:
+        return vectors, np.ones(len(vectors))
+    keys = np.round(vectors / tolerance).astype(np.int64)
+    _, first, counts = np.unique(keys, axis=0, return_index=True, return_counts=True)
+    order = np.argsort(first)
+    return np.ascontiguousarray(vectors[first[order]]), counts[order].astype(float)
+
+
+def _groups(groups) -> dict:
+    if isinstance(groups, dict):
+        table = {str(g): tuple(v) if not isinstance(v, str) else (v,) for g, v in groups.items()}
+    else:
+        table = {}
+        for g in groups:
+            if isinstance(g, str) and g in GROUPS:
+                table[g] = GROUPS[g]
+            elif isinstance(g, str):
+                table[g] = (g,)
+            else:
+                members = tuple(g)
+                table["+".join(members)] = members
+    seen = {}
+    for g, members in table.items():
+        species_numbers(members)  # unknown symbols raise UnknownSpeciesError
+        for s in members:
+            if s in seen:
+                raise ValueError(f"species {s!r} is in two groups ({seen[s]!r} and {g!r})")
+            seen[s] = g
+    if not table:
+        raise ValueError("groups must name at least one group, e.g. ('cations', 'anions')")
+    return table
+
+
+# --------------------------------------------------------------------------- k-bar
+
+
+def kbar(frames, *, reference="rocksalt", groups=("cations", "anions"), zeta: float = 4, neighbour_average: bool = True,
+         neighbour_cutoff: float = 3.2, soap=None, backend: str = "numba", index=None,
+         block_size: int = SOAP_BLOCK_SIZE, parallel=None, show_progress=None) -> xr.Dataset:
+    """Per-atom SOAP similarity k and its neighbour average k̄ against reference crystals.
+
+    Parameters
+    ----------
+    frames : path, Frame, ase.Atoms, Trajectory or iterable of them
+        All frames must have the same atoms (a trajectory).
+    reference : str, Reference, ase.Atoms or list of them
+        ``"rocksalt"`` (default; Figs 3b, 4), ``"trigonal"`` (Fig. 6), a
+        :class:`Reference`, a saved reference file, or reference structures.
+    groups : sequence or dict
+        Species groups (see :func:`reference`); ignored for a ready
+        :class:`Reference`, which carries its own.
+    zeta : float
+        Kernel exponent ζ in k = (p̂_i · p̂_j)^ζ (default 4).
+    neighbour_average : bool
+        Average k over each atom and its neighbours within
+        ``neighbour_cutoff`` (default 3.2 Å); ``False`` gives k̄ = k.
+    soap : dict, optional
+        SOAP options (see :func:`soap`); the paper's by default. A ready
+        :class:`Reference` fixes them.
+    backend : {'numba', 'quippy'}
+        SOAP engine. The numba backend fuses descriptor and kernel per block
+        of ``block_size`` atoms, so memory stays bounded.
+    index, parallel, show_progress
+        Frame selection, threads, progress bar (as in :func:`gstorder.rdf`).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``k`` and ``kbar`` over (``frame``, ``atom``); ``kbar_mean`` (frame)
+        and ``kbar_species`` (frame, species), the per-frame means; coordinate
+        ``symbol`` (atom) and ``time`` (frame, ps); parameters in attrs.
+
+    Examples
+    --------
+    >>> from gstorder import crystallinity, structures
+    >>> gete = structures.trigonal("GeTe", functional="experiment")
+    >>> ds = crystallinity.kbar(gete.repeat((2, 2, 1)), reference=gete)  # alpha-GeTe against itself
+    >>> round(float(ds.kbar_mean[0]), 10)
+    1.0
+    """
+    ref = _as_reference(reference, groups, soap, backend)
+    if not zeta > 0:
+        raise ValueError(f"zeta must be positive, got {zeta}")
+    if neighbour_average and not neighbour_cutoff > 0:
+        raise ValueError(f"neighbour_cutoff must be a positive length in Å, got {neighbour_cutoff}")
+    s = ref.settings
+    refs = [(ref.vectors[g], ref.weights[g] / ref.weights[g].sum()) for g in ref.groups]
+    k_rows, kbar_rows, times, symbols = [], [], [], None
+    for frame in analysis_frames(frames, index, desc="kbar", show_progress=show_progress):
+        require_species(frame, s, "reference SOAP")
+        if symbols is not None and (len(frame) != len(symbols) or (frame.symbols != symbols).any()):
+            raise ValueError(f"{frame.describe()} has other atoms than the first frame; call kbar() per structure")
+        symbols = frame.symbols
+        gi = ref.group_index(frame)
+        k = np.full(len(frame), np.nan)
+        for ids, vecs in iter_soap(frame, s, backend=backend, block_size=block_size, parallel=parallel):
+            for g, (rv, w) in enumerate(refs):
+                rows = gi[ids] == g
+                if rows.any():
+                    k[ids[rows]] = (vecs[rows] @ rv.T) ** zeta @ w
+        if neighbour_average:
+            kb = np.empty(len(frame))
+            for nl in neighbors.iter_blocks(frame, float(neighbour_cutoff), block_size=max(block_size, 65536)):
+                out = np.empty(len(nl.centers))
+                neighbour_mean(nl.offsets, nl.centers, nl.j, k, out)
+                kb[nl.centers] = out
+        else:
+            kb = k.copy()
+        k_rows.append(k)
+        kbar_rows.append(kb)
+        times.append(np.nan if frame.time is None else frame.time)
+    species = sorted(set(symbols), key=lambda x: species_numbers([x])[0])
+    kb_all = np.array(kbar_rows)
+    ds = xr.Dataset(
+        {
+            "k": (("frame", "atom"), np.array(k_rows), {"long_name": "SOAP similarity k", "units": ""}),
+            "kbar": (("frame", "atom"), kb_all, {"long_name": "crystallinity k̄", "units": ""}),
+            "kbar_mean": (("frame",), kb_all.mean(axis=1), {"long_name": "mean k̄", "units": ""}),
+            "kbar_species": (("frame", "species"), np.stack([kb_all[:, symbols == sp].mean(axis=1) for sp in species], axis=1),
+                             {"long_name": "mean k̄", "units": ""}),
+        },
+        coords={**frame_coords(np.array(times)), "atom": np.arange(len(symbols)), "symbol": ("atom", symbols),
+                "species": species},
+        attrs=attrs_of(analysis="kbar", reference=ref.description, zeta=float(zeta), neighbour_average=neighbour_average,
+                       neighbour_cutoff=float(neighbour_cutoff), groups={g: list(v) for g, v in ref.groups.items()},
+                       n_reference_environments={g: n for g, (n, _) in ref.n_environments.items()},
+                       soap=s.descriptor_string(), backend=backend),
+    )
+    return ds
+
+
+def _as_reference(reference, groups, soap, backend) -> Reference:
+    if isinstance(reference, Reference):
+        if soap is not None and soap_settings(soap) != reference.settings:
+            raise ValueError("soap= differs from the settings the Reference was built with; rebuild the reference "
+                             "with crystallinity.reference(..., **soap) or drop soap=")
+        return reference
+    return _reference(reference, groups, backend, 1e-10, soap_settings(soap))
+
+
+# --------------------------------------------------------------------------- calibration
+
+
+@dataclass
+class Calibration:
+    """A k̄ threshold between crystal and amorphous, from :func:`calibrate`.
+
+    Attributes
+    ----------
+    threshold : float
+        Atoms with k̄ above it are labelled crystalline.
+    histogram : xarray.Dataset
+        ``crystal`` and ``amorphous`` k̄ densities over ``kbar`` bins.
+    misclassified : float
+        Share of the calibration atoms on the wrong side of the threshold
+        (mean of the two samples' error rates).
+    """
+
+    threshold: float
+    histogram: xr.Dataset
+    misclassified: float
+
+    def label(self, result: xr.Dataset) -> xr.DataArray:
+        """Boolean ``crystalline`` over (frame, atom) for a :func:`kbar` result."""
+        out = result.kbar > self.threshold
+        out.attrs = {"long_name": "crystalline", "units": "", "threshold": self.threshold}
+        return out.rename("crystalline")
+
+    def fraction(self, result: xr.Dataset) -> xr.DataArray:
+        """Crystalline fraction per frame (and per species as ``fraction.groupby('symbol')``)."""
+        out = self.label(result).mean("atom")
+        out.attrs = {"long_name": "crystalline fraction", "units": "", "threshold": self.threshold}
+        return out.rename("crystalline_fraction")
+
+
+def calibrate(crystal, amorphous, *, bins: int = 200, smooth_bins: float = 2.0, **kbar_options) -> Calibration:
+    """A k̄ threshold at the minimum between the crystal's and the amorphous sample's k̄ distributions.
+
+    Parameters
+    ----------
+    crystal, amorphous : frames or :func:`kbar` results
+        Samples of each phase (e.g. a rattled crystal at the working
+        temperature and a melt-quenched glass), or their k̄ Datasets.
+    bins : int
+        Histogram bins over the pooled k̄ range.
+    smooth_bins : float
+        Gaussian smoothing of the histograms, in bins.
+    **kbar_options
+        Passed to :func:`kbar` (reference, groups, zeta, ...).
+
+    Returns
+    -------
+    Calibration
+
+    Raises
+    ------
+    ValueError
+        When the amorphous sample does not score below the crystal.
+    """
+    from scipy.ndimage import gaussian_filter1d
+
+    kc, ka = (_kbar_values(x, kbar_options) for x in (crystal, amorphous))
+    if np.median(ka) >= np.median(kc):
+        raise ValueError(f"the amorphous sample's median k̄ ({np.median(ka):.4f}) is not below the crystal's "
+                         f"({np.median(kc):.4f}); check the samples and the reference")
+    lo, hi = min(kc.min(), ka.min()), max(kc.max(), ka.max())
+    edges = np.linspace(lo, hi, bins + 1)
+    dens = [gaussian_filter1d(np.histogram(x, edges, density=True)[0], smooth_bins) for x in (kc, ka)]
+    mid = 0.5 * (edges[1:] + edges[:-1])
+    between = (mid > np.median(ka)) & (mid < np.median(kc))
+    if not between.any():
+        threshold = 0.5 * (np.median(ka) + np.median(kc))
+    else:
+        total = dens[0] + dens[1]
+        threshold = float(mid[between][np.argmin(total[between])])
+    wrong = 0.5 * ((kc <= threshold).mean() + (ka > threshold).mean())
+    hist = xr.Dataset({"crystal": ("kbar", dens[0], {"long_name": "crystal k̄ density", "units": ""}),
+                       "amorphous": ("kbar", dens[1], {"long_name": "amorphous k̄ density", "units": ""})},
+                      coords={"kbar": mid}, attrs={"threshold": threshold})
+    return Calibration(threshold, hist, float(wrong))
+
+
+def _kbar_values(x, options) -> np.ndarray:
+    ds = x if isinstance(x, xr.Dataset) else kbar(x, **options)
+    values = np.asarray(ds.kbar).ravel()
+    values = values[np.isfinite(values)]
+    if not len(values):
+        raise EmptyFrameError("a calibration sample has no atoms")
+    return values
+
+
+# --------------------------------------------------------------------------- output
+
+
+def write_extxyz(path, frames, result: xr.Dataset, *, columns=("kbar", "k")) -> None:
+    """Write frames with per-atom k̄ (and k) columns to extended XYZ, for OVITO-style colouring.
+
+    The file is written to a temporary file beside ``path`` and renamed, so
+    an interrupted write never leaves half a file.
+    """
+    from ase.io import write
+
+    frames = list(iter_frames(frames))
+    if len(frames) != result.sizes["frame"]:
+        raise ValueError(f"{len(frames)} frames but the result has {result.sizes['frame']}")
+    images = []
+    for f, frame in enumerate(frames):
+        if len(frame) != result.sizes["atom"]:
+            raise ValueError(f"{frame.describe()} has {len(frame)} atoms, the result {result.sizes['atom']}")
+        atoms = frame.to_atoms()
+        for c in columns:
+            atoms.new_array(c, np.asarray(result[c][f], dtype=float))
+        images.append(atoms)
+    _atomic_write(path, lambda fh: write(fh, images, format="extxyz"), binary=False)
+
+
+def _atomic_write(path, writer, *, binary: bool) -> None:
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".gstorder-", suffix=os.path.splitext(path)[1])
+    try:
+        with os.fdopen(fd, "wb" if binary else "w") as fh:
+            writer(fh)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+

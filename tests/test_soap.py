@@ -1,0 +1,109 @@
+"""Native SOAP against quippy's descriptor, to round-off."""
+
+import numpy as np
+import pytest
+from ase import Atoms
+from ase.io import read
+from conftest import extdata, random_atoms
+
+import gstorder
+from gstorder import crystallinity, structures
+from gstorder._soap import iter_soap, soap_settings
+
+pytest.importorskip("quippy")
+
+TOL = 1e-12
+
+
+def _both(atoms, **options):
+    frame = gstorder.as_frame(atoms)
+    s = soap_settings(options)
+    (iq, vq), = iter_soap(frame, s, backend="quippy")
+    parts = list(iter_soap(frame, s, backend="numba", block_size=7))
+    i_n = np.concatenate([p[0] for p in parts])
+    v_n = np.concatenate([p[1] for p in parts])
+    np.testing.assert_array_equal(iq, i_n)
+    assert v_n.shape == (len(iq), s.dimension)
+    return vq, v_n
+
+
+def _assert_same(atoms, **options):
+    vq, vn = _both(atoms, **options)
+    assert np.abs(vq - vn).max() < TOL, np.abs(vq - vn).max()
+    return vn
+
+
+def test_dimer_in_a_large_box():
+    atoms = Atoms("GeTe", positions=[[5, 5, 5], [5, 5, 7.8]], cell=[20, 20, 20], pbc=True)
+    _assert_same(atoms, species=["Ge", "Te"])
+
+
+def test_non_periodic_cluster():
+    rng = np.random.default_rng(1)
+    atoms = Atoms(numbers=rng.choice([32, 51, 52], 25), positions=rng.uniform(0, 9, (25, 3)))
+    _assert_same(atoms)
+
+
+@pytest.mark.parametrize("phase", ["GeTe", "Sb2Te3", "Ge1Sb2Te4", "Ge2Sb2Te5"])
+def test_small_trigonal_cells_whose_images_are_neighbours(phase):
+    _assert_same(structures.trigonal(phase))
+
+
+def test_triclinic_random_cells_and_rocksalt():
+    rng = np.random.default_rng(2)
+    _assert_same(random_atoms(rng, 30, size=(7.0, 10.0)))
+    atoms = structures.rocksalt("Ge1Sb2Te4", 3, seed=0)
+    atoms.rattle(0.1, seed=1)
+    _assert_same(atoms)
+
+
+@pytest.mark.parametrize("n_max, l_max", [(12, 4), (8, 6), (2, 0), (5, 9)])
+def test_other_basis_sizes(n_max, l_max):
+    atoms = structures.rocksalt("Ge1Sb2Te4", (2, 2, 2), seed=3)
+    atoms.rattle(0.15, seed=2)
+    _assert_same(atoms, n_max=n_max, l_max=l_max)
+
+
+def test_unsorted_species_foreign_species_and_options():
+    rng = np.random.default_rng(4)
+    atoms = random_atoms(rng, 30, size=(8.0, 9.0), species=(32, 51, 52, 8))  # oxygen is foreign
+    vn = _assert_same(atoms, species=["Te", "Ge", "Sb"], central_weight=0.7, cutoff=4.5, atom_sigma=0.4,
+                      cutoff_transition_width=1.0)
+    assert len(vn) == (atoms.numbers != 8).sum()
+    _assert_same(atoms, species=["Sb", "Ge", "Te"], centres=["Te"], covariance_sigma0=0.3, normalise=False)
+    _assert_same(atoms, species=["Te"])  # one species: the central Gaussian goes to every channel
+
+
+def test_real_frames_from_extdata():
+    am = read(extdata("aGeTe_AIMD_300K_216at_400fr.extxyz"), 0)
+    _assert_same(am, species=["Ge", "Te"])
+    nep = read(extdata("GeTe_Ge91Te101_NEPMD_300K_30fr.xyz"), 0)
+    _assert_same(nep, species=["Ge", "Te"])
+    layered = read(extdata("GST_layered_crystals_GST225_GST124.extxyz"), 1)
+    _assert_same(layered)
+
+
+def test_serial_parallel_and_blocks_agree():
+    frame = gstorder.as_frame(structures.rocksalt("Ge1Sb2Te4", 4, seed=5))
+    s = soap_settings()
+    ref = np.concatenate([v for _, v in iter_soap(frame, s, parallel=False)])
+    for kw in [dict(parallel=True), dict(parallel=True, block_size=33), dict(parallel=False, block_size=100)]:
+        np.testing.assert_array_equal(np.concatenate([v for _, v in iter_soap(frame, s, **kw)]), ref)
+
+
+def test_public_soap_layout_and_refused_options():
+    v = crystallinity.soap([structures.trigonal("GeTe")] * 2, species=["Ge", "Te"])
+    assert v.dims == ("frame", "atom", "feature") and v.shape == (2, 6, 1501)
+    assert "soap cutoff=5.5" in v.attrs["descriptor"]
+    assert crystallinity.soap(structures.trigonal("Ge1Sb2Te4")).shape[-1] == 3331
+    for bad in [dict(average=True), dict(diagonal_radial=True), dict(radial_basis="POLY"), dict(Z_mix=True)]:
+        with pytest.raises(NotImplementedError, match=list(bad)[0]):
+            crystallinity.soap(structures.trigonal("GeTe"), **bad)
+    with pytest.raises(ValueError, match="unknown SOAP option"):
+        crystallinity.soap(structures.trigonal("GeTe"), cutof=5.0)
+    with pytest.raises(ValueError, match="n_species=2 but species_Z lists 3"):
+        soap_settings(species_Z=[32, 51, 52], n_species=2)
+    with pytest.raises(ValueError, match="backend='dscribe'"):
+        crystallinity.soap(structures.trigonal("GeTe"), backend="dscribe")
+    with pytest.raises(ValueError, match="atom_sigma must be positive"):
+        soap_settings(atom_sigma=0)
