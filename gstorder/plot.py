@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["rdf", "adf", "bond_motifs", "altbc"]
+__all__ = ["rdf", "adf", "bond_motifs", "altbc", "kbar_time", "kbar_pulses", "kbar_histogram", "kbar_slice", "kbar_colormap"]
 
 #: Colours per species and per bond pair, as in the paper's figures.
 SPECIES_COLOURS = {"Ge": "#1f77b4", "Sb": "#e8a33d", "Te": "#2ca02c"}
@@ -105,4 +105,114 @@ def altbc(da, *, ax=None, cmap: str = "viridis", colorbar: bool = True):
     ax.set_ylabel("r$_2$ (Å)")
     if colorbar:
         ax.figure.colorbar(mesh, ax=ax, label=da.attrs.get("long_name", "ALTBC") + (f" ({da.attrs['units']})" if da.attrs.get("units") else ""))
+    return ax
+
+
+# --------------------------------------------------------------------------- crystallinity
+
+def kbar_colormap():
+    """Red (amorphous) to yellow (crystalline), the paper's k̄ colouring."""
+    from matplotlib.colors import LinearSegmentedColormap
+
+    return LinearSegmentedColormap.from_list("kbar", ["#8b0000", "#e8261c", "#f7941d", "#ffe21f"])
+
+
+def _runs(results, labels):
+    results = [results] if hasattr(results, "data_vars") else list(results)
+    labels = [None] * len(results) if labels is None else list(labels)
+    if len(labels) != len(results):
+        raise ValueError(f"{len(labels)} labels for {len(results)} results")
+    return results, labels
+
+
+def kbar_time(results, *, ax=None, labels=None, species=None):
+    """Mean k̄ against time (ps), one line per run (Fig. 3b).
+
+    Parameters
+    ----------
+    results : xarray.Dataset or list of them
+        Results of :func:`gstorder.crystallinity.kbar` (e.g. independent runs).
+    labels : list of str, optional
+    species : str, optional
+        Plot this species' mean instead of all atoms'.
+    """
+    ax = _axes(ax)
+    results, labels = _runs(results, labels)
+    timed = all(np.isfinite(ds.time.values).all() for ds in results)
+    for ds, label in zip(results, labels):
+        y = ds.kbar_mean if species is None else ds.kbar_species.sel(species=species)
+        ax.plot(ds.time if timed else ds.frame, y, lw=1.2, label=label)
+    ax.set_xlabel("time (ps)" if timed else "frame")
+    ax.set_ylabel("k̄" if species is None else f"k̄ ({species})")
+    if any(labels):
+        ax.legend(frameon=False, fontsize="small")
+    return ax
+
+
+def kbar_pulses(results, *, ax=None, labels=None, start: int = 0):
+    """Mean k̄ against pulse number, one frame per pulse, one line per run (Fig. 4c)."""
+    ax = _axes(ax)
+    results, labels = _runs(results, labels)
+    for ds, label in zip(results, labels):
+        ax.plot(np.arange(start, start + ds.sizes["frame"]), ds.kbar_mean, marker="o", ms=4, lw=1.2, label=label)
+    ax.set_xlabel("pulse number")
+    ax.set_ylabel("k̄")
+    if any(labels):
+        ax.legend(frameon=False, fontsize="small")
+    return ax
+
+
+def kbar_histogram(ds, *, ax=None, bins: int = 60, by_species: bool = True, threshold: float | None = None):
+    """Distribution of per-atom k̄ (all frames pooled), optionally per species, with a threshold line."""
+    ax = _axes(ax)
+    values = ds.kbar.values
+    groups = [(s, values[:, ds.symbol.values == s]) for s in ds.species.values] if by_species else [("all", values)]
+    edges = np.linspace(np.nanmin(values), np.nanmax(values), bins + 1)
+    for name, v in groups:
+        ax.hist(v.ravel(), bins=edges, density=True, histtype="step", lw=1.4, color=SPECIES_COLOURS.get(name), label=name)
+    if threshold is not None:
+        ax.axvline(threshold, color="k", ls="--", lw=1, label=f"threshold {threshold:.3f}")
+    ax.set_xlabel("k̄")
+    ax.set_ylabel("density")
+    ax.legend(frameon=False, fontsize="small")
+    return ax
+
+
+def kbar_slice(frame, ds, *, ax=None, frame_index: int = -1, axis: str = "y", centre: float | None = None,
+               thickness: float = 6.0, vmin: float | None = None, vmax: float | None = None, size: float = 6.0,
+               colorbar: bool = True):
+    """A slab of a frame seen along ``axis``, atoms coloured by k̄ from red (amorphous) to yellow (crystal).
+
+    Parameters
+    ----------
+    frame : Frame or ase.Atoms
+        The structure of frame ``frame_index`` of ``ds``.
+    ds : xarray.Dataset
+        Result of :func:`gstorder.crystallinity.kbar`.
+    axis : {'x', 'y', 'z'}
+        Viewing direction; the slab is ``|r_axis - centre| < thickness / 2`` (Å),
+        centred on the cell's middle by default.
+    """
+    from .frames import as_frame
+
+    frame = as_frame(frame)
+    ax = _axes(ax)
+    if axis not in ("x", "y", "z"):
+        raise ValueError(f"axis={axis!r}; choose 'x', 'y' or 'z'")
+    a = "xyz".index(axis)
+    k = ds.kbar.isel(frame=frame_index).values
+    if len(k) != len(frame):
+        raise ValueError(f"the frame has {len(frame)} atoms but the result {len(k)}")
+    pos = frame.positions
+    mid = pos[:, a].mean() if centre is None else centre
+    sel = np.abs(pos[:, a] - mid) < thickness / 2
+    u, v = [d for d in range(3) if d != a]
+    order = np.argsort(pos[sel, a])
+    points = ax.scatter(pos[sel, u][order], pos[sel, v][order], c=k[sel][order], s=size, cmap=kbar_colormap(),
+                        vmin=vmin, vmax=vmax, linewidths=0)
+    ax.set_aspect("equal")
+    ax.set_xlabel(f"{'xyz'[u]} (Å)")
+    ax.set_ylabel(f"{'xyz'[v]} (Å)")
+    if colorbar:
+        ax.figure.colorbar(points, ax=ax, label="k̄")
     return ax

@@ -1,0 +1,202 @@
+"""k̄ crystallinity: physics, backends, chunks, groups, references, calibration, output."""
+
+import numpy as np
+import pytest
+import xarray as xr
+from ase.io import read
+from conftest import extdata
+
+import gstorder
+from gstorder import crystallinity, structures
+from gstorder.errors import EmptyFrameError, UnknownSpeciesError
+
+pytest.importorskip("quippy")
+
+
+@pytest.fixture(scope="module")
+def alpha_gete():
+    return structures.trigonal("GeTe", functional="experiment")
+
+
+def test_crystal_scores_one_against_itself(alpha_gete):
+    ds = crystallinity.kbar(alpha_gete.repeat((3, 3, 2)), reference=alpha_gete)
+    np.testing.assert_allclose(ds.k, 1.0, atol=1e-12)
+    np.testing.assert_allclose(ds.kbar, 1.0, atol=1e-12)
+    assert ds.kbar.dims == ("frame", "atom") and list(ds.species.values) == ["Ge", "Te"]
+
+
+def test_rocksalt_scores_high_rattled_lower_liquid_lowest():
+    other = structures.rocksalt("Ge1Sb2Te4", 3, seed=11)  # another vacancy arrangement
+    rattled = other.copy()
+    rattled.rattle(0.25, seed=1)
+    hot = other.copy()
+    hot.rattle(0.6, seed=2)
+    values = [float(crystallinity.kbar(x).kbar_mean[0]) for x in (other, rattled, hot)]
+    assert values[0] > values[1] > values[2]
+    assert values[0] > 0.6 and values[2] < 0.45
+    same = float(crystallinity.kbar(structures.rocksalt_references()[0]).kbar_mean[0])
+    assert same == pytest.approx(values[0], abs=0.02)  # a reference model is not special
+
+
+def test_real_gete_crystal_amorphous_liquid_order(alpha_gete):
+    crystal = read(extdata("GeTe_alpha_13824at_altbc_POSCAR"))
+    amorphous = read(extdata("aGeTe_AIMD_300K_216at_400fr.extxyz"), "::100")
+    liquid = read(extdata("lGeTe_AIMD_1000K_216at_40fr.extxyz"), "::10")
+    opts = dict(reference=alpha_gete, soap=dict(species=["Ge", "Te"]))
+    k = [float(crystallinity.kbar(x, **opts).kbar_mean.mean()) for x in (crystal, amorphous, liquid)]
+    assert k[0] > 0.9 > k[1] > k[2]
+    assert k[1] - k[2] > 0.1
+
+
+def test_numba_equals_quippy_backend():
+    atoms = structures.rocksalt("Ge1Sb2Te4", 3, seed=4)
+    atoms.rattle(0.2, seed=3)
+    a = crystallinity.kbar(atoms, backend="numba")
+    b = crystallinity.kbar(atoms, backend="quippy")
+    assert np.abs(a.kbar - b.kbar).max() < 1e-10 and np.abs(a.k - b.k).max() < 1e-10
+
+
+def test_serial_parallel_and_chunked_agree():
+    atoms = structures.rocksalt("Ge1Sb2Te4", 4, seed=5)
+    atoms.rattle(0.2, seed=4)
+    ref = crystallinity.kbar(atoms, parallel=False)
+    for kw in [dict(parallel=True), dict(parallel=True, block_size=50), dict(block_size=7)]:
+        other = crystallinity.kbar(atoms, **kw)
+        assert np.abs(other.kbar - ref.kbar).max() < 1e-10
+
+
+def test_groups_keep_te_away_from_cation_environments(alpha_gete):
+    """A Te atom scored against a reference whose Te environments are swapped for Ge ones."""
+    swapped = alpha_gete.copy()
+    swapped.numbers = np.where(swapped.numbers == 32, 52, 32)  # Ge sites now hold Te and vice versa
+    ds = crystallinity.kbar(alpha_gete, reference=alpha_gete, groups=("Ge", "Te"), soap=dict(species=["Ge", "Te"]))
+    assert np.allclose(ds.k, 1.0)
+    ref = crystallinity.reference(swapped, groups=("Ge", "Te"), species=["Ge", "Te"])
+    by_hand = {}
+    v = crystallinity.soap(alpha_gete, species=["Ge", "Te"]).values[0]
+    for g, z in (("Ge", 32), ("Te", 52)):
+        rows = alpha_gete.numbers == z
+        by_hand[z] = ((v[rows] @ ref.vectors[g].T) ** 4 @ ref.weights[g]) / ref.weights[g].sum()
+    out = crystallinity.kbar(alpha_gete, reference=ref)
+    np.testing.assert_allclose(out.k.values[0][alpha_gete.numbers == 52], by_hand[52], atol=1e-12)
+    np.testing.assert_allclose(out.k.values[0][alpha_gete.numbers == 32], by_hand[32], atol=1e-12)
+    assert ref.groups == {"Ge": ("Ge",), "Te": ("Te",)}
+
+
+def test_neighbour_average_by_hand():
+    atoms = structures.rocksalt("Ge1Sb2Te4", 3, seed=6)
+    atoms.rattle(0.2, seed=5)
+    ds = crystallinity.kbar(atoms)
+    raw = crystallinity.kbar(atoms, neighbour_average=False)
+    np.testing.assert_array_equal(raw.kbar, raw.k)
+    i, j = gstorder.neighbors.neighbor_list("ij", atoms, 3.2)
+    k = ds.k.values[0]
+    expect = (k + np.bincount(i, weights=k[j], minlength=len(atoms))) / (1 + np.bincount(i, minlength=len(atoms)))
+    np.testing.assert_allclose(ds.kbar.values[0], expect, atol=1e-14)
+    assert float(ds.kbar_mean[0]) == pytest.approx(expect.mean())
+    te = atoms.numbers == 52
+    assert float(ds.kbar_species.sel(species="Te")[0]) == pytest.approx(expect[te].mean())
+
+
+def test_identical_environments_merge_without_changing_kbar(alpha_gete):
+    big = alpha_gete.repeat((2, 2, 1))
+    merged = crystallinity.reference(big, species=["Ge", "Te"])
+    unmerged = crystallinity.reference(big, species=["Ge", "Te"], merge_tolerance=0)
+    assert merged.n_environments == {"cations": (1, 12.0), "anions": (1, 12.0)}
+    assert unmerged.n_environments["cations"] == (12, 12.0)
+    frame = alpha_gete.copy()
+    frame.rattle(0.2, seed=1)
+    a = crystallinity.kbar(frame, reference=merged)
+    b = crystallinity.kbar(frame, reference=unmerged)
+    assert np.abs(a.kbar - b.kbar).max() < 1e-12
+
+
+def test_reference_save_load_and_named(tmp_path):
+    ref = crystallinity.reference("trigonal")
+    path = tmp_path / "trigonal_ref.npz"
+    ref.save(path)
+    back = crystallinity.Reference.load(path)
+    assert back.settings == ref.settings and back.groups == ref.groups and back.description == ref.description
+    atoms = structures.trigonal("Ge1Sb2Te4", (2, 2, 1))
+    xr.testing.assert_identical(crystallinity.kbar(atoms, reference=str(path)).kbar,
+                                crystallinity.kbar(atoms, reference="trigonal").kbar)
+    assert not list(tmp_path.glob(".gstorder-*"))  # no temporary file left behind
+    (tmp_path / "junk.npz").write_bytes(b"not a reference")
+    with pytest.raises(ValueError, match="not a gstorder reference"):
+        crystallinity.Reference.load(tmp_path / "junk.npz")
+    with pytest.raises(ValueError, match="soap= differs"):
+        crystallinity.kbar(atoms, reference=ref, soap=dict(l_max=6))
+
+
+def test_bad_input_is_refused_clearly(alpha_gete):
+    gst = structures.rocksalt("Ge1Sb2Te4", 3, seed=0)
+    with pytest.raises(UnknownSpeciesError, match=r"contains \['Sb'\]"):
+        crystallinity.kbar(gst, reference=alpha_gete, soap=dict(species=["Ge", "Te"]))
+    with pytest.raises(UnknownSpeciesError, match="no atoms of group"):
+        crystallinity.reference(alpha_gete, groups=("Ge", "Sb", "Te"))
+    with pytest.raises(ValueError, match="reference='cubic'"):
+        crystallinity.kbar(gst, reference="cubic")
+    with pytest.raises(EmptyFrameError):
+        crystallinity.kbar(gst[:0])
+    with pytest.raises(UnknownSpeciesError):
+        crystallinity.kbar(gst, groups=(("Ge", "Sb"), ("Tx",)))
+    with pytest.raises(ValueError, match="in two groups"):
+        crystallinity.kbar(gst, groups=(("Ge", "Sb"), ("Sb", "Te")))
+    with pytest.raises(ValueError, match="zeta must be positive"):
+        crystallinity.kbar(gst, zeta=0)
+    with pytest.raises(ValueError, match="other atoms than the first frame"):
+        crystallinity.kbar([gst, gst[:-1]])
+
+
+def test_calibration_threshold_labels_and_fraction(alpha_gete):
+    crystal = alpha_gete.repeat((3, 3, 2))
+    crystal.rattle(0.1, seed=2)
+    amorphous = read(extdata("aGeTe_AIMD_300K_216at_400fr.extxyz"), "::100")
+    opts = dict(reference=alpha_gete, soap=dict(species=["Ge", "Te"]))
+    cal = crystallinity.calibrate(crystal, amorphous, **opts)
+    kc = crystallinity.kbar(crystal, **opts)
+    ka = crystallinity.kbar(amorphous, **opts)
+    assert float(ka.kbar.max()) < cal.threshold < float(kc.kbar.min())  # two separated distributions
+    assert cal.misclassified == 0.0
+    assert bool(cal.label(kc).all()) and not bool(cal.label(ka).any())
+    np.testing.assert_array_equal(cal.fraction(ka), 0.0)
+    with pytest.raises(ValueError, match="not below the crystal"):
+        crystallinity.calibrate(ka, kc)
+
+
+def test_per_atom_output_for_ovito_and_netcdf(tmp_path):
+    frames = list(gstorder.read_frames(gstorder_example(), index=slice(0, 3)))
+    ds = crystallinity.kbar(frames)
+    path = tmp_path / "kbar.extxyz"
+    crystallinity.write_extxyz(path, frames, ds)
+    back = read(path, ":")
+    assert len(back) == 3
+    np.testing.assert_allclose(back[2].arrays["kbar"], ds.kbar[2], rtol=1e-7)
+    np.testing.assert_allclose(ds.time, [f.time for f in frames])
+    ds.to_netcdf(tmp_path / "kbar.nc")
+    xr.testing.assert_allclose(xr.load_dataset(tmp_path / "kbar.nc"), ds)
+
+
+def gstorder_example():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parents[1] / "data" / "gst124_rocksalt_189at_thermal.extxyz"
+
+
+def test_kbar_plots_return_axes():
+    import matplotlib.pyplot as plt
+
+    frames = list(gstorder.read_frames(gstorder_example(), index=slice(0, 4)))
+    ds = crystallinity.kbar(frames)
+    axes = [
+        gstorder.plot.kbar_time([ds, ds], labels=["run 1", "run 2"]),
+        gstorder.plot.kbar_pulses(ds),
+        gstorder.plot.kbar_histogram(ds, threshold=0.6),
+        gstorder.plot.kbar_slice(frames[-1], ds, axis="y", thickness=4.0),
+    ]
+    for ax in axes:
+        assert isinstance(ax, plt.Axes) and ax.has_data()
+    assert axes[0].get_xlabel() == "time (ps)"
+    with pytest.raises(ValueError, match="axis='w'"):
+        gstorder.plot.kbar_slice(frames[-1], ds, axis="w")
+    plt.close("all")
