@@ -44,17 +44,24 @@ def radial_functions(r, alpha, rb, l_max, out):
     """quippy's Gaussian radial functions ``out[l, b] = exp(-α(r² + r_b²)) i_l(2α r r_b)``.
 
     The modified spherical Bessel functions come from upward recursion with
-    the exponentials folded in, as quippy evaluates them.
+    the exponentials folded in, as quippy evaluates them; ``rb`` must be
+    equispaced from 0 (quippy's basis), so exp(-α(r + r_b)²) is
+    exp(-α(r - r_b)²) times a power of exp(-4α r h).
     """
-    for b in range(rb.shape[0]):
-        if rb[b] == 0.0:
-            out[0, b] = np.exp(-alpha * r * r)
+    n_max = rb.shape[0]
+    h = rb[1] - rb[0] if n_max > 1 else 0.0
+    step = np.exp(-4.0 * alpha * r * h)
+    ratio = 1.0
+    for b in range(n_max):
+        if b == 0:
+            out[0, 0] = np.exp(-alpha * r * r)
             for l in range(1, l_max + 1):
-                out[l, b] = 0.0
+                out[l, 0] = 0.0
             continue
+        ratio *= step
         x = 2.0 * alpha * r * rb[b]
         e_minus = np.exp(-alpha * (r - rb[b]) ** 2)
-        e_plus = np.exp(-alpha * (r + rb[b]) ** 2)
+        e_plus = e_minus * ratio
         g_lm2 = 0.5 * (e_minus + e_plus) / x  # l = -1
         g_lm1 = 0.5 * (e_minus - e_plus) / x  # l = 0
         out[0, b] = g_lm1
@@ -67,7 +74,7 @@ def radial_functions(r, alpha, rb, l_max, out):
 @njit(cache=True, nogil=True)
 def _centre_spectrum(c, offsets, j, distances, vectors, channel, own, central_all, rb, alpha, rc, width,
                      transform, l0, central_weight, l_max, n_species, ylm_norm, normalise, sigma0,
-                     raw, coeff, radial, ylm, out_row):
+                     raw, coeff, spectrum, radial, ylm, ps_factor, out_row):
     n_max = rb.shape[0]
     n_lm = (l_max + 1) * (l_max + 1)
     raw[:] = 0.0
@@ -87,33 +94,36 @@ def _centre_spectrum(c, offsets, j, distances, vectors, channel, own, central_al
                 g = f * radial[l, b]
                 for lm in range(l * l, (l + 1) * (l + 1)):
                     raw[s, b, lm] += g * ylm[lm]
-    # change to the orthonormal radial basis: c[s n_max + a, lm] = Σ_b raw[s, b, lm] T[b, a]
+    # change to the orthonormal radial basis: coeff[lm, s n_max + a] = Σ_b raw[s, b, lm] T[b, a]
+    coeff[:] = 0.0
     for s in range(n_species):
-        for a in range(n_max):
-            k = s * n_max + a
+        for b in range(n_max):
             for lm in range(n_lm):
-                acc = 0.0
-                for b in range(n_max):
-                    acc += raw[s, b, lm] * transform[b, a]
-                coeff[k, lm] = acc
+                x = raw[s, b, lm]
+                for a in range(n_max):
+                    coeff[lm, s * n_max + a] += x * transform[b, a]
     # the central atom, a Gaussian at the origin, in its own species channel (or all)
     for s in range(n_species):
         if s == own or central_all:
             for a in range(n_max):
-                coeff[s * n_max + a, 0] += central_weight * l0[a] / np.sqrt(4.0 * np.pi)
+                coeff[0, s * n_max + a] += central_weight * l0[a] / np.sqrt(4.0 * np.pi)
+    # power spectrum P^l_kk' = Σ_m c_klm c_k'lm for k' <= k, contiguous in k'
     n_k = n_species * n_max
+    spectrum[:] = 0.0
+    for l in range(l_max + 1):
+        for lm in range(l * l, (l + 1) * (l + 1)):
+            for k in range(n_k):
+                ck = coeff[lm, k]
+                base = k * (k + 1) // 2
+                for k2 in range(k + 1):
+                    spectrum[l, base + k2] += ck * coeff[lm, k2]
     norm2 = 0.0
     for k in range(n_k):
+        base = k * (k + 1) // 2
         for k2 in range(k + 1):
-            base = (k * (k + 1) // 2 + k2) * (l_max + 1)
             for l in range(l_max + 1):
-                acc = 0.0
-                for lm in range(l * l, (l + 1) * (l + 1)):
-                    acc += coeff[k, lm] * coeff[k2, lm]
-                acc /= np.sqrt(2.0 * l + 1.0)
-                if k != k2:
-                    acc *= np.sqrt(2.0)
-                out_row[base + l] = acc
+                acc = spectrum[l, base + k2] * (ps_factor[l] if k == k2 else ps_factor[l] * np.sqrt(2.0))
+                out_row[(base + k2) * (l_max + 1) + l] = acc
                 norm2 += acc * acc
     last = out_row.shape[0] - 1
     out_row[last] = 0.0
@@ -139,13 +149,17 @@ def soap_block(offsets, centers, j, distances, vectors, channel, central_all, rb
     n_tasks = max(1, min(n_tasks, n_c))
     for t in prange(n_tasks):
         raw = np.empty((n_species, n_max, n_lm))
-        coeff = np.empty((n_species * n_max, n_lm))
+        coeff = np.empty((n_lm, n_species * n_max))
+        spectrum = np.empty((l_max + 1, n_species * n_max * (n_species * n_max + 1) // 2))
         radial = np.empty((l_max + 1, n_max))
         ylm = np.empty(n_lm)
+        ps_factor = np.empty(l_max + 1)
+        for l in range(l_max + 1):
+            ps_factor[l] = 1.0 / np.sqrt(2.0 * l + 1.0)
         for c in range(t * n_c // n_tasks, (t + 1) * n_c // n_tasks):
             _centre_spectrum(c, offsets, j, distances, vectors, channel, channel[centers[c]], central_all, rb, alpha, rc,
                              width, transform, l0, central_weight, l_max, n_species, ylm_norm, normalise, sigma0,
-                             raw, coeff, radial, ylm, out[c])
+                             raw, coeff, spectrum, radial, ylm, ps_factor, out[c])
 
 
 @njit(cache=True, nogil=True, parallel=True)
