@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import xarray as xr
 
-from . import __version__, neighbors
+from . import __version__, crystallinity, neighbors
 from ._progress import progress
 from .altbc import altbc
 from .errors import GstorderError, GstorderWarning
@@ -39,7 +39,8 @@ def _species(text: str | None):
     return items
 
 
-def report(path, *, index=None, format=None, species=None, bond_cutoff=3.2, shell_cutoff=5.5, out=None, show_progress=None):
+def report(path, *, index=None, format=None, species=None, bond_cutoff=3.2, shell_cutoff=5.5, reference="rocksalt",
+           out=None, show_progress=None):
     """Print a structural report of a trajectory: composition, density, coordination, g(r), motifs, ALTBC.
 
     Parameters
@@ -50,13 +51,15 @@ def report(path, *, index=None, format=None, species=None, bond_cutoff=3.2, shel
         Frames to analyse.
     bond_cutoff, shell_cutoff : float
         Cut-offs in Å for bonded neighbours and for the SOAP-sized shell.
+    reference : str
+        k̄ reference for Ge-Sb-Te frames: ``"rocksalt"`` or ``"trigonal"``.
     """
     out = sys.stdout if out is None else out
     traj = Trajectory(path, format=format, species=species)
     n_frames = len(traj)
     first = None
     coordination, shell, density, times, motifs, t_nl = [], [], [], [], [], 0.0
-    altbc_map, altbc_weight, ratio, n_collinear, g_total = 0.0, 0, 0.0, 0, []
+    altbc_map, altbc_weight, ratio, n_collinear, g_total, kbars = 0.0, 0, 0.0, 0, [], []
     per_species: dict[str, list] = {}
     for frame in progress(traj.iter(index), total=n_frames, desc="frames", show=show_progress):
         first = first or frame
@@ -77,6 +80,8 @@ def report(path, *, index=None, format=None, species=None, bond_cutoff=3.2, shel
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", GstorderWarning)  # frames without Ge: NaN tetrahedral fraction
             motifs.append(bond_motifs(frame, cutoff=bond_cutoff))
+        if set(frame.species) <= {"Ge", "Sb", "Te"}:
+            kbars.append(float(crystallinity.kbar(frame, reference=reference).kbar_mean[0]))
         p = altbc(frame)
         altbc_map = altbc_map + p * p.attrs["n_centres"]
         altbc_weight += p.attrs["n_centres"]
@@ -115,6 +120,8 @@ def report(path, *, index=None, format=None, species=None, bond_cutoff=3.2, shel
         p = altbc_map / altbc_weight
         a, b = np.unravel_index(int(np.argmax(p.values)), p.shape)
         w(f"  ALTBC          peak at ({float(p.r1[a]):.2f}, {float(p.r2[b]):.2f}) Å, mean long/short {ratio / n_collinear:.3f}", file=out)
+    if kbars:
+        w(f"  k̄ ({reference})  {np.mean(kbars):.3f} ± {np.std(kbars):.3f}, first frame {kbars[0]:.3f}, last {kbars[-1]:.3f}", file=out)
     w(f"  neighbour lists {1000 * t_nl / n:.2f} ms per frame", file=out)
 
 
@@ -128,9 +135,12 @@ def main(argv=None) -> int:
     rep.add_argument("--format", choices=FORMATS, help="file format (guessed by default)")
     rep.add_argument("--species", help="LAMMPS type map, e.g. 1=Ge,2=Sb,3=Te")
     rep.add_argument("--bond-cutoff", type=float, default=3.2, help="bond cut-off in Å (default 3.2)")
+    rep.add_argument("--reference", choices=("rocksalt", "trigonal"), default="rocksalt",
+                     help="k̄ reference crystals for Ge-Sb-Te frames (default rocksalt)")
     args = parser.parse_args(argv)
     try:
-        report(args.trajectory, index=_index(args.index), format=args.format, species=_species(args.species), bond_cutoff=args.bond_cutoff)
+        report(args.trajectory, index=_index(args.index), format=args.format, species=_species(args.species), bond_cutoff=args.bond_cutoff,
+               reference=args.reference)
     except (GstorderError, FileNotFoundError) as exc:
         print(f"gstorder: error: {exc}", file=sys.stderr)
         return 2

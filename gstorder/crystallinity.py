@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import xarray as xr
+from threadpoolctl import threadpool_limits
 
 from . import neighbors, structures
 from ._common import analysis_frames, attrs_of, frame_coords
@@ -361,10 +362,12 @@ def kbar(frames, *, reference="rocksalt", groups=("cations", "anions"), zeta: fl
         gi = ref.group_index(frame)
         k = np.full(len(frame), np.nan)
         for ids, vecs in iter_soap(frame, s, backend=backend, block_size=block_size, parallel=parallel):
-            for g, (rv, w) in enumerate(refs):
-                rows = gi[ids] == g
-                if rows.any():
-                    k[ids[rows]] = (vecs[rows] @ rv.T) ** zeta @ w
+            # small products on one BLAS thread: threaded BLAS stalls badly when cores are shared
+            with threadpool_limits(1 if len(ids) < 2048 else None, user_api="blas"):
+                for g, (rv, w) in enumerate(refs):
+                    rows = gi[ids] == g
+                    if rows.any():
+                        k[ids[rows]] = (vecs[rows] @ rv.T) ** zeta @ w
         if neighbour_average:
             kb = np.empty(len(frame))
             for nl in neighbors.iter_blocks(frame, float(neighbour_cutoff), block_size=max(block_size, 65536)):
