@@ -28,6 +28,7 @@ from threadpoolctl import threadpool_limits
 from . import neighbors, structures
 from ._common import analysis_frames, attrs_of, frame_coords
 from ._kernels.soap import neighbour_mean
+from .parallel import map_frames
 from ._soap import SOAP_BLOCK_SIZE, SoapSettings, iter_soap, require_species, soap_settings
 from .errors import EmptyFrameError, UnknownSpeciesError
 from .frames import iter_frames, species_numbers
@@ -304,7 +305,8 @@ def _groups(groups) -> dict:
 
 def kbar(frames, *, reference="rocksalt", groups=("cations", "anions"), zeta: float = 4, neighbour_average: bool = True,
          neighbour_cutoff: float = 3.2, soap=None, backend: str = "numba", index=None,
-         block_size: int = SOAP_BLOCK_SIZE, parallel=None, show_progress=None) -> xr.Dataset:
+         block_size: int = SOAP_BLOCK_SIZE, parallel=None, workers: int | None = None,
+         show_progress=None) -> xr.Dataset:
     """Per-atom SOAP similarity k and its neighbour average k̄ against reference crystals.
 
     Parameters
@@ -328,6 +330,11 @@ def kbar(frames, *, reference="rocksalt", groups=("cations", "anions"), zeta: fl
     backend : {'numba', 'quippy'}
         SOAP engine. The numba backend fuses descriptor and kernel per block
         of ``block_size`` atoms, so memory stays bounded.
+    workers : int, optional
+        Analyse frames in this many worker processes at once (each with
+        single-threaded kernels); pays for many small frames, where one
+        frame cannot keep every core busy. Default: one frame at a time,
+        kernels parallel inside it.
     index, parallel, show_progress
         Frame selection, threads, progress bar (as in :func:`gstorder.rdf`).
 
@@ -352,30 +359,14 @@ def kbar(frames, *, reference="rocksalt", groups=("cations", "anions"), zeta: fl
     if neighbour_average and not neighbour_cutoff > 0:
         raise ValueError(f"neighbour_cutoff must be a positive length in Å, got {neighbour_cutoff}")
     s = ref.settings
-    refs = [(ref.vectors[g], ref.weights[g] / ref.weights[g].sum()) for g in ref.groups]
+    options = dict(zeta=zeta, neighbour_average=neighbour_average, neighbour_cutoff=float(neighbour_cutoff),
+                   backend=backend, block_size=block_size, parallel=parallel)
+    frame_iter = analysis_frames(frames, index, desc="kbar", show_progress=show_progress)
     k_rows, kbar_rows, times, symbols = [], [], [], None
-    for frame in analysis_frames(frames, index, desc="kbar", show_progress=show_progress):
-        require_species(frame, s, "reference SOAP")
+    for frame, (k, kb) in map_frames(_kbar_frame, frame_iter, shared=(ref, options), workers=workers):
         if symbols is not None and (len(frame) != len(symbols) or (frame.symbols != symbols).any()):
             raise ValueError(f"{frame.describe()} has other atoms than the first frame; call kbar() per structure")
         symbols = frame.symbols
-        gi = ref.group_index(frame)
-        k = np.full(len(frame), np.nan)
-        for ids, vecs in iter_soap(frame, s, backend=backend, block_size=block_size, parallel=parallel):
-            # small products on one BLAS thread: threaded BLAS stalls badly when cores are shared
-            with threadpool_limits(1 if len(ids) < 2048 else None, user_api="blas"):
-                for g, (rv, w) in enumerate(refs):
-                    rows = gi[ids] == g
-                    if rows.any():
-                        k[ids[rows]] = (vecs[rows] @ rv.T) ** zeta @ w
-        if neighbour_average:
-            kb = np.empty(len(frame))
-            for nl in neighbors.iter_blocks(frame, float(neighbour_cutoff), block_size=max(block_size, 65536)):
-                out = np.empty(len(nl.centers))
-                neighbour_mean(nl.offsets, nl.centers, nl.j, k, out)
-                kb[nl.centers] = out
-        else:
-            kb = k.copy()
         k_rows.append(k)
         kbar_rows.append(kb)
         times.append(np.nan if frame.time is None else frame.time)
@@ -391,12 +382,38 @@ def kbar(frames, *, reference="rocksalt", groups=("cations", "anions"), zeta: fl
         },
         coords={**frame_coords(np.array(times)), "atom": np.arange(len(symbols)), "symbol": ("atom", symbols),
                 "species": species},
-        attrs=attrs_of(analysis="kbar", reference=ref.description, zeta=float(zeta), neighbour_average=neighbour_average,
+        attrs=attrs_of(analysis="kbar", reference=ref.description, zeta=float(zeta), workers=workers,
+                       neighbour_average=neighbour_average,
                        neighbour_cutoff=float(neighbour_cutoff), groups={g: list(v) for g, v in ref.groups.items()},
                        n_reference_environments={g: n for g, (n, _) in ref.n_environments.items()},
                        soap=s.descriptor_string(), backend=backend),
     )
     return ds
+
+
+def _kbar_frame(frame, shared):
+    """k and k̄ of one frame: SOAP block by block, similarity to the references, neighbour average."""
+    ref, o = shared
+    s = ref.settings
+    require_species(frame, s, "reference SOAP")
+    gi = ref.group_index(frame)
+    k = np.full(len(frame), np.nan)
+    for ids, vecs in iter_soap(frame, s, backend=o["backend"], block_size=o["block_size"], parallel=o["parallel"]):
+        # small products on one BLAS thread: threaded BLAS stalls badly when cores are shared
+        with threadpool_limits(1 if len(ids) < 2048 else None, user_api="blas"):
+            for g, name in enumerate(ref.groups):
+                rows = gi[ids] == g
+                if rows.any():
+                    w = ref.weights[name]
+                    k[ids[rows]] = (vecs[rows] @ ref.vectors[name].T) ** o["zeta"] @ (w / w.sum())
+    if not o["neighbour_average"]:
+        return k, k.copy()
+    kb = np.empty(len(frame))
+    for nl in neighbors.iter_blocks(frame, o["neighbour_cutoff"], block_size=max(o["block_size"], 65536)):
+        out = np.empty(len(nl.centers))
+        neighbour_mean(nl.offsets, nl.centers, nl.j, k, out)
+        kb[nl.centers] = out
+    return k, kb
 
 
 def _as_reference(reference, groups, soap, backend) -> Reference:

@@ -200,3 +200,13 @@ def test_kbar_plots_return_axes():
     with pytest.raises(ValueError, match="axis='w'"):
         gstorder.plot.kbar_slice(frames[-1], ds, axis="w")
     plt.close("all")
+
+
+def test_frames_in_worker_processes_equal_one_process():
+    frames = list(gstorder.read_frames(gstorder_example(), index=slice(0, 6)))
+    one = crystallinity.kbar(frames)
+    two = crystallinity.kbar(frames, workers=2)
+    assert np.abs(one.kbar - two.kbar).max() < 1e-12
+    np.testing.assert_array_equal(one.time, two.time)
+    with pytest.raises(ValueError, match="workers must be a positive integer"):
+        crystallinity.kbar(frames, workers=0)
