@@ -10,10 +10,12 @@ from ._version import __version__
 from .frames import Frame, as_frame, iter_frames
 from .io import Trajectory, read_frames
 from .parallel import threads
-from .pairs import adf, rdf
-from .motifs import bond_motifs
 from .altbc import altbc
-from . import crystallinity, plot
+from .dynamics import density, msd
+from .motifs import bond_motifs
+from .pairs import adf, rdf
+from .thermal import temperature_map
+from . import crystallinity, layers, plot
 
 __all__ = [
     "__version__",
@@ -30,6 +32,10 @@ __all__ = [
     "adf",
     "bond_motifs",
     "altbc",
+    "temperature_map",
+    "msd",
+    "density",
+    "layers",
     "plot",
     "crystallinity",
 ]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["rdf", "adf", "bond_motifs", "altbc", "kbar_time", "kbar_pulses", "kbar_histogram", "kbar_slice", "kbar_colormap"]
+__all__ = ["rdf", "adf", "bond_motifs", "altbc", "kbar_time", "kbar_pulses", "kbar_histogram", "kbar_slice", "kbar_colormap",
+           "temperature_map", "temperature_movie", "z_evolution", "msd", "density"]
 
 #: Colours per species and per bond pair, as in the paper's figures.
 SPECIES_COLOURS = {"Ge": "#1f77b4", "Sb": "#e8a33d", "Te": "#2ca02c"}
@@ -215,4 +216,113 @@ def kbar_slice(frame, ds, *, ax=None, frame_index: int = -1, axis: str = "y", ce
     ax.set_ylabel(f"{'xyz'[v]} (Å)")
     if colorbar:
         ax.figure.colorbar(points, ax=ax, label="k̄")
+    return ax
+
+
+# --------------------------------------------------------------------------- device conditions
+
+
+def temperature_map(ds, *, frame: int = -1, ax=None, raw: bool = False, vmin: float | None = 300.0,
+                    vmax: float | None = None, cmap: str = "inferno", colorbar: bool = True):
+    """One temperature map from :func:`gstorder.temperature_map` with a colour bar (Fig. 5c/f style)."""
+    ax = _axes(ax)
+    name = "temperature_raw" if raw else ("temperature_display" if "temperature_display" in ds else "temperature")
+    da = ds[name].isel(frame=frame)
+    u, v = da.dims
+    mesh = ax.pcolormesh(da[u], da[v], da.values.T, cmap=cmap, vmin=vmin, vmax=vmax, shading="nearest")
+    ax.set_aspect("equal")
+    ax.set_xlabel(f"{u[0]} (Å)")
+    ax.set_ylabel(f"{v[0]} (Å)")
+    t = float(ds.time.isel(frame=frame))
+    if np.isfinite(t):
+        ax.set_title(f"{t:g} ps", fontsize="medium")
+    if colorbar:
+        ax.figure.colorbar(mesh, ax=ax, label="T (K)")
+    return ax
+
+
+def temperature_movie(ds, path, *, fps: int = 5, vmin: float | None = 300.0, vmax: float | None = None, dpi: int = 80):
+    """Write every map of a :func:`gstorder.temperature_map` result as an animated GIF or MP4.
+
+    The colour scale is fixed over the movie (``vmax`` defaults to the
+    hottest pixel). Written to a temporary file and renamed.
+    """
+    import os
+    import tempfile
+
+    import matplotlib.pyplot as plt
+    from matplotlib.animation import FFMpegWriter, FuncAnimation, PillowWriter
+
+    path = os.fspath(path)
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix not in (".gif", ".mp4"):
+        raise ValueError(f"movie path must end in .gif or .mp4, got {path!r}")
+    vmax = float(np.nanmax(ds.temperature)) if vmax is None else vmax
+    fig, ax = plt.subplots(figsize=(5, 3.5), layout="constrained")
+    temperature_map(ds, frame=0, ax=ax, vmin=vmin, vmax=vmax)
+
+    def draw(k):
+        for artist in list(ax.collections):
+            artist.remove()
+        temperature_map(ds, frame=k, ax=ax, vmin=vmin, vmax=vmax, colorbar=False)
+
+    movie = FuncAnimation(fig, draw, frames=ds.sizes["frame"])
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".gstorder-", suffix=suffix)
+    os.close(fd)
+    try:
+        movie.save(tmp, writer=PillowWriter(fps=fps) if suffix == ".gif" else FFMpegWriter(fps=fps), dpi=dpi)
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def z_evolution(z, *, ax=None, stride: int = 1, size: float = 1.0):
+    """Fig. 6c: each atom's coordinate against time, coloured by species.
+
+    Parameters
+    ----------
+    z : xarray.DataArray
+        From :func:`gstorder.layers.z_coordinates` (frame, atom).
+    stride : int
+        Plot every ``stride``-th atom (device cells have 500,000).
+    """
+    ax = _axes(ax)
+    t = z.time.values if np.isfinite(z.time.values).all() else z.frame.values
+    for s in np.unique(z.symbol.values):
+        cols = np.flatnonzero(z.symbol.values == s)[::stride]
+        tt = np.repeat(t, len(cols))
+        ax.scatter(tt, z.values[:, cols].ravel(), s=size, color=SPECIES_COLOURS.get(s), label=s, linewidths=0)
+    ax.set_xlabel("time (ps)" if np.isfinite(z.time.values).all() else "frame")
+    ax.set_ylabel(f"{z.name} (Å)")
+    ax.legend(frameon=False, fontsize="small", markerscale=4)
+    return ax
+
+
+def msd(results, *, ax=None, labels=None, species=None):
+    """MSD against time from :func:`gstorder.msd`, several independent runs overlaid."""
+    ax = _axes(ax)
+    results, labels = _runs(results, labels)
+    for ds, label in zip(results, labels):
+        y = ds.msd if species is None else ds.msd_species.sel(species=species)
+        ax.plot(ds.time, y, lw=1.2, label=label)
+    ax.set_xlabel("time (ps)")
+    ax.set_ylabel("MSD (Å$^2$)" if species is None else f"MSD {species} (Å$^2$)")
+    if any(labels):
+        ax.legend(frameon=False, fontsize="small")
+    return ax
+
+
+def density(results, *, ax=None, labels=None):
+    """Mass density against time from :func:`gstorder.density`, several runs overlaid."""
+    ax = _axes(ax)
+    results, labels = _runs(results, labels)
+    for ds, label in zip(results, labels):
+        ax.plot(ds.time, ds.density, lw=1.2, label=label)
+    ax.set_xlabel("time (ps)")
+    ax.set_ylabel("density (g/cm$^3$)")
+    if any(labels):
+        ax.legend(frameon=False, fontsize="small")
     return ax

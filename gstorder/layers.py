@@ -1,0 +1,280 @@
+"""Atomic layers along an axis: detection, density profiles and layer-by-layer melting (paper Fig. 6c).
+
+Layers are the peaks of the smoothed atom-count profile along the axis of
+the initial frame; every atom is assigned to its nearest layer at the start
+and followed (unwrapped) through the trajectory. Per layer and frame:
+mean position, spread, the fraction of its atoms still within half a
+layer spacing of the layer's initial position ("retained"), and the mean
+k̄ when a crystallinity result is given. The melting front is the furthest
+layer (from the side melting starts) whose retained fraction has dropped
+below a threshold.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+from scipy.ndimage import gaussian_filter1d
+from scipy.signal import find_peaks
+
+from ._common import analysis_frames, attrs_of, frame_coords, frame_species, n_tasks
+from ._kernels.thermal import binned_sums
+from .dynamics import unwrapped_positions
+from .errors import MissingDataError
+from .frames import as_frame
+
+__all__ = ["find_layers", "z_profile", "track_layers", "z_coordinates"]
+
+
+def find_layers(frame, axis: str = "z", *, resolution: float = 0.05, smoothing: float = 0.25, min_separation: float = 1.0,
+                min_fraction: float = 0.25) -> xr.Dataset:
+    """Atomic layers perpendicular to ``axis`` of one frame.
+
+    Parameters
+    ----------
+    frame : Frame or ase.Atoms
+    axis : {'x', 'y', 'z'}
+    resolution : float
+        Histogram bin in Å.
+    smoothing : float
+        Gaussian smoothing of the profile in Å (wraps along periodic axes).
+    min_separation : float
+        Smallest distance between two layers in Å.
+    min_fraction : float
+        A peak must hold at least this fraction of the median layer's atoms.
+
+    Returns
+    -------
+    xarray.Dataset
+        Over ``layer`` (ordered along the axis): ``position`` (Å, the mean
+        of the layer's atoms), ``species``
+        (the dominant species), ``count`` (atoms assigned), ``purity`` (share
+        of the dominant species) and ``width`` (standard deviation of the
+        atoms' positions, Å). Use :func:`track_layers` to follow the atoms.
+
+    Examples
+    --------
+    >>> from gstorder import layers, structures
+    >>> found = layers.find_layers(structures.trigonal("Ge1Sb2Te4"))
+    >>> "".join(str(s)[0] for s in found.species.values[:7])
+    'TSTGTST'
+    """
+    frame = as_frame(frame)
+    a = _axis(axis)
+    coord, length, periodic = _coordinate(frame, a)
+    positions, owner = _detect(coord, length, periodic, resolution, smoothing, min_separation, min_fraction)
+    symbols = frame.symbols
+    species, counts, purity, width = [], [], [], []
+    positions = positions.copy()
+    for k, p in enumerate(positions):
+        members = owner == k
+        names, n = np.unique(symbols[members], return_counts=True)
+        species.append(str(names[np.argmax(n)]) if len(n) else "")
+        counts.append(int(members.sum()))
+        purity.append(float(n.max() / n.sum()) if len(n) else np.nan)
+        d = _delta(coord[members], p, length, periodic)
+        positions[k] = p + d.mean() if len(d) else p  # the atoms' mean, finer than the histogram
+        width.append(float(d.std()) if len(d) else np.nan)
+    return xr.Dataset(
+        {"position": ("layer", positions, {"long_name": f"layer position along {axis}", "units": "Å"}),
+         "species": ("layer", np.array(species, dtype=object).astype(str)),
+         "count": ("layer", np.array(counts), {"long_name": "atoms", "units": ""}),
+         "purity": ("layer", np.array(purity), {"long_name": "share of the dominant species", "units": ""}),
+         "width": ("layer", np.array(width), {"long_name": "layer width (rms)", "units": "Å"})},
+        coords={"layer": np.arange(len(positions))},
+        attrs=attrs_of(analysis="find_layers", axis=axis, resolution=resolution, smoothing=smoothing,
+                       min_separation=min_separation),
+    )
+
+
+def z_profile(frames, axis: str = "z", *, bin_width: float = 0.2, index=None, parallel=None,
+              show_progress=None) -> xr.Dataset:
+    """Number-density profiles along an axis, per species and frame.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``density`` (frame, species, <axis>) in atoms/Å³ (per bin volume =
+        cross-section × bin width; periodic axes only), ``count`` (frame,
+        species, <axis>) atoms per bin; bin centres in Å along the cell vector.
+    """
+    a = _axis(axis)
+    species, counts, times, geometry = None, [], [], None
+    for frame in analysis_frames(frames, index, desc="z_profile", show_progress=show_progress):
+        if not frame.pbc[a]:
+            raise MissingDataError(f"{frame.describe()} is not periodic along {axis}; z_profile bins the cell vector")
+        species, types = frame_species(frame, species)
+        length = float(np.linalg.norm(frame.cell[a]))
+        n_bins = max(1, int(round(length / bin_width)))
+        if geometry is None:
+            geometry = (length, n_bins)
+        elif geometry[1] != n_bins:
+            n_bins = geometry[1]  # a varying cell keeps the first frame's bins (fractional positions)
+        frac = frame.positions @ np.linalg.inv(frame.cell)[:, a]
+        c, _ = binned_sums(types, frac, len(species), n_bins, np.zeros(len(frame)), n_tasks(len(frame), parallel))
+        volume = frame.volume / n_bins if frame.pbc.all() else np.nan
+        counts.append((c, volume))
+        times.append(np.nan if frame.time is None else frame.time)
+    length, n_bins = geometry
+    count = np.array([c for c, _ in counts])
+    dens = np.array([c / v for c, v in counts])
+    centres = (np.arange(n_bins) + 0.5) * length / n_bins
+    return xr.Dataset(
+        {"density": (("frame", "species", axis), dens, {"long_name": "number density", "units": "1/Å³"}),
+         "count": (("frame", "species", axis), count, {"long_name": "atoms per bin", "units": ""})},
+        coords={**frame_coords(np.array(times)), "species": species, axis: (axis, centres, {"units": "Å"})},
+        attrs=attrs_of(analysis="z_profile", axis=axis, bin_width=length / n_bins),
+    )
+
+
+def z_coordinates(frames, axis: str = "z", *, index=None, show_progress=None) -> xr.DataArray:
+    """Unwrapped coordinate along ``axis`` of every atom over time (frame, atom), in Å, with ``symbol`` per atom."""
+    a = _axis(axis)
+    rows, times, symbols = [], [], None
+    for frame, pos in unwrapped_positions(frames, index=index, show_progress=show_progress, desc="z_coordinates"):
+        symbols = frame.symbols if symbols is None else symbols
+        rows.append(pos[:, a])
+        times.append(np.nan if frame.time is None else frame.time)
+    return xr.DataArray(np.array(rows), dims=("frame", "atom"),
+                        coords={**frame_coords(np.array(times)), "symbol": ("atom", symbols)},
+                        name=axis, attrs={"long_name": f"{axis} coordinate", "units": "Å"})
+
+
+def track_layers(frames, axis: str = "z", *, layers: xr.Dataset | None = None, kbar=None, retained_threshold: float = 0.5,
+                 melting_from: str = "below", index=None, show_progress=None, **find_options) -> xr.Dataset:
+    """Follow the layers of the first frame through a trajectory (Fig. 6c).
+
+    Parameters
+    ----------
+    frames : path, Frame, ase.Atoms, Trajectory or iterable of them
+    axis : {'x', 'y', 'z'}
+    layers : xarray.Dataset, optional
+        Layers from :func:`find_layers` (default: found in the first frame).
+    kbar : xarray.Dataset, optional
+        A :func:`gstorder.crystallinity.kbar` result over the same frames,
+        for the mean k̄ of each layer's atoms.
+    retained_threshold : float
+        A layer counts as molten once fewer than this share of its atoms
+        stay within half a layer spacing of its initial position.
+    melting_from : {'below', 'above'}
+        The side melting starts from: the front is the highest (``'below'``)
+        or lowest (``'above'``) molten layer position.
+    **find_options
+        Passed to :func:`find_layers`.
+
+    Returns
+    -------
+    xarray.Dataset
+        Over (``frame``, ``layer``): ``mean_position`` and ``spread`` (Å) of
+        each layer's initial atoms, ``retained`` (share), ``kbar`` (if given);
+        ``melting_front`` (frame, Å; NaN while no layer is molten); per
+        ``layer``: ``position``, ``species``.
+    """
+    if melting_from not in ("below", "above"):
+        raise ValueError(f"melting_from={melting_from!r}; choose 'below' or 'above'")
+    a = _axis(axis)
+    owner, tolerance, rows, times = None, None, [], []
+    for f, (frame, pos) in enumerate(unwrapped_positions(frames, index=index, show_progress=show_progress, desc="track_layers")):
+        if owner is None:
+            if layers is None:
+                layers = find_layers(frame, axis, **find_options)
+            coord, length, periodic = _coordinate(frame, a)
+            positions = layers.position.values
+            if len(positions) < 2:
+                raise MissingDataError(f"{frame.describe()}: fewer than two layers along {axis}; nothing to track")
+            owner = _assign(coord, positions, length, periodic)
+            n_layers = len(positions)
+            members = np.bincount(owner, minlength=n_layers).astype(float)
+            # follow each atom near its layer: shift whole periods so layers never straddle the boundary
+            shift = length * np.round((positions[owner] - pos[:, a]) / length) if periodic else np.zeros(len(owner))
+            home = np.bincount(owner, pos[:, a] + shift, n_layers) / members
+            tolerance = 0.5 * float(np.median(np.diff(positions)))
+        z = pos[:, a] + shift
+        mean = np.bincount(owner, z, n_layers) / members
+        spread = np.sqrt(np.maximum(np.bincount(owner, z * z, n_layers) / members - mean**2, 0.0))
+        retained = np.bincount(owner, np.abs(z - home[owner]) < tolerance, n_layers) / members
+        row = [mean, spread, retained]
+        if kbar is not None:
+            row.append(np.bincount(owner, np.asarray(kbar.kbar.isel(frame=f)), n_layers) / members)
+        rows.append(row)
+        times.append(np.nan if frame.time is None else frame.time)
+    stack = [np.array([r[c] for r in rows]) for c in range(len(rows[0]))]
+    molten = stack[2] < retained_threshold
+    where = np.where(molten, home[None, :], np.nan)
+    any_molten = molten.any(axis=1)
+    pick = np.nanmax if melting_from == "below" else np.nanmin
+    front = np.full(len(rows), np.nan)
+    front[any_molten] = pick(where[any_molten], axis=1)
+    ds = xr.Dataset(
+        {"mean_position": (("frame", "layer"), stack[0], {"long_name": "layer position", "units": "Å"}),
+         "spread": (("frame", "layer"), stack[1], {"long_name": "layer spread (std)", "units": "Å"}),
+         "retained": (("frame", "layer"), stack[2], {"long_name": "atoms still in the layer", "units": ""}),
+         "melting_front": ("frame", front, {"long_name": "melting front", "units": "Å"}),
+         "position": ("layer", home, {"long_name": "initial layer position", "units": "Å"}),
+         "species": ("layer", layers.species.values)},
+        coords={**frame_coords(np.array(times)), "layer": np.arange(len(home))},
+        attrs=attrs_of(analysis="track_layers", axis=axis, retained_threshold=retained_threshold, tolerance=tolerance,
+                       melting_from=melting_from),
+    )
+    if kbar is not None:
+        ds["kbar"] = (("frame", "layer"), stack[3], {"long_name": "mean k̄ of the layer", "units": ""})
+    return ds
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _axis(axis) -> int:
+    if axis not in ("x", "y", "z"):
+        raise ValueError(f"axis={axis!r}; choose 'x', 'y' or 'z'")
+    return "xyz".index(axis)
+
+
+def _coordinate(frame, a):
+    """Positions along cell vector ``a`` in Å (wrapped into the cell if periodic), its length, periodicity."""
+    if not len(frame):
+        raise MissingDataError(f"{frame.describe()} has no atoms")
+    if frame.pbc[a]:
+        length = float(np.linalg.norm(frame.cell[a]))
+        frac = frame.positions @ np.linalg.inv(frame.cell)[:, a]
+        return (frac - np.floor(frac)) * length, length, True
+    return frame.positions[:, a].copy(), float(np.ptp(frame.positions[:, a])), False
+
+
+def _delta(coord, p, length, periodic):
+    d = coord - p
+    if periodic:
+        d -= length * np.round(d / length)
+    return d
+
+
+def _detect(coord, length, periodic, resolution, smoothing, min_separation, min_fraction):
+    lo = 0.0 if periodic else coord.min() - 3 * smoothing
+    hi = length if periodic else coord.max() + 3 * smoothing
+    n_bins = max(3, int(np.ceil((hi - lo) / resolution)))
+    width = (hi - lo) / n_bins
+    hist = np.histogram(coord, bins=n_bins, range=(lo, hi))[0].astype(float)
+    smooth = gaussian_filter1d(hist, smoothing / width, mode="wrap" if periodic else "constant")
+    if periodic:  # peaks across the boundary: search a doubled profile, keep those in the first copy
+        doubled = np.concatenate([smooth, smooth])
+        peaks, _ = find_peaks(doubled, distance=max(1, int(min_separation / width)))
+        peaks = np.unique(peaks % n_bins)
+    else:
+        peaks, _ = find_peaks(smooth, distance=max(1, int(min_separation / width)))
+    if not len(peaks):
+        raise MissingDataError("no layers found: the profile has no peaks")
+    positions = lo + (peaks + 0.5) * width
+    owner = _assign(coord, positions, length, periodic)
+    counts = np.bincount(owner, minlength=len(positions))
+    keep = counts >= min_fraction * np.median(counts)
+    positions = np.sort(positions[keep])
+    if periodic and len(positions) > 1 and positions[0] + length - positions[-1] < min_separation:
+        positions = positions[:-1]  # one layer split across the boundary
+    return positions, _assign(coord, positions, length, periodic)
+
+
+def _assign(coord, positions, length, periodic):
+    d = coord[:, None] - positions[None, :]
+    if periodic:
+        d -= length * np.round(d / length)
+    return np.argmin(np.abs(d), axis=1)

@@ -1,0 +1,337 @@
+"""Temperature maps and profiles from atomic velocities (paper Figs 5c, f; Supplementary Fig. 6).
+
+Per-atom kinetic energy after removing the centre-of-mass velocity,
+KE_i = ½ m_i |v_i − v_cm|². A map sums KE and degrees of freedom (3 per
+atom) per pixel of a plane, averaging over the third axis (and optionally
+over several frames); T = 2 ΣKE / (k_B ΣDOF). Smoothing applies one
+Gaussian filter to ΣKE and to ΣDOF and divides afterwards, so empty pixels
+do not bias their neighbours. Fixed atoms carry no kinetic degrees of
+freedom and are left out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+from ase import units
+from scipy.ndimage import gaussian_filter, zoom
+
+from ._common import analysis_frames, attrs_of, n_tasks
+from ._kernels.thermal import binned_sums
+from .errors import MissingDataError
+
+__all__ = ["temperature_map", "radial_temperature", "atom_temperatures", "kinetic_energies", "KB_EV", "EV_PER_AMU_A2_PS2"]
+
+#: Boltzmann constant in eV/K.
+KB_EV = units.kB
+#: One amu Å² / ps² in eV.
+EV_PER_AMU_A2_PS2 = units._amu * 1e-20 / 1e-24 / units._e
+
+
+def kinetic_energies(frame, *, exclude="fixed", com="frame") -> tuple[np.ndarray, np.ndarray]:
+    """Per-atom kinetic energies (eV) relative to the centre-of-mass velocity, and the mask of counted atoms.
+
+    Parameters
+    ----------
+    frame : Frame or ase.Atoms
+        With velocities (Å/ps).
+    exclude : 'fixed', None, or boolean mask / indices
+        Atoms without kinetic degrees of freedom. ``'fixed'`` uses the
+        frame's per-atom ``fixed`` array (gstorder's mushroom cell) or ASE's
+        ``move_mask`` (False = fixed), when present.
+    com : 'frame', None, or boolean mask / indices
+        Whose centre-of-mass velocity is removed: all counted atoms
+        (default), none, or a region (e.g. the moving part).
+
+    Returns
+    -------
+    ke : ndarray (n_atoms,)
+        eV; 0 for excluded atoms.
+    counted : ndarray of bool (n_atoms,)
+    """
+    from .frames import as_frame
+
+    frame = as_frame(frame)
+    v = frame.require_velocities()
+    n = len(frame)
+    counted = ~_mask(frame, exclude, "exclude", default_fixed=True)
+    m = frame.atom_masses
+    if com is None:
+        v_cm = np.zeros(3)
+    else:
+        if isinstance(com, str):
+            if com != "frame":
+                raise ValueError(f"com={com!r}; use 'frame', None or a boolean mask / indices of atoms")
+            region = counted
+        else:
+            region = _mask(frame, com, "com") & counted
+        mass = m[region].sum()
+        v_cm = (m[region, None] * v[region]).sum(axis=0) / mass if mass > 0 else np.zeros(3)
+    ke = 0.5 * m * ((v - v_cm) ** 2).sum(axis=1) * EV_PER_AMU_A2_PS2
+    ke[~counted] = 0.0
+    return ke if n else np.zeros(0), counted
+
+
+def atom_temperatures(frames, *, exclude="fixed", com="frame", index=None, show_progress=None) -> xr.DataArray:
+    """Per-atom kinetic temperatures T_i = 2 KE_i / (3 k_B), in K, over (frame, atom); NaN for excluded atoms."""
+    rows, times = [], []
+    for frame in analysis_frames(frames, index, desc="atom_temperatures", show_progress=show_progress):
+        ke, counted = kinetic_energies(frame, exclude=exclude, com=com)
+        t = 2.0 * ke / (3.0 * KB_EV)
+        t[~counted] = np.nan
+        if rows and len(t) != len(rows[0]):
+            raise ValueError(f"{frame.describe()} has {len(t)} atoms, the first frame {len(rows[0])}")
+        rows.append(t)
+        times.append(np.nan if frame.time is None else frame.time)
+    return xr.DataArray(np.array(rows), dims=("frame", "atom"),
+                        coords={"frame": np.arange(len(rows)), "time": ("frame", np.array(times), {"units": "ps"})},
+                        name="temperature", attrs={"long_name": "kinetic temperature", "units": "K"})
+
+
+def temperature_map(frames, *, plane: str = "xz", bins=(60, 36), sigma_nm: float | None = 1.0, average_frames: int = 1,
+                    exclude="fixed", com="frame", min_atoms: float = 3, refine: int | None = None, index=None,
+                    parallel=None, show_progress=None) -> xr.Dataset:
+    """Temperature on a grid over a plane, averaged over the third axis, smoothed by a Gaussian.
+
+    Parameters
+    ----------
+    frames : path, Frame, ase.Atoms, Trajectory or iterable of them
+        With velocities (a :class:`~gstorder.errors.MissingDataError` otherwise).
+    plane : str
+        Two of ``x, y, z``: horizontal then vertical axis (default ``"xz"``,
+        the paper's device cross-section). Pixels follow the cell vectors
+        along periodic axes and the atoms' extent along non-periodic ones.
+    bins : (int, int)
+        Pixels along the two axes (default 60 x 36, the paper's grid).
+    sigma_nm : float or None
+        Gaussian smoothing width in nm (default 1 nm); ``None`` or 0: none.
+        Periodic axes wrap.
+    average_frames : int
+        Sum this many consecutive frames into each map.
+    exclude, com
+        See :func:`kinetic_energies`.
+    min_atoms : float
+        Pixels holding fewer atoms (per map, raw or smoothed) are NaN.
+    refine : int, optional
+        Also return ``temperature_display``, the smoothed map interpolated
+        ``refine`` times finer (for display only).
+
+    Returns
+    -------
+    xarray.Dataset
+        Over (``frame``, u, v) with u, v the plane's axis letters and their
+        pixel centres in Å: ``temperature`` (smoothed, K),
+        ``temperature_raw`` (K), ``count`` (atoms, summed over the averaged
+        frames), ``kinetic_energy`` (ΣKE, eV). ``time`` (ps) is the mean
+        time of each map's frames.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gstorder import structures, temperature_map
+    >>> atoms = structures.rocksalt("GeTe", 6, a=6.0)
+    >>> atoms.set_velocities(np.random.default_rng(0).normal(0, 0.03, (len(atoms), 3)))
+    >>> temperature_map(atoms, bins=(6, 4)).temperature.dims
+    ('frame', 'x', 'z')
+    """
+    axes = _plane_axes(plane)
+    nu, nv = _bins(bins)
+    if int(average_frames) != average_frames or average_frames < 1:
+        raise ValueError(f"average_frames must be a positive integer, got {average_frames}")
+    if sigma_nm is not None and sigma_nm < 0:
+        raise ValueError(f"sigma_nm must be >= 0 (nm), got {sigma_nm}")
+    maps, times, window, geometry = [], [], [], None
+    for frame in analysis_frames(frames, index, desc="temperature_map", show_progress=show_progress):
+        ke, counted = kinetic_energies(frame, exclude=exclude, com=com)
+        frac, extent = _fractions(frame, axes)
+        geometry = geometry or (extent, frame.pbc[list(axes)])
+        row = np.minimum((frac[:, 0] * nu).astype(np.int64), nu - 1)
+        row[~counted] = -1
+        counts, ke_sum = binned_sums(row, frac[:, 1], nu, nv, ke, n_tasks(len(frame), parallel))
+        window.append((counts, ke_sum, np.nan if frame.time is None else frame.time))
+        if len(window) == average_frames:
+            maps.append(_sum_window(window))
+            window = []
+    if window:
+        maps.append(_sum_window(window))
+    (lo_u, len_u, lo_v, len_v), periodic = geometry
+    counts = np.array([m[0] for m in maps], dtype=float)
+    ke_sum = np.array([m[1] for m in maps])
+    times = np.array([m[2] for m in maps])
+    du, dv = len_u / nu, len_v / nv
+    with np.errstate(divide="ignore", invalid="ignore"):
+        raw = np.where(counts >= max(min_atoms, 1e-12), 2.0 * ke_sum / (3.0 * KB_EV * counts), np.nan)
+        if sigma_nm:
+            sigma_px = (0.0, 10.0 * sigma_nm / du, 10.0 * sigma_nm / dv)
+            modes = ("constant",) + tuple("wrap" if p else "constant" for p in periodic)
+            ke_s = gaussian_filter(ke_sum, sigma_px, mode=modes)
+            n_s = gaussian_filter(counts, sigma_px, mode=modes)
+        else:
+            ke_s, n_s = ke_sum, counts
+        smooth = np.where(n_s >= max(min_atoms, 1e-12), 2.0 * ke_s / (3.0 * KB_EV * n_s), np.nan)
+    cu = lo_u + (np.arange(nu) + 0.5) * du
+    cv = lo_v + (np.arange(nv) + 0.5) * dv
+    u, v = "xyz"[axes[0]], "xyz"[axes[1]]
+    dims = ("frame", u, v)
+    ds = xr.Dataset(
+        {
+            "temperature": (dims, smooth, {"long_name": "temperature", "units": "K"}),
+            "temperature_raw": (dims, raw, {"long_name": "temperature (unsmoothed)", "units": "K"}),
+            "count": (dims, counts, {"long_name": "atoms per pixel", "units": ""}),
+            "kinetic_energy": (dims, ke_sum, {"long_name": "kinetic energy per pixel", "units": "eV"}),
+        },
+        coords={"frame": np.arange(len(maps)), "time": ("frame", times, {"long_name": "time", "units": "ps"}),
+                u: (u, cu, {"long_name": u, "units": "Å"}), v: (v, cv, {"long_name": v, "units": "Å"})},
+        attrs=attrs_of(analysis="temperature_map", plane=plane, bins=[nu, nv], sigma_nm=sigma_nm or 0.0,
+                       average_frames=int(average_frames), min_atoms=min_atoms,
+                       exclude=exclude if isinstance(exclude, str) or exclude is None else "mask",
+                       com=com if isinstance(com, str) or com is None else "mask"),
+    )
+    if refine:
+        ds = ds.merge(_refined(ds, int(refine), u, v))
+    return ds
+
+
+def radial_temperature(frames, *, centre, axis: str | None = None, r_max: float = 100.0, bin_width: float = 5.0,
+                       exclude="fixed", com="frame", min_atoms: float = 3, index=None, parallel=None,
+                       show_progress=None) -> xr.Dataset:
+    """Temperature against distance from a focal centre (spherical) or axis (cylindrical).
+
+    Parameters
+    ----------
+    centre : (3,) array
+        Focal point in Å (e.g. the heater's axis point).
+    axis : {'x', 'y', 'z'} or None
+        Measure the distance from the line through ``centre`` along this
+        axis (a cylindrical heater such as the mushroom cell's); ``None``:
+        from the point. Periodic images are taken into account (minimum image).
+    r_max, bin_width : float
+        Range and shell width in Å.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``temperature`` (frame, r) in K (NaN with fewer than ``min_atoms``
+        atoms) and ``count`` (frame, r), ``r`` the shell centres in Å.
+    """
+    centre = np.asarray(centre, dtype=float).reshape(-1)
+    if centre.shape != (3,):
+        raise ValueError(f"centre must be a point (x, y, z) in Å, got {centre}")
+    if axis not in (None, "x", "y", "z"):
+        raise ValueError(f"axis={axis!r}; choose 'x', 'y', 'z' or None")
+    if not (r_max > 0 and 0 < bin_width <= r_max):
+        raise ValueError(f"need 0 < bin_width <= r_max, got bin_width={bin_width}, r_max={r_max}")
+    n_bins = int(np.ceil(r_max / bin_width))
+    r_max = n_bins * bin_width
+    temps, counts_all, times = [], [], []
+    for frame in analysis_frames(frames, index, desc="radial_temperature", show_progress=show_progress):
+        ke, counted = kinetic_energies(frame, exclude=exclude, com=com)
+        d = _minimum_image(frame, frame.positions - centre)
+        if axis is not None:
+            d[:, "xyz".index(axis)] = 0.0
+        r = np.linalg.norm(d, axis=1)
+        row = np.where(counted & (r < r_max), 0, -1).astype(np.int64)
+        counts, ke_sum = binned_sums(row, r / r_max, 1, n_bins, ke, n_tasks(len(frame), parallel))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            temps.append(np.where(counts[0] >= min_atoms, 2.0 * ke_sum[0] / (3.0 * KB_EV * counts[0]), np.nan))
+        counts_all.append(counts[0])
+        times.append(np.nan if frame.time is None else frame.time)
+    r = (np.arange(n_bins) + 0.5) * bin_width
+    return xr.Dataset(
+        {"temperature": (("frame", "r"), np.array(temps), {"long_name": "temperature", "units": "K"}),
+         "count": (("frame", "r"), np.array(counts_all), {"long_name": "atoms per shell", "units": ""})},
+        coords={"frame": np.arange(len(temps)), "time": ("frame", np.array(times), {"units": "ps"}),
+                "r": ("r", r, {"long_name": "distance from the focus", "units": "Å"})},
+        attrs=attrs_of(analysis="radial_temperature", centre=centre.tolist(), axis=axis, bin_width=bin_width),
+    )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _mask(frame, spec, name, *, default_fixed=False) -> np.ndarray:
+    n = len(frame)
+    if spec is None:
+        return np.zeros(n, dtype=bool)
+    if isinstance(spec, str):
+        if spec != "fixed" or not default_fixed:
+            raise ValueError(f"{name}={spec!r}; use 'fixed', None, or a boolean mask / indices of atoms")
+        if "fixed" in frame.arrays:
+            return np.asarray(frame.arrays["fixed"], dtype=bool).reshape(n)
+        if "move_mask" in frame.arrays:
+            return ~np.asarray(frame.arrays["move_mask"], dtype=bool).reshape(n)
+        return np.zeros(n, dtype=bool)
+    spec = np.asarray(spec)
+    if spec.dtype == bool:
+        if spec.shape != (n,):
+            raise ValueError(f"{name} mask must have shape ({n},), got {spec.shape}")
+        return spec
+    out = np.zeros(n, dtype=bool)
+    out[spec.astype(np.int64)] = True
+    return out
+
+
+def _plane_axes(plane: str) -> tuple[int, int]:
+    if not (isinstance(plane, str) and len(plane) == 2 and set(plane) <= set("xyz") and plane[0] != plane[1]):
+        raise ValueError(f"plane={plane!r}; use two different axes, e.g. 'xz' (horizontal x, vertical z)")
+    return "xyz".index(plane[0]), "xyz".index(plane[1])
+
+
+def _bins(bins) -> tuple[int, int]:
+    try:
+        nu, nv = (int(b) for b in bins)
+    except (TypeError, ValueError):
+        raise ValueError(f"bins must be two positive integers, got {bins!r}") from None
+    if nu < 1 or nv < 1:
+        raise ValueError(f"bins must be two positive integers, got {bins!r}")
+    return nu, nv
+
+
+def _fractions(frame, axes):
+    """Fractional coordinates along two axes and the pixel geometry (lower edge and length in Å of each)."""
+    if not len(frame):
+        raise MissingDataError(f"{frame.describe()} has no atoms")
+    pos = frame.positions
+    frac = np.empty((len(frame), 2))
+    geometry = []
+    for k, a in enumerate(axes):
+        if frame.pbc[a]:
+            recip = np.linalg.inv(frame.cell)[:, a]
+            frac[:, k] = pos @ recip
+            frac[:, k] -= np.floor(frac[:, k])  # wrap into the cell
+            geometry += [0.0, float(np.linalg.norm(frame.cell[a]))]
+        else:
+            lo, hi = pos[:, a].min(), pos[:, a].max()
+            span = max(hi - lo, 1e-9) * (1 + 1e-9)
+            frac[:, k] = np.clip((pos[:, a] - lo) / span, 0.0, 1.0 - 1e-12)
+            geometry += [float(lo), float(span)]
+    return frac, tuple(geometry)
+
+
+def _sum_window(window):
+    counts = sum(w[0] for w in window)
+    ke = sum(w[1] for w in window)
+    times = [w[2] for w in window]
+    return counts, ke, float(np.mean(times)) if np.isfinite(times).all() else np.nan
+
+
+def _minimum_image(frame, d):
+    if not frame.pbc.any():
+        return d
+    frac = d @ np.linalg.inv(frame.cell)
+    frac[:, frame.pbc] -= np.round(frac[:, frame.pbc])
+    return frac @ frame.cell
+
+
+def _refined(ds, factor, u, v) -> xr.Dataset:
+    t = ds.temperature.values
+    fine = zoom(np.nan_to_num(t, nan=0.0), (1, factor, factor), order=1, mode="nearest", grid_mode=True)
+    valid = zoom(np.isfinite(t).astype(float), (1, factor, factor), order=0, mode="nearest", grid_mode=True) > 0.5
+    fine[~valid] = np.nan
+    du, dv = float(ds[u][1] - ds[u][0]) if ds.sizes[u] > 1 else 1.0, float(ds[v][1] - ds[v][0]) if ds.sizes[v] > 1 else 1.0
+    cu = float(ds[u][0]) - du / 2 + (np.arange(t.shape[1] * factor) + 0.5) * du / factor
+    cv = float(ds[v][0]) - dv / 2 + (np.arange(t.shape[2] * factor) + 0.5) * dv / factor
+    return xr.Dataset({"temperature_display": (("frame", f"{u}_display", f"{v}_display"), fine,
+                                               {"long_name": "temperature (interpolated for display)", "units": "K"})},
+                      coords={f"{u}_display": (f"{u}_display", cu, {"units": "Å"}),
+                              f"{v}_display": (f"{v}_display", cv, {"units": "Å"})})

@@ -1,0 +1,172 @@
+"""Layer detection and tracking, z profiles, MSD with unwrapping, density."""
+
+import numpy as np
+import pytest
+from ase import Atoms
+
+import gstorder
+from gstorder import density, layers, msd, structures
+from gstorder.errors import MissingDataError
+
+
+@pytest.fixture(scope="module")
+def device():
+    return structures.device_cell()
+
+
+def test_device_cell_has_seven_layers_per_septuple_block(device):
+    found = layers.find_layers(device, "z")
+    assert found.sizes["layer"] == 210  # 10 hexagonal cells of 3 septuple blocks each
+    seq = "".join({"Te": "T", "Sb": "S", "Ge": "G"}[s] for s in found.species.values)
+    assert seq == "TSTGTST" * 30
+    assert (found.purity == 1.0).all() and (found["count"] == 47 * 27 * 2).all()  # one atom per 2-D cell
+    assert float(found.width.max()) < 1e-6
+    expected = np.unique(np.round(device.positions[:, 2] % device.cell[2, 2], 2))
+    np.testing.assert_allclose(found.position, expected, atol=0.06)
+
+
+def _randomise_block(atoms, block, seed=0):
+    out = atoms.copy()
+    rng = np.random.default_rng(seed)
+    sel = out.arrays["block"] == block
+    z = out.positions[sel, 2]
+    pos = out.positions.copy()
+    pos[sel, 0] = rng.uniform(0, out.cell[0, 0], sel.sum())
+    pos[sel, 1] = rng.uniform(0, out.cell[1, 1], sel.sum())
+    pos[sel, 2] = rng.uniform(z.min(), z.max(), sel.sum())
+    out.positions = pos
+    return out
+
+
+def test_randomised_block_loses_exactly_its_layers():
+    atoms = structures.trigonal("Ge1Sb2Te4", (6, 4, 2), orthogonal=True)  # 6 septuple blocks
+    melted = _randomise_block(atoms, 2)
+    for k, a in enumerate((atoms, melted)):
+        a.info["time_ps"] = 10.0 * k
+    tracked = layers.track_layers([atoms, melted], "z")
+    assert tracked.sizes["layer"] == 42
+    retained = tracked.retained.isel(frame=1).values
+    block_of_layer = np.repeat(np.arange(6), 7)
+    assert (retained[block_of_layer == 2] < 0.5).all()
+    np.testing.assert_array_equal(retained[block_of_layer != 2], 1.0)
+    np.testing.assert_array_equal(tracked.retained.isel(frame=0), 1.0)
+    top_of_block = float(tracked.position[block_of_layer == 2].max())
+    assert np.isnan(tracked.melting_front[0]) and float(tracked.melting_front[1]) == pytest.approx(top_of_block)
+    assert float(tracked.spread.isel(frame=1)[block_of_layer == 2].min()) > 1.0
+
+
+def test_track_layers_with_kbar_and_boundary_crossing():
+    atoms = structures.trigonal("Ge1Sb2Te4", (3, 2, 1), orthogonal=True)
+    shifted = atoms.copy()
+    shifted.positions[:, 2] += 0.3 * atoms.cell[2, 2]  # the whole crystal slides; periodic wrap splits it
+    shifted.wrap()
+    from types import SimpleNamespace
+
+    import xarray as xr
+
+    kb = SimpleNamespace(kbar=xr.DataArray(np.vstack([np.ones(len(atoms)), np.full(len(atoms), 0.5)]), dims=("frame", "atom")))
+    tracked = layers.track_layers([atoms, shifted], kbar=kb)
+    np.testing.assert_allclose(tracked.retained.isel(frame=1), 0.0)  # moved by 0.3 c: nobody stays home
+    np.testing.assert_allclose(tracked.mean_position.isel(frame=1) - tracked.position, 0.3 * atoms.cell[2, 2], atol=1e-9)
+    np.testing.assert_allclose(tracked.kbar.isel(frame=1), 0.5)
+
+
+def test_z_profile_counts_and_density(device):
+    frames = [structures.trigonal("Ge1Sb2Te4", (2, 2, 1), orthogonal=True)] * 2
+    prof = layers.z_profile(frames, bin_width=0.5)
+    assert prof["count"].sum(("species", "z")).values.tolist() == [168, 168]
+    assert prof["count"].sel(species="Ge").sum().item() == 2 * 24
+    cell = frames[0].cell
+    np.testing.assert_allclose(prof.density.sum("species").mean("z"), 168 / abs(np.linalg.det(cell)), rtol=1e-12)
+    big = layers.z_profile(device, bin_width=0.1)
+    assert big["count"].sum().item() == len(device)
+
+
+def test_z_coordinates_unwrapped_and_plot():
+    import matplotlib.pyplot as plt
+
+    atoms = structures.trigonal("Ge1Sb2Te4", (2, 1, 1), orthogonal=True)
+    frames = []
+    for k in range(4):
+        a = atoms.copy()
+        a.positions[:, 2] += 7.0 * k
+        a.wrap()
+        a.info["time_ps"] = 0.5 * k
+        frames.append(a)
+    z = layers.z_coordinates(frames)
+    np.testing.assert_allclose(z[3] - z[0], 21.0, atol=1e-9)
+    ax = gstorder.plot.z_evolution(z, stride=2)
+    assert ax.has_data()
+    plt.close("all")
+
+
+def test_uniform_drift_msd_is_vt_squared_across_many_box_crossings():
+    rng = np.random.default_rng(1)
+    base = Atoms(numbers=rng.choice([32, 52], 50), positions=rng.uniform(0, 10, (50, 3)), cell=[10, 11, 12], pbc=True)
+    v = np.array([2.3, -1.7, 0.9])  # Å per frame; crosses the box many times over 40 frames
+    frames = []
+    for k in range(40):
+        a = base.copy()
+        a.positions += v * k
+        a.wrap()
+        a.info["time_ps"] = 0.1 * k
+        frames.append(a)
+    ds = msd(frames)
+    np.testing.assert_allclose(ds.msd, (np.arange(40) * np.linalg.norm(v)) ** 2, rtol=1e-10)
+    np.testing.assert_allclose(ds.msd_species.sel(species="Te"), ds.msd, rtol=1e-10)
+    np.testing.assert_allclose(msd(frames, remove_drift=True).msd, 0.0, atol=1e-18)
+    np.testing.assert_allclose(ds.time, 0.1 * np.arange(40))
+
+
+def test_random_walk_and_triclinic_unwrapping_and_image_flags():
+    rng = np.random.default_rng(2)
+    cell = np.array([[9.0, 0, 0], [2.0, 8.0, 0], [-1.0, 1.5, 10.0]])
+    true = rng.uniform(0, 8, (30, 3))
+    frames, truth = [], []
+    for k in range(60):
+        true = true + rng.normal(0, 0.8, true.shape)
+        a = Atoms(numbers=np.full(30, 51), positions=true, cell=cell, pbc=True)
+        a.wrap()
+        frames.append(a)
+        truth.append(true.copy())
+    ds = msd(frames)
+    expect = [((t - truth[0]) ** 2).sum(1).mean() for t in truth]
+    np.testing.assert_allclose(ds.msd, expect, rtol=1e-9, atol=1e-9)
+    # LAMMPS image flags take precedence: a jump larger than half the box is still right
+    flagged = []
+    for k, t in enumerate([truth[0], truth[0] + [7.0, 0, 0]]):
+        f = gstorder.as_frame(Atoms(numbers=np.full(30, 51), positions=t, cell=cell, pbc=True))
+        frac = f.positions @ np.linalg.inv(cell)
+        image = np.floor(frac).astype(int)
+        f.positions = (frac - image) @ cell
+        f.arrays["image"] = image
+        flagged.append(f)
+    np.testing.assert_allclose(msd(flagged).msd[1], 49.0, rtol=1e-12)
+
+
+def test_density_per_frame_and_errors():
+    frames = [structures.rocksalt("GeTe", 2, a=a) for a in (6.0, 6.1, 6.2)]
+    ds = density(frames)
+    mass = frames[0].get_masses().sum()
+    np.testing.assert_allclose(ds.density, [mass * 1.66053906660 / (2 * a) ** 3 for a in (6.0, 6.1, 6.2)])
+    np.testing.assert_allclose(ds.number_density, [64 / (2 * a) ** 3 for a in (6.0, 6.1, 6.2)])
+    cluster = Atoms("GeTe", positions=[[0, 0, 0], [0, 0, 3]])
+    with pytest.raises(MissingDataError, match="not periodic"):
+        density(cluster)
+    with pytest.raises(ValueError, match="same atoms"):
+        msd([frames[0], frames[0][:-1]])
+    with pytest.raises(ValueError, match="axis='w'"):
+        layers.find_layers(frames[0], "w")
+
+
+def test_msd_and_density_plots():
+    import matplotlib.pyplot as plt
+
+    frames = [structures.rocksalt("GeTe", 2, a=6.0 + 0.01 * k) for k in range(3)]
+    for k, f in enumerate(frames):
+        f.info["time_ps"] = float(k)
+    ax = gstorder.plot.msd([msd(frames), msd(frames)], labels=["run 1", "run 2"])
+    assert ax.has_data()
+    ax = gstorder.plot.density([density(frames)])
+    assert ax.has_data()
+    plt.close("all")

@@ -1,0 +1,165 @@
+"""Temperature maps: flat fields, hot regions, energy bookkeeping, smoothing, fixed atoms."""
+
+import numpy as np
+import pytest
+import xarray as xr
+from ase import Atoms
+from scipy.ndimage import gaussian_filter
+
+import gstorder
+from gstorder import structures, temperature_map
+from gstorder.errors import MissingDataError
+from gstorder.thermal import EV_PER_AMU_A2_PS2, KB_EV, atom_temperatures, kinetic_energies, radial_temperature
+
+
+def _maxwell(atoms, temperature, seed=0, mask=None):
+    """Velocities (Å/ps) of a Maxwell-Boltzmann distribution, set on an ase.Atoms copy as a gstorder Frame."""
+    rng = np.random.default_rng(seed)
+    frame = gstorder.as_frame(atoms).copy()
+    m = frame.atom_masses
+    scale = np.sqrt(KB_EV * temperature / (m * EV_PER_AMU_A2_PS2))
+    v = rng.normal(size=(len(frame), 3)) * scale[:, None]
+    if frame.velocities is not None and mask is not None:
+        v = np.where(mask[:, None], v, frame.velocities)
+    frame.velocities = v
+    return frame
+
+
+@pytest.fixture(scope="module")
+def slab():
+    return structures.mushroom_cell(seed=0)  # 22,400 atoms, 19.2 x 12 nm² cross-section
+
+
+def test_uniform_maxwell_boltzmann_field_is_flat(slab):
+    frame = _maxwell(slab, 600.0)
+    ds = temperature_map(frame, exclude=None)
+    assert ds.temperature.shape == (1, 60, 36)
+    t = ds.temperature.values
+    assert abs(np.nanmean(t) - 600) < 10
+    assert np.nanmax(np.abs(t - 600)) < 60  # ~370 atoms per 1 nm smoothing area: a few % noise
+    assert np.isfinite(t).all()
+
+
+def test_hot_half_cylinder_shows_where_it_was_placed(slab):
+    frame = _maxwell(slab, 300.0, seed=1)
+    heater = slab.arrays["heater"]
+    frame = _maxwell(frame, 2000.0, seed=2, mask=heater)
+    ds = temperature_map(frame, sigma_nm=0.5)
+    t = ds.temperature.isel(frame=0)
+    hot = t.sel(x=slice(96 - 10, 96 + 10), z=slice(0, 10))
+    cold = t.sel(x=slice(0, 40), z=slice(60, 100))
+    assert float(hot.mean()) > 1200 and abs(float(cold.mean()) - 300) < 40
+    hottest = t.where(t == t.max(), drop=True)
+    assert abs(float(hottest.x[0]) - 96) < 25 and float(hottest.z[0]) < 20
+
+
+def test_energy_bookkeeping_and_reference_binning(slab):
+    frame = _maxwell(slab, 800.0, seed=3)
+    frame.velocities += [3.0, 0.0, -1.0]  # a drift, removed with the centre of mass
+    ds = temperature_map(frame, exclude=None, sigma_nm=1.0)
+    m = frame.atom_masses
+    v = frame.velocities - (m[:, None] * frame.velocities).sum(0) / m.sum()
+    total = 0.5 * (m * (v**2).sum(1)).sum() * EV_PER_AMU_A2_PS2
+    assert float(ds.kinetic_energy.sum()) == pytest.approx(total, rel=1e-12)
+    assert int(ds["count"].sum()) == len(frame)
+    # independent reference: NumPy 2-D histogram plus scipy.ndimage, wrapping along periodic x
+    ke = 0.5 * m * (v**2).sum(1) * EV_PER_AMU_A2_PS2
+    lx, lz = frame.cell[0, 0], frame.cell[2, 2]
+    x = frame.positions[:, 0] % lx
+    z = frame.positions[:, 2] % lz
+    h_ke = np.histogram2d(x, z, bins=(60, 36), range=((0, lx), (0, lz)), weights=ke)[0]
+    h_n = np.histogram2d(x, z, bins=(60, 36), range=((0, lx), (0, lz)))[0]
+    np.testing.assert_allclose(ds.kinetic_energy[0], h_ke, rtol=1e-10, atol=1e-12)
+    sig = (10.0 / (lx / 60), 10.0 / (lz / 36))
+    t_ref = 2 * gaussian_filter(h_ke, sig, mode="wrap") / (3 * KB_EV * gaussian_filter(h_n, sig, mode="wrap"))
+    np.testing.assert_allclose(ds.temperature[0], t_ref, rtol=1e-10)
+
+
+def test_smoothing_wraps_only_along_periodic_axes():
+    atoms = structures.rocksalt("GeTe", (10, 2, 10), a=6.0)
+    frame = _maxwell(atoms, 300.0, seed=4)
+    frame.velocities[frame.positions[:, 0] < 3.0] *= 3.0  # a hot stripe at the x = 0 boundary
+    periodic = temperature_map(frame, bins=(20, 10), sigma_nm=0.6, exclude=None)
+    assert float(periodic.temperature[0, -1].mean()) > float(periodic.temperature[0, 10].mean()) + 100  # heat wraps to x = L
+    slab = frame.copy()
+    slab.pbc = np.array([False, True, True])
+    open_x = temperature_map(slab, bins=(20, 10), sigma_nm=0.6, exclude=None)
+    assert float(open_x.temperature[0, -1].mean()) < float(periodic.temperature[0, -1].mean()) - 100
+
+
+def test_fixed_atoms_are_excluded(slab):
+    frame = _maxwell(slab, 500.0, seed=5)
+    fixed = slab.arrays["fixed"]
+    frame.velocities[fixed] *= 10.0  # frozen atoms whose velocities are junk must not count
+    ds = temperature_map(frame)  # exclude="fixed" by default
+    assert int(ds["count"].sum()) == (~fixed).sum()
+    top = ds.temperature.isel(frame=0).sel(z=slice(110, 120))
+    assert np.isnan(top.values).all() or float(top.mean()) < 800
+    ke, counted = kinetic_energies(frame)
+    assert not counted[fixed].any() and (ke[fixed] == 0).all()
+    t = atom_temperatures(frame)
+    assert np.isnan(t.values[0, fixed]).all()
+    assert float(np.nanmean(t.values)) == pytest.approx(500, rel=0.05)
+
+
+def test_frames_averaged_in_windows_and_refined_display(slab):
+    frames = [_maxwell(slab, 400.0 + 100 * k, seed=k) for k in range(5)]
+    for k, f in enumerate(frames):
+        f.time = 0.1 * k
+    ds = temperature_map(frames, average_frames=2, refine=3, bins=(30, 18))
+    assert ds.sizes["frame"] == 3
+    np.testing.assert_allclose(ds.time, [0.05, 0.25, 0.4])
+    single = [temperature_map(f, bins=(30, 18)) for f in frames[:2]]
+    np.testing.assert_allclose(ds.kinetic_energy[0], single[0].kinetic_energy[0] + single[1].kinetic_energy[0])
+    assert ds.temperature_display.shape == (3, 90, 54)
+    assert abs(float(ds.temperature_display[0].mean()) - 450) < 15
+
+
+def test_radial_profile_around_the_heater(slab):
+    frame = _maxwell(slab, 300.0, seed=6)
+    frame = _maxwell(frame, 1500.0, seed=7, mask=slab.arrays["heater"])
+    prof = radial_temperature(frame, centre=[96.0, 0.0, 0.0], axis="y", r_max=60.0, bin_width=5.0)
+    t = prof.temperature.isel(frame=0)
+    assert float(t.sel(r=slice(0, 15)).mean()) > 1200  # inside the 20 Å half-cylinder
+    assert abs(float(t.sel(r=slice(30, 60)).mean()) - 300) < 40
+
+
+def test_serial_equals_parallel(slab):
+    frame = _maxwell(slab, 700.0, seed=8)
+    a = temperature_map(frame, parallel=False)
+    b = temperature_map(frame, parallel=True)
+    xr.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_bad_input():
+    atoms = structures.rocksalt("GeTe", 2)
+    with pytest.raises(MissingDataError, match="has no velocities"):
+        temperature_map(atoms)
+    frame = _maxwell(atoms, 300)
+    with pytest.raises(ValueError, match="plane='xx'"):
+        temperature_map(frame, plane="xx")
+    with pytest.raises(ValueError, match="bins must be two positive integers"):
+        temperature_map(frame, bins=(0, 3))
+    with pytest.raises(ValueError, match="average_frames"):
+        temperature_map(frame, average_frames=0)
+    with pytest.raises(ValueError, match="com='box'"):
+        temperature_map(frame, com="box")
+    with pytest.raises(ValueError, match="exclude mask must have shape"):
+        temperature_map(frame, exclude=np.ones(3, bool))
+    with pytest.raises(ValueError, match="centre must be a point"):
+        radial_temperature(frame, centre=[0, 0])
+
+
+def test_plots_and_movie(tmp_path, slab):
+    import matplotlib.pyplot as plt
+
+    frames = [_maxwell(slab, 300.0 + 200 * k, seed=k) for k in range(3)]
+    ds = temperature_map(frames, refine=2)
+    ax = gstorder.plot.temperature_map(ds, frame=-1)
+    assert isinstance(ax, plt.Axes) and ax.has_data()
+    path = gstorder.plot.temperature_movie(ds, tmp_path / "heat.gif", fps=2)
+    assert (tmp_path / "heat.gif").stat().st_size > 1000 and str(path).endswith("heat.gif")
+    assert not list(tmp_path.glob(".gstorder-*"))
+    with pytest.raises(ValueError, match="must end in .gif or .mp4"):
+        gstorder.plot.temperature_movie(ds, tmp_path / "heat.avi")
+    plt.close("all")
