@@ -274,7 +274,18 @@ def _detect(coord, length, periodic, resolution, smoothing, min_separation, min_
 
 
 def _assign(coord, positions, length, periodic):
-    d = coord[:, None] - positions[None, :]
-    if periodic:
-        d -= length * np.round(d / length)
-    return np.argmin(np.abs(d), axis=1)
+    """Index of the nearest layer (``positions`` sorted) of each coordinate, periodic or not; O(N log L)."""
+    order = np.argsort(positions)
+    p = positions[order]
+    right = np.searchsorted(p, coord)
+    left = right - 1
+    if periodic:  # the neighbours across the boundary
+        lo = np.where(left < 0, p[-1] - length, p[left % len(p)])
+        hi = np.where(right >= len(p), p[0] + length, p[right % len(p)])
+        nearest = np.where(coord - lo <= hi - coord, left % len(p), right % len(p))
+    else:
+        lo = p[np.clip(left, 0, len(p) - 1)]
+        hi = p[np.clip(right, 0, len(p) - 1)]
+        nearest = np.where((right >= len(p)) | ((left >= 0) & (coord - lo <= hi - coord)), np.clip(left, 0, None),
+                           np.clip(right, None, len(p) - 1))
+    return order[nearest]

@@ -170,3 +170,17 @@ def test_msd_and_density_plots():
     ax = gstorder.plot.density([density(frames)])
     assert ax.has_data()
     plt.close("all")
+
+
+@pytest.mark.parametrize("periodic", [True, False])
+def test_nearest_layer_assignment_equals_brute_force(periodic):
+    from gstorder.layers import _assign
+
+    rng = np.random.default_rng(3)
+    length = 30.0
+    positions = rng.uniform(0, length, 12)
+    coord = rng.uniform(0, length, 5000) if periodic else rng.uniform(-5, length + 5, 5000)
+    d = coord[:, None] - positions[None, :]
+    if periodic:
+        d -= length * np.round(d / length)
+    np.testing.assert_array_equal(_assign(coord, positions, length, periodic), np.argmin(np.abs(d), axis=1))
