@@ -51,16 +51,18 @@ def frame_species(frame: Frame, species=None) -> tuple[list[str], np.ndarray]:
     an atom of another species raises :class:`UnknownSpeciesError`.
     """
     if species is None:
-        zs = np.unique(frame.numbers)
+        zs = np.flatnonzero(np.bincount(frame.numbers))  # O(N), unlike np.unique
     else:
         zs = species_numbers(species)
-        absent = np.setdiff1d(np.unique(frame.numbers), zs)
+        absent = np.setdiff1d(np.flatnonzero(np.bincount(frame.numbers)), zs)
         if len(absent):
             raise UnknownSpeciesError(
                 f"{frame.describe()} contains {[chemical_symbols[z] for z in absent]}, not among the species "
                 f"{[chemical_symbols[z] for z in zs]} of the first frame"
             )
-    types = np.searchsorted(zs, frame.numbers).astype(np.int64)
+    lookup = np.zeros(max(int(zs.max(initial=0)), int(frame.numbers.max(initial=0))) + 1, dtype=np.int64)
+    lookup[zs] = np.arange(len(zs))
+    types = lookup[frame.numbers]
     return [chemical_symbols[z] for z in zs], types
 
 

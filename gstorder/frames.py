@@ -112,7 +112,7 @@ class Frame:
     @property
     def symbols(self) -> np.ndarray:
         """Chemical symbols, shape (n_atoms,)."""
-        return np.array(chemical_symbols, dtype=object)[self.numbers].astype(str)
+        return _SYMBOLS[self.numbers]
 
     @property
     def species(self) -> list[str]:
@@ -188,6 +188,8 @@ class Frame:
             info=dict(self.info),
         )
 
+
+_SYMBOLS = np.array(chemical_symbols)
 
 _ATOMS_SKIP_ARRAYS = {"numbers", "positions", "momenta", "masses"}
 
