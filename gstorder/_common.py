@@ -78,6 +78,45 @@ def species_mask(frame: Frame, species, *, what: str) -> np.ndarray:
     return np.isin(frame.numbers, zs)
 
 
+#: Named species groups: cations and anions of the GST family.
+GROUPS = {"cations": ("Ge", "Sb"), "anions": ("Te",)}
+
+
+def species_groups(groups) -> dict[str, tuple]:
+    """Validated species groups, group name -> species.
+
+    ``groups`` holds names from :data:`GROUPS` (``"cations"``,
+    ``"anions"``), single species (a group of one), sequences of species
+    (named by joining them with ``+``), or is a dict name -> species.
+
+    Raises
+    ------
+    UnknownSpeciesError
+        For a symbol that is not an element.
+    ValueError
+        For a species in two groups or no group at all.
+    """
+    if isinstance(groups, dict):
+        table = {str(g): (v,) if isinstance(v, str) else tuple(v) for g, v in groups.items()}
+    else:
+        table = {}
+        for g in groups:
+            if isinstance(g, str):
+                table[g] = GROUPS.get(g, (g,))
+            else:
+                table["+".join(g)] = tuple(g)
+    seen = {}
+    for g, members in table.items():
+        species_numbers(members)  # unknown symbols raise UnknownSpeciesError
+        for s in members:
+            if s in seen:
+                raise ValueError(f"species {s!r} is in two groups ({seen[s]!r} and {g!r})")
+            seen[s] = g
+    if not table:
+        raise ValueError("groups must name at least one group, e.g. ('cations', 'anions')")
+    return table
+
+
 def pair_label(a: str, b: str) -> str:
     """'Ge-Te' style label of a species pair."""
     return f"{a}-{b}"

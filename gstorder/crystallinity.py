@@ -26,7 +26,7 @@ import xarray as xr
 from threadpoolctl import threadpool_limits
 
 from . import neighbors, structures
-from ._common import analysis_frames, attrs_of, frame_coords
+from ._common import GROUPS, analysis_frames, attrs_of, frame_coords, species_groups
 from ._kernels.soap import neighbour_mean
 from .parallel import map_frames
 from ._soap import SOAP_BLOCK_SIZE, SoapSettings, iter_soap, require_species, soap_settings
@@ -36,8 +36,6 @@ from .frames import iter_frames, species_numbers
 __all__ = ["soap", "kbar", "Reference", "reference", "calibrate", "Calibration", "write_extxyz", "GROUPS",
            "SoapSettings", "soap_settings"]
 
-#: Named species groups; every atom is compared only with reference environments of its group.
-GROUPS = {"cations": ("Ge", "Sb"), "anions": ("Te",)}
 
 #: The paper's references: name -> (description, builder).
 _NAMED = {
@@ -224,7 +222,7 @@ def _reference(structures_or_name, groups, backend, merge_tolerance, settings) -
             raise ValueError(f"reference={structures_or_name!r}: not a named reference ({', '.join(_NAMED)}) "
                              "nor an existing file")
         return Reference.load(structures_or_name)
-    group_table = _groups(groups)
+    group_table = species_groups(groups)
     return _build_reference(structures_or_name if isinstance(structures_or_name, str) else None,
                             None if isinstance(structures_or_name, str) else structures_or_name,
                             tuple((g, tuple(v)) for g, v in group_table.items()), settings, backend, merge_tolerance)
@@ -273,31 +271,6 @@ def _merge(vectors: np.ndarray, tolerance: float):
     _, first, counts = np.unique(keys, axis=0, return_index=True, return_counts=True)
     order = np.argsort(first)
     return np.ascontiguousarray(vectors[first[order]]), counts[order].astype(float)
-
-
-def _groups(groups) -> dict:
-    if isinstance(groups, dict):
-        table = {str(g): tuple(v) if not isinstance(v, str) else (v,) for g, v in groups.items()}
-    else:
-        table = {}
-        for g in groups:
-            if isinstance(g, str) and g in GROUPS:
-                table[g] = GROUPS[g]
-            elif isinstance(g, str):
-                table[g] = (g,)
-            else:
-                members = tuple(g)
-                table["+".join(members)] = members
-    seen = {}
-    for g, members in table.items():
-        species_numbers(members)  # unknown symbols raise UnknownSpeciesError
-        for s in members:
-            if s in seen:
-                raise ValueError(f"species {s!r} is in two groups ({seen[s]!r} and {g!r})")
-            seen[s] = g
-    if not table:
-        raise ValueError("groups must name at least one group, e.g. ('cations', 'anions')")
-    return table
 
 
 # --------------------------------------------------------------------------- k-bar

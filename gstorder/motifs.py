@@ -17,14 +17,16 @@ import numpy as np
 import xarray as xr
 
 from . import neighbors
-from ._common import DEFAULT_BLOCK_SIZE, analysis_frames, attrs_of, frame_coords, frame_species, n_tasks, pair_label
+from ._common import (
+    DEFAULT_BLOCK_SIZE, analysis_frames, attrs_of, frame_coords, frame_species, n_tasks, pair_label, species_groups,
+)
 from ._kernels.motifs import bond_angle_order
 from .errors import GstorderWarning, UnknownSpeciesError
 
 __all__ = ["bond_motifs", "MOTIFS", "DEFAULT_GROUPS"]
 
-#: Default chemical groups: a bond inside one group is homopolar ("wrong").
-DEFAULT_GROUPS = (("Ge", "Sb"), ("Te",))
+#: Default chemical groups (cations Ge, Sb; anions Te): a bond inside one group is homopolar ("wrong").
+DEFAULT_GROUPS = ("cations", "anions")
 
 #: Per-atom motif codes of ``bond_motifs(..., per_atom=True)``.
 MOTIFS = {0: "other", 1: "tetrahedral", 2: "octahedral", 3: "defective octahedral"}
@@ -47,8 +49,9 @@ def bond_motifs(frames, *, cutoff=3.2, q_threshold: float = 0.8, octahedral_tole
     octahedral_tolerance : float
         Degrees: an atom's site is octahedral-like when every bond angle is
         within this of 90° or 180° (default 15°).
-    groups : sequence of sequences of str
-        Chemical groups; bonds within a group are homopolar.
+    groups : sequence or dict
+        Chemical groups (names ``"cations"``/``"anions"``, species, lists of
+        species, or a dict); bonds within a group are homopolar.
     max_cn : int
         Largest coordination number in the histogram (larger ones are counted there).
     per_atom : bool
@@ -81,7 +84,8 @@ def bond_motifs(frames, *, cutoff=3.2, q_threshold: float = 0.8, octahedral_tole
     cos_tol = np.array([np.sin(np.radians(octahedral_tolerance)), np.cos(np.radians(octahedral_tolerance))])
     if not 0 < octahedral_tolerance < 45:
         raise ValueError(f"octahedral_tolerance must lie in (0, 45) degrees, got {octahedral_tolerance}")
-    group_of = _group_table(groups)
+    group_table = species_groups(groups)
+    group_of = {s: k for k, members in enumerate(group_table.values()) for s in members}
     species, rows, atoms_rows, times, n_atoms = None, [], [], [], None
     for frame in analysis_frames(frames, index, desc="bond_motifs", show_progress=show_progress):
         species, types = frame_species(frame, species)
@@ -120,22 +124,9 @@ def bond_motifs(frames, *, cutoff=3.2, q_threshold: float = 0.8, octahedral_tole
         ds["motif"] = (("frame", "atom"), motif_a, {"long_name": "bond motif", "units": "",
                                                     "flag_values": list(MOTIFS), "flag_meanings": " ".join(m.replace(" ", "_") for m in MOTIFS.values())})
     ds.attrs = attrs_of(analysis="bond_motifs", cutoff=cutoff if isinstance(cutoff, (int, float)) else repr(cutoff),
-                        q_threshold=q_threshold, octahedral_tolerance=octahedral_tolerance, groups=[list(g) for g in groups])
+                        q_threshold=q_threshold, octahedral_tolerance=octahedral_tolerance,
+                        groups={g: list(v) for g, v in group_table.items()})
     return ds
-
-
-def _group_table(groups) -> dict[str, int]:
-    table = {}
-    for k, group in enumerate(groups):
-        if isinstance(group, str):
-            group = (group,)
-        for s in group:
-            if s in table:
-                raise ValueError(f"species {s!r} appears in two groups: {groups!r}")
-            table[s] = k
-    if not table:
-        raise ValueError("groups must name at least one species, e.g. (('Ge', 'Sb'), ('Te',))")
-    return table
 
 
 def _frame_row(frame, species, types, cn, partial, bonds, motif, group_of, max_cn) -> dict:
