@@ -15,7 +15,7 @@ from .dynamics import density, msd
 from .motifs import bond_motifs
 from .pairs import adf, rdf
 from .thermal import temperature_map
-from . import crystallinity, layers, plot
+from . import crystallinity, layers, md, plot
 
 __all__ = [
     "__version__",
@@ -38,4 +38,5 @@ __all__ = [
     "layers",
     "plot",
     "crystallinity",
+    "md",
 ]

@@ -1,0 +1,420 @@
+"""A thin GAP-MD runner: the paper's protocols on ASE (+ quippy), heat pulses, checkpoints.
+
+Time step 2 fs by default. Ensembles: ``"nvt"`` (Langevin), ``"npt"``
+(Nosé–Hoover thermostat with Parrinello–Rahman barostat, ASE's ``NPT``),
+``"nve"`` (velocity Verlet). Heat pulses add exactly P·Δt per step to a
+region by rescaling its atoms' velocities relative to the region's
+centre-of-mass velocity (the HEX scheme of LAMMPS ``fix heat``), so momentum
+is unchanged. Fixed atoms (a per-atom ``fixed`` array, as made by
+:func:`gstorder.structures.mushroom_cell`) are held by ``FixAtoms``.
+
+Output: an extended XYZ trajectory (positions, velocities, ``time_ps``) that
+:func:`gstorder.read_frames` reads back, and a CSV thermo log. Both are
+written under ``.part`` names and renamed when the run completes; a
+checkpoint lets an interrupted run resume and give the same trajectory.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from ase import units
+from ase.constraints import FixAtoms
+from ase.io import write
+from ase.md.velocitydistribution import Stationary
+
+try:  # ASE >= 3.26
+    from ase.md.velocitydistribution import thermalize_momenta as _thermalize
+except ImportError:  # pragma: no cover
+    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution as _thermalize
+
+from ._progress import progress
+from .errors import MissingDataError
+
+__all__ = ["gap", "demo_gap", "HeatPulse", "Segment", "run", "melt_quench", "anneal", "heat_ramp", "set_pulses",
+           "reset_pulse", "device_melt", "half_cylinder", "slab", "sphere", "TIMESTEP_FS"]
+
+#: The paper's MD time step in fs.
+TIMESTEP_FS = 2.0
+
+#: Where the shipped demo potential lives.
+DEMO_GAP = Path(__file__).resolve().parent / "data" / "demo_gap" / "gap.xml"
+
+_THERMO = ("step", "time_ps", "segment", "temperature_K", "target_K", "potential_eV", "kinetic_eV", "total_eV",
+           "heat_added_eV", "volume_A3")
+
+
+# --------------------------------------------------------------------------- potentials
+
+
+def gap(path, *, xml_label: str | None = None):
+    """A GAP from its XML file as an ASE calculator (quippy ``Potential``).
+
+    Raises
+    ------
+    FileNotFoundError
+        When the file does not exist.
+    ValueError
+        When it is not a GAP XML file quippy can read.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no GAP potential file {str(path)!r}; the real GST-GAP-22 is at doi:10.5281/zenodo.8208202")
+    head = path.read_bytes()[:4096].lstrip()
+    if not head.startswith(b"<"):
+        raise ValueError(f"{path} is not a GAP XML file (it does not start with an XML tag)")
+    from quippy.potential import Potential
+
+    args = "IP GAP" if xml_label is None else f"IP GAP label={xml_label}"
+    try:
+        return Potential(args, param_filename=str(path))
+    except Exception as exc:  # quippy raises bare RuntimeError/Exception on malformed XML
+        raise ValueError(f"quippy could not read the GAP in {path}: {exc}") from None
+
+
+def demo_gap():
+    """The small demo GAP for Ge–Sb–Te shipped with gstorder (not GST-GAP-22; see ``docs/md.md``)."""
+    if not DEMO_GAP.is_file():
+        raise FileNotFoundError(f"the demo GAP is missing from {DEMO_GAP}; regenerate it with data/make_demo_gap.py")
+    return gap(DEMO_GAP)
+
+
+# --------------------------------------------------------------------------- regions and heat
+
+
+def half_cylinder(atoms, *, radius: float, centre: float | None = None, axis: str = "y", height: str = "z") -> np.ndarray:
+    """Atoms within ``radius`` Å of a line along ``axis`` at the bottom (height 0) of the cell, at ``centre`` Å along the third axis.
+
+    The mushroom cell's heater: a half-cylinder at the bottom centre of the x–z plane.
+    """
+    a, h = "xyz".index(axis), "xyz".index(height)
+    w = 3 - a - h
+    pos = atoms.get_positions()
+    c = atoms.cell[w, w] / 2 if centre is None else centre
+    return np.hypot(pos[:, w] - c, pos[:, h]) < radius
+
+
+def slab(atoms, *, axis: str = "z", lower: float, upper: float) -> np.ndarray:
+    """Atoms with ``lower <= r_axis < upper`` (Å)."""
+    r = atoms.get_positions()[:, "xyz".index(axis)]
+    return (r >= lower) & (r < upper)
+
+
+def sphere(atoms, *, centre, radius: float) -> np.ndarray:
+    """Atoms within ``radius`` Å of ``centre`` (minimum image)."""
+    d = atoms.get_positions() - np.asarray(centre, dtype=float)
+    if atoms.pbc.any():
+        frac = d @ np.linalg.inv(atoms.cell.array)
+        frac[:, atoms.pbc] -= np.round(frac[:, atoms.pbc])
+        d = frac @ atoms.cell.array
+    return np.linalg.norm(d, axis=1) < radius
+
+
+@dataclass
+class HeatPulse:
+    """Add ``power`` eV/ps to the atoms of ``region`` (boolean mask), conserving their momentum.
+
+    Every step the velocities relative to the region's centre-of-mass
+    velocity are scaled by sqrt(1 + P·Δt / KE_rel), which adds exactly
+    P·Δt (P < 0 removes heat).
+    """
+
+    region: np.ndarray
+    power: float  # eV/ps
+
+    def apply(self, atoms, dt_ps: float) -> float:
+        mask = np.asarray(self.region, dtype=bool)
+        if not mask.any():
+            raise ValueError("the heat-pulse region holds no atoms")
+        m = atoms.get_masses()[mask]
+        v = atoms.get_velocities()
+        vr = v[mask]
+        v_cm = (m[:, None] * vr).sum(0) / m.sum()
+        rel = vr - v_cm
+        ke = 0.5 * (m * (rel**2).sum(1)).sum()
+        added = self.power * dt_ps
+        if ke <= 0 or ke + added <= 0:
+            raise ValueError(f"cannot add {added:g} eV to a region with kinetic energy {ke:g} eV")
+        v[mask] = v_cm + rel * np.sqrt(1.0 + added / ke)
+        atoms.set_velocities(v)
+        return added
+
+
+# --------------------------------------------------------------------------- runner
+
+
+@dataclass
+class Segment:
+    """One stage of a protocol.
+
+    Attributes
+    ----------
+    duration_ps : float
+    ensemble : {'nvt', 'npt', 'nve'}
+    temperature_K : float or (float, float), optional
+        Thermostat target, or a linear ramp (start, end); not for NVE.
+    pressure_GPa : float
+        NPT target pressure.
+    heat : HeatPulse, optional
+    label : str
+    """
+
+    duration_ps: float
+    ensemble: str = "nvt"
+    temperature_K: float | tuple | None = None
+    pressure_GPa: float = 0.0
+    heat: HeatPulse | None = None
+    label: str = ""
+
+    def __post_init__(self):
+        if self.ensemble not in ("nvt", "npt", "nve"):
+            raise ValueError(f"ensemble={self.ensemble!r}; choose 'nvt', 'npt' or 'nve'")
+        if not self.duration_ps > 0:
+            raise ValueError(f"duration_ps must be positive, got {self.duration_ps}")
+        if self.ensemble != "nve" and self.temperature_K is None:
+            raise ValueError(f"a {self.ensemble.upper()} segment needs temperature_K")
+
+    def target(self, fraction: float) -> float:
+        t = self.temperature_K
+        if t is None:
+            return np.nan
+        if np.ndim(t) == 0:
+            return float(t)
+        return float(t[0] + (t[1] - t[0]) * fraction)
+
+
+@dataclass
+class _State:
+    segment: int = 0
+    step: int = 0  # within the segment
+    total_step: int = 0
+    heat_added: float = 0.0
+    offsets: dict = field(default_factory=dict)
+
+
+def run(atoms, calculator, segments, *, trajectory="md.extxyz", thermo="md_thermo.csv", timestep_fs: float = TIMESTEP_FS,
+        write_every: int = 50, seed=None, temperature_K: float | None = None, friction_per_ps: float = 1.0,
+        pressure_damping_ps: float = 1.0, thermostat_ps: float = 0.1, checkpoint=None, checkpoint_every: int = 500,
+        hooks=(), show_progress=None):
+    """Run segments of MD on ``atoms`` with ``calculator`` and write a trajectory and a thermo log.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        Modified in place. A per-atom ``fixed`` array marks atoms to hold.
+    calculator : ASE calculator
+        E.g. :func:`gap` or :func:`demo_gap`; any ASE calculator works.
+    segments : list of Segment
+    trajectory, thermo : path
+        Extended XYZ (every ``write_every`` steps and at the end of each
+        segment) and CSV thermo log (same steps).
+    timestep_fs : float
+        Default 2 fs (the paper's).
+    seed : int, optional
+        Seeds the initial velocities and the Langevin noise.
+    temperature_K : float, optional
+        Draw initial Maxwell–Boltzmann velocities at this temperature
+        (default: keep the atoms' velocities, or the first segment's target if they have none).
+    friction_per_ps, thermostat_ps, pressure_damping_ps : float
+        Langevin friction; NPT thermostat and barostat time constants.
+    checkpoint : path, optional
+        Pickle written every ``checkpoint_every`` steps; if it exists when the
+        run starts, the run resumes from it (same trajectory as without the
+        interruption).
+    hooks : sequence of (int, callable)
+        ``(every, f)``: ``f(atoms, step, time_ps)`` is called every ``every``
+        steps; its return values are collected.
+
+    Returns
+    -------
+    dict
+        ``trajectory``, ``thermo`` (final paths), ``hooks`` (list of
+        ``(step, time_ps, value)``), ``heat_added_eV``.
+    """
+    dt_ps = timestep_fs / 1000.0
+    rng = np.random.default_rng(seed)
+    fixed = np.asarray(atoms.arrays.get("fixed", np.zeros(len(atoms), bool)), dtype=bool)
+    if fixed.any():
+        atoms.set_constraint(FixAtoms(mask=fixed))
+        for seg in segments:  # fixed atoms take no heat
+            if seg.heat is not None:
+                seg.heat = HeatPulse(np.asarray(seg.heat.region, dtype=bool) & ~fixed, seg.heat.power)
+    atoms.calc = calculator
+    traj_part, thermo_part = f"{trajectory}.part", f"{thermo}.part"
+    state = _State()
+    hook_values = []
+    if checkpoint is not None and os.path.exists(checkpoint):
+        state, hook_values = _resume(checkpoint, atoms, rng, traj_part, thermo_part)
+    else:
+        for p in (traj_part, thermo_part):
+            if os.path.exists(p):
+                os.unlink(p)
+        if temperature_K is not None or not atoms.has("momenta"):
+            t0 = temperature_K if temperature_K is not None else segments[0].target(0.0)
+            _thermalize(atoms, temperature_K=0.0 if np.isnan(t0) else t0, rng=rng)
+            Stationary(atoms)
+        with open(thermo_part, "w", newline="") as fh:
+            csv.writer(fh).writerow(_THERMO)
+    steps = [max(1, int(round(s.duration_ps / dt_ps))) for s in segments]
+    bar = progress(range(sum(steps)), total=sum(steps), desc="md", show=show_progress)
+    bar.update(state.total_step)
+    while state.segment < len(segments):
+        seg, n = segments[state.segment], steps[state.segment]
+        dyn = _dynamics(atoms, seg, timestep_fs, friction_per_ps, thermostat_ps, pressure_damping_ps, rng)
+        while state.step < n:
+            if seg.temperature_K is not None and seg.ensemble == "nvt":
+                dyn.set_temperature(temperature_K=seg.target(state.step / n))
+            dyn.run(1)
+            if seg.heat is not None:
+                state.heat_added += seg.heat.apply(atoms, dt_ps)
+            state.step += 1
+            state.total_step += 1
+            bar.update(1)
+            time_ps = state.total_step * dt_ps
+            for every, hook in hooks:
+                if state.total_step % every == 0:
+                    hook_values.append((state.total_step, time_ps, hook(atoms, state.total_step, time_ps)))
+            if state.total_step % write_every == 0 or state.step == n:
+                _write(atoms, traj_part, thermo_part, state, seg, seg.target(state.step / n), time_ps, fixed)
+            if checkpoint is not None and state.total_step % checkpoint_every == 0:
+                _save(checkpoint, atoms, rng, state, hook_values, traj_part, thermo_part)
+        state.segment += 1
+        state.step = 0
+    bar.close()
+    os.replace(traj_part, trajectory)
+    os.replace(thermo_part, thermo)
+    if checkpoint is not None and os.path.exists(checkpoint):
+        os.unlink(checkpoint)
+    return {"trajectory": str(trajectory), "thermo": str(thermo), "hooks": hook_values, "heat_added_eV": state.heat_added}
+
+
+def _dynamics(atoms, seg, timestep_fs, friction_per_ps, thermostat_ps, pressure_damping_ps, rng):
+    dt = timestep_fs * units.fs
+    if seg.ensemble == "nve":
+        from ase.md.verlet import VelocityVerlet
+
+        return VelocityVerlet(atoms, dt)
+    if seg.ensemble == "nvt":
+        from ase.md.langevin import Langevin
+
+        return Langevin(atoms, dt, temperature_K=seg.target(0.0), friction=friction_per_ps / (1000 * units.fs), fixcm=False,
+                        rng=rng)
+    try:  # ASE >= 3.27 names Melchionna's NPT so
+        from ase.md.melchionna import MelchionnaNPT as NPT
+    except ImportError:  # pragma: no cover
+        from ase.md.npt import NPT
+
+    if not np.allclose(atoms.cell.array, np.triu(atoms.cell.array)):
+        raise ValueError("NPT needs an upper-triangular cell (e.g. an orthogonal box)")
+    bulk_modulus = 40.0 * units.GPa  # order of magnitude for GST; sets the barostat mass
+    return NPT(atoms, dt, temperature_K=seg.target(0.0), externalstress=seg.pressure_GPa * units.GPa,
+               ttime=thermostat_ps * 1000 * units.fs, pfactor=(pressure_damping_ps * 1000 * units.fs) ** 2 * bulk_modulus)
+
+
+def _write(atoms, traj_part, thermo_part, state, seg, target_K, time_ps, fixed):
+    snapshot = atoms.copy()
+    snapshot.calc = None
+    snapshot.info = {"time_ps": time_ps, "step": state.total_step, "segment": seg.label or state.segment}
+    with open(traj_part, "a") as fh:
+        write(fh, snapshot, format="extxyz")
+    e_pot = atoms.get_potential_energy()
+    e_kin = atoms.get_kinetic_energy()
+    moving = max(1, int((~fixed).sum()))
+    temp = 2 * e_kin / (3 * moving * units.kB)
+    with open(thermo_part, "a", newline="") as fh:
+        csv.writer(fh).writerow([state.total_step, f"{time_ps:.6f}", seg.label or state.segment, f"{temp:.3f}",
+                                 f"{target_K:.3f}", f"{e_pot:.8f}", f"{e_kin:.8f}",
+                                 f"{e_pot + e_kin:.8f}", f"{state.heat_added:.8f}",
+                                 f"{atoms.get_volume() if atoms.pbc.all() else float('nan'):.6f}"])
+
+
+def _save(path, atoms, rng, state, hook_values, traj_part, thermo_part):
+    state.offsets = {p: os.path.getsize(p) for p in (traj_part, thermo_part)}
+    blob = {"positions": atoms.get_positions(), "momenta": atoms.get_momenta(), "cell": atoms.cell.array.copy(),
+            "rng": rng.bit_generator.state, "state": state, "hooks": hook_values}
+    tmp = f"{path}.tmp"
+    with open(tmp, "wb") as fh:
+        pickle.dump(blob, fh)
+    os.replace(tmp, path)
+
+
+def _resume(path, atoms, rng, traj_part, thermo_part):
+    with open(path, "rb") as fh:
+        blob = pickle.load(fh)
+    if len(blob["positions"]) != len(atoms):
+        raise MissingDataError(f"checkpoint {path} holds {len(blob['positions'])} atoms, the structure {len(atoms)}")
+    atoms.set_cell(blob["cell"])
+    atoms.set_positions(blob["positions"], apply_constraint=False)
+    atoms.set_momenta(blob["momenta"], apply_constraint=False)
+    rng.bit_generator.state = blob["rng"]
+    state = blob["state"]
+    for p, size in state.offsets.items():  # drop what was written after the checkpoint
+        with open(p, "r+b") as fh:
+            fh.truncate(size)
+    return state, blob["hooks"]
+
+
+# --------------------------------------------------------------------------- the paper's protocols
+
+
+def melt_quench(atoms, calculator, *, melt_K: float = 3000.0, melt_ps: float = 20.0, melting_point_K: float = 900.0,
+                cool_rate_K_per_s: float = 1e14, hold_ps: float = 30.0, quench_rate_K_per_s: float = 2.5e13,
+                final_K: float = 300.0, final_hold_ps: float = 30.0, time_scale: float = 1.0, **run_options):
+    """The paper's melt-quench (Methods): 3000 K for 20 ps, cool to the melting point at 10¹⁴ K/s,
+    hold 30 ps, quench to 300 K at 2.5 × 10¹³ K/s, hold 30 ps; NVT. ``time_scale`` shortens every stage."""
+    ps = 1e12
+    segments = [
+        Segment(melt_ps * time_scale, "nvt", melt_K, label="melt"),
+        Segment((melt_K - melting_point_K) / cool_rate_K_per_s * ps * time_scale, "nvt", (melt_K, melting_point_K), label="cool"),
+        Segment(hold_ps * time_scale, "nvt", melting_point_K, label="hold"),
+        Segment((melting_point_K - final_K) / quench_rate_K_per_s * ps * time_scale, "nvt", (melting_point_K, final_K),
+                label="quench"),
+        Segment(final_hold_ps * time_scale, "nvt", final_K, label="final"),
+    ]
+    run_options.setdefault("temperature_K", melt_K)
+    return run(atoms, calculator, segments, **run_options)
+
+
+def anneal(atoms, calculator, *, temperature_K: float = 600.0, duration_ps: float = 100.0, ensemble: str = "nvt",
+           **run_options):
+    """Isothermal annealing (e.g. crystallisation at 600 K with the ``fixed`` layers held)."""
+    return run(atoms, calculator, [Segment(duration_ps, ensemble, temperature_K, label="anneal")], **run_options)
+
+
+def heat_ramp(atoms, calculator, *, start_K: float = 300.0, end_K: float = 1200.0, rate_K_per_ps: float = 10.0,
+              **run_options):
+    """Heat linearly from ``start_K`` to ``end_K`` at ``rate_K_per_ps`` (NVT)."""
+    duration = abs(end_K - start_K) / rate_K_per_ps
+    return run(atoms, calculator, [Segment(duration, "nvt", (start_K, end_K), label="ramp")], **run_options)
+
+
+def set_pulses(atoms, calculator, *, pulses=((650.0, 100.0), (600.0, 100.0), (600.0, 50.0)), **run_options):
+    """A cumulative SET train: isothermal NVT pulses ``(temperature_K, duration_ps)`` one after another.
+
+    A frame is written at the end of every pulse, so k̄ can be followed
+    against pulse number (Fig. 4c).
+    """
+    segments = [Segment(d, "nvt", t, label=f"pulse {k + 1}") for k, (t, d) in enumerate(pulses)]
+    return run(atoms, calculator, segments, **run_options)
+
+
+def reset_pulse(atoms, calculator, *, region, energy_eV: float = 1650.0, pulse_ps: float = 30.0, relax_ps: float = 70.0,
+                **run_options):
+    """An iterative-RESET step (NVE): ``energy_eV`` added to ``region`` over ``pulse_ps``, then ``relax_ps`` of NVE.
+
+    1,650 eV over 30 ps is the paper's 55 eV/ps pulse.
+    """
+    heat = HeatPulse(np.asarray(region, dtype=bool), energy_eV / pulse_ps)
+    segments = [Segment(pulse_ps, "nve", heat=heat, label="pulse"), Segment(relax_ps, "nve", label="relax")]
+    return run(atoms, calculator, segments, **run_options)
+
+
+def device_melt(atoms, calculator, *, region, power_eV_per_ps: float = 55.0, duration_ps: float = 50.0, **run_options):
+    """Melting a device cell by a vertical high-energy pulse (NVE): ``power_eV_per_ps`` into ``region``."""
+    heat = HeatPulse(np.asarray(region, dtype=bool), power_eV_per_ps)
+    return run(atoms, calculator, [Segment(duration_ps, "nve", heat=heat, label="pulse")], **run_options)

@@ -1,0 +1,148 @@
+"""The MD runner: heat pulses, ensembles, fixed atoms, protocols, output, checkpoints."""
+
+import numpy as np
+import pytest
+from ase.calculators.lj import LennardJones
+
+import gstorder
+from gstorder import md, structures
+
+
+def lj():
+    """A smooth Lennard-Jones stand-in for a GAP: cheap, deterministic, energy-conserving."""
+    return LennardJones(sigma=2.7, epsilon=0.05, rc=6.0, smooth=True)
+
+
+def small():
+    return structures.rocksalt("GeTe", 2, a=6.0)
+
+
+def test_heat_pulse_adds_exactly_p_dt_and_keeps_momentum():
+    atoms = small()
+    rng = np.random.default_rng(0)
+    atoms.set_velocities(rng.normal(0, 0.01, (len(atoms), 3)))
+    region = np.arange(len(atoms)) < 20
+    p0 = atoms.get_momenta().sum(0)
+    k0 = atoms.get_kinetic_energy()
+    added = md.HeatPulse(region, 55.0).apply(atoms, 0.002)
+    assert added == pytest.approx(0.11)
+    assert atoms.get_kinetic_energy() - k0 == pytest.approx(0.11, rel=1e-12)
+    np.testing.assert_allclose(atoms.get_momenta().sum(0), p0, atol=1e-12)
+    with pytest.raises(ValueError, match="holds no atoms"):
+        md.HeatPulse(np.zeros(len(atoms), bool), 1.0).apply(atoms, 0.002)
+
+
+def test_nve_conserves_energy_and_output_reads_back(tmp_path):
+    atoms = small()
+    out = md.run(atoms, lj(), [md.Segment(0.4, "nve")], temperature_K=300.0, seed=1, write_every=10,
+                 trajectory=tmp_path / "nve.xyz", thermo=tmp_path / "nve.csv")
+    log = np.genfromtxt(out["thermo"], delimiter=",", names=True)
+    assert np.ptp(log["total_eV"]) < 2e-3 * abs(log["total_eV"][0])
+    frames = list(gstorder.read_frames(out["trajectory"]))
+    assert len(frames) == 20 and frames[-1].time == pytest.approx(0.4)
+    assert frames[-1].velocities is not None
+    ke = 0.5 * (frames[-1].atom_masses * (frames[-1].velocities ** 2).sum(1)).sum() * gstorder.thermal.EV_PER_AMU_A2_PS2
+    assert ke == pytest.approx(log["kinetic_eV"][-1], rel=1e-6)
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_reset_pulse_adds_the_energy_and_fixed_atoms_stay(tmp_path):
+    atoms = structures.rocksalt("GeTe", (3, 2, 2), a=6.0)
+    z = atoms.positions[:, 2]
+    atoms.new_array("fixed", z > z.max() - 0.1)
+    start = atoms.positions.copy()
+    region = md.slab(atoms, axis="z", lower=0.0, upper=3.5)
+    out = md.reset_pulse(atoms, lj(), region=region, energy_eV=2.0, pulse_ps=0.1, relax_ps=0.1, temperature_K=100.0,
+                         seed=2, write_every=5, trajectory=tmp_path / "reset.xyz", thermo=tmp_path / "reset.csv")
+    log = np.genfromtxt(out["thermo"], delimiter=",", names=True)
+    assert out["heat_added_eV"] == pytest.approx(2.0)
+    gained = log["total_eV"][-1] - log["total_eV"][0]
+    assert log["step"][0] == 5
+    assert gained == pytest.approx(2.0 - 5 * 2.0 / 50, abs=0.05)  # the first row comes after 5 of the 50 pulse steps
+    fixed = atoms.arrays["fixed"]
+    np.testing.assert_array_equal(atoms.positions[fixed], start[fixed])
+    assert not np.allclose(atoms.positions[~fixed], start[~fixed])
+
+
+def test_melt_quench_schedule_temperatures(tmp_path):
+    atoms = small()
+    out = md.melt_quench(atoms, lj(), time_scale=0.005, write_every=5, seed=3,
+                         trajectory=tmp_path / "mq.xyz", thermo=tmp_path / "mq.csv")
+    log = np.genfromtxt(out["thermo"], delimiter=",", names=True, dtype=None, encoding=None)
+    target = {s: log["target_K"][log["segment"] == s] for s in ("melt", "cool", "hold", "quench", "final")}
+    assert (target["melt"] == 3000).all() and (target["hold"] == 900).all() and (target["final"] == 300).all()
+    assert 900 <= target["cool"].min() and target["cool"].max() <= 3000 and (np.diff(target["cool"]) < 0).all()
+    assert target["quench"][-1] == pytest.approx(300.0)
+    # durations: 20 + 21 + 30 + 24 + 30 ps scaled by 0.005
+    assert log["time_ps"][-1] == pytest.approx(0.005 * (20 + 21 + 30 + 24 + 30), abs=0.003)
+
+
+def test_checkpoint_resume_gives_the_same_trajectory(tmp_path):
+    segments = [md.Segment(0.1, "nvt", 500.0), md.Segment(0.06, "nve")]
+    plain = small()
+    md.run(plain, lj(), segments, seed=7, write_every=5, trajectory=tmp_path / "a.xyz", thermo=tmp_path / "a.csv")
+
+    class Stop(Exception):
+        pass
+
+    def crash(atoms, step, time):
+        if step == 37:
+            raise Stop
+
+    broken = small()
+    options = dict(seed=7, write_every=5, trajectory=tmp_path / "b.xyz", thermo=tmp_path / "b.csv",
+                   checkpoint=tmp_path / "b.ckpt", checkpoint_every=20)
+    with pytest.raises(Stop):
+        md.run(broken, lj(), segments, hooks=[(1, crash)], **options)
+    assert (tmp_path / "b.ckpt").exists() and not (tmp_path / "b.xyz").exists()
+    resumed = small()
+    md.run(resumed, lj(), segments, **options)
+    a = list(gstorder.read_frames(tmp_path / "a.xyz"))
+    b = list(gstorder.read_frames(tmp_path / "b.xyz"))
+    assert len(a) == len(b) == 16
+    for fa, fb in zip(a, b):
+        np.testing.assert_array_equal(fa.positions, fb.positions)
+        np.testing.assert_array_equal(fa.velocities, fb.velocities)
+    assert (tmp_path / "a.csv").read_text() == (tmp_path / "b.csv").read_text()
+    assert not (tmp_path / "b.ckpt").exists()
+
+
+def test_hooks_npt_and_set_pulses(tmp_path):
+    atoms = small()
+    seen = []
+    out = md.set_pulses(atoms, lj(), pulses=[(650.0, 0.02), (600.0, 0.02)], seed=4, write_every=100,
+                        hooks=[(5, lambda a, s, t: seen.append(s) or len(a))], trajectory=tmp_path / "set.xyz",
+                        thermo=tmp_path / "set.csv")
+    assert seen == [5, 10, 15, 20] and [v for _, _, v in out["hooks"]] == [64] * 4
+    assert len(list(gstorder.read_frames(out["trajectory"]))) == 2  # one frame at the end of each pulse
+    npt = small()
+    md.run(npt, lj(), [md.Segment(0.04, "npt", 300.0, pressure_GPa=0.0)], seed=5, trajectory=tmp_path / "npt.xyz",
+           thermo=tmp_path / "npt.csv")
+    log = np.genfromtxt(tmp_path / "npt.csv", delimiter=",", names=True)
+    assert np.isfinite(log["volume_A3"]).all()
+
+
+def test_bad_input(tmp_path):
+    with pytest.raises(ValueError, match="ensemble='nph'"):
+        md.Segment(1.0, "nph", 300.0)
+    with pytest.raises(ValueError, match="needs temperature_K"):
+        md.Segment(1.0, "nvt")
+    with pytest.raises(ValueError, match="duration_ps must be positive"):
+        md.Segment(0.0, "nve")
+    with pytest.raises(FileNotFoundError, match="zenodo"):
+        md.gap(tmp_path / "missing.xml")
+    bad = tmp_path / "bad.xml"
+    bad.write_text("not xml at all")
+    with pytest.raises(ValueError, match="not a GAP XML file"):
+        md.gap(bad)
+    junk = tmp_path / "junk.xml"
+    junk.write_text("<GAP_params></GAP_params>")
+    with pytest.raises(ValueError, match="quippy could not read"):
+        md.gap(junk)
+
+
+def test_regions():
+    atoms = structures.mushroom_cell()
+    np.testing.assert_array_equal(md.half_cylinder(atoms, radius=20.0), atoms.arrays["heater"])
+    s = md.sphere(atoms, centre=[0, 0, 0], radius=5.0)
+    assert s.sum() > 0 and (np.linalg.norm(atoms.positions[s] - np.round(atoms.positions[s] / atoms.cell.lengths()) * atoms.cell.lengths(), axis=1) < 5).all()
