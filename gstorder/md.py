@@ -36,7 +36,7 @@ except ImportError:  # pragma: no cover
 from ._progress import progress
 from .errors import MissingDataError
 
-__all__ = ["gap", "demo_gap", "HeatPulse", "Segment", "run", "melt_quench", "anneal", "heat_ramp", "set_pulses",
+__all__ = ["gap", "demo_gap", "HeatPulse", "Segment", "run", "protocol", "lammps_deck", "melt_quench", "anneal", "heat_ramp", "set_pulses",
            "reset_pulse", "device_melt", "half_cylinder", "slab", "sphere", "TIMESTEP_FS"]
 
 #: The paper's MD time step in fs.
@@ -362,13 +362,29 @@ def _resume(path, atoms, rng, traj_part, thermo_part):
 # --------------------------------------------------------------------------- the paper's protocols
 
 
-def melt_quench(atoms, calculator, *, melt_K: float = 3000.0, melt_ps: float = 20.0, melting_point_K: float = 900.0,
-                cool_rate_K_per_s: float = 1e14, hold_ps: float = 30.0, quench_rate_K_per_s: float = 2.5e13,
-                final_K: float = 300.0, final_hold_ps: float = 30.0, time_scale: float = 1.0, **run_options):
-    """The paper's melt-quench (Methods): 3000 K for 20 ps, cool to the melting point at 10¹⁴ K/s,
-    hold 30 ps, quench to 300 K at 2.5 × 10¹³ K/s, hold 30 ps; NVT. ``time_scale`` shortens every stage."""
+def protocol(name: str, **params) -> list:
+    """The segments of a named protocol, for :func:`run` or :func:`lammps_deck`.
+
+    Names and parameters as the functions :func:`melt_quench`,
+    :func:`anneal`, :func:`heat_ramp`, :func:`set_pulses`,
+    :func:`reset_pulse` and :func:`device_melt`.
+
+    Examples
+    --------
+    >>> [s.label for s in protocol("melt_quench")]
+    ['melt', 'cool', 'hold', 'quench', 'final']
+    """
+    builders = {"melt_quench": _melt_quench, "anneal": _anneal, "heat_ramp": _heat_ramp, "set_pulses": _set_pulses,
+                "reset_pulse": _reset_pulse, "device_melt": _device_melt}
+    if name not in builders:
+        raise ValueError(f"protocol={name!r}; choose one of {', '.join(builders)}")
+    return builders[name](**params)
+
+
+def _melt_quench(*, melt_K=3000.0, melt_ps=20.0, melting_point_K=900.0, cool_rate_K_per_s=1e14, hold_ps=30.0,
+                 quench_rate_K_per_s=2.5e13, final_K=300.0, final_hold_ps=30.0, time_scale=1.0):
     ps = 1e12
-    segments = [
+    return [
         Segment(melt_ps * time_scale, "nvt", melt_K, label="melt"),
         Segment((melt_K - melting_point_K) / cool_rate_K_per_s * ps * time_scale, "nvt", (melt_K, melting_point_K), label="cool"),
         Segment(hold_ps * time_scale, "nvt", melting_point_K, label="hold"),
@@ -376,6 +392,38 @@ def melt_quench(atoms, calculator, *, melt_K: float = 3000.0, melt_ps: float = 2
                 label="quench"),
         Segment(final_hold_ps * time_scale, "nvt", final_K, label="final"),
     ]
+
+
+def _anneal(*, temperature_K=600.0, duration_ps=100.0, ensemble="nvt"):
+    return [Segment(duration_ps, ensemble, temperature_K, label="anneal")]
+
+
+def _heat_ramp(*, start_K=300.0, end_K=1200.0, rate_K_per_ps=10.0):
+    return [Segment(abs(end_K - start_K) / rate_K_per_ps, "nvt", (start_K, end_K), label="ramp")]
+
+
+def _set_pulses(*, pulses=((650.0, 100.0), (600.0, 100.0), (600.0, 50.0))):
+    return [Segment(d, "nvt", t, label=f"pulse {k + 1}") for k, (t, d) in enumerate(pulses)]
+
+
+def _reset_pulse(*, region, energy_eV=1650.0, pulse_ps=30.0, relax_ps=70.0):
+    heat = HeatPulse(np.asarray(region, dtype=bool), energy_eV / pulse_ps)
+    return [Segment(pulse_ps, "nve", heat=heat, label="pulse"), Segment(relax_ps, "nve", label="relax")]
+
+
+def _device_melt(*, region, power_eV_per_ps=55.0, duration_ps=50.0):
+    return [Segment(duration_ps, "nve", heat=HeatPulse(np.asarray(region, dtype=bool), power_eV_per_ps), label="pulse")]
+
+
+def melt_quench(atoms, calculator, *, melt_K: float = 3000.0, melt_ps: float = 20.0, melting_point_K: float = 900.0,
+                cool_rate_K_per_s: float = 1e14, hold_ps: float = 30.0, quench_rate_K_per_s: float = 2.5e13,
+                final_K: float = 300.0, final_hold_ps: float = 30.0, time_scale: float = 1.0, **run_options):
+    """The paper's melt-quench (Methods): 3000 K for 20 ps, cool to the melting point at 10¹⁴ K/s,
+    hold 30 ps, quench to 300 K at 2.5 × 10¹³ K/s, hold 30 ps; NVT. ``time_scale`` shortens every stage.
+    ``run_options`` go to :func:`run`."""
+    segments = _melt_quench(melt_K=melt_K, melt_ps=melt_ps, melting_point_K=melting_point_K,
+                            cool_rate_K_per_s=cool_rate_K_per_s, hold_ps=hold_ps, quench_rate_K_per_s=quench_rate_K_per_s,
+                            final_K=final_K, final_hold_ps=final_hold_ps, time_scale=time_scale)
     run_options.setdefault("temperature_K", melt_K)
     return run(atoms, calculator, segments, **run_options)
 
@@ -383,14 +431,14 @@ def melt_quench(atoms, calculator, *, melt_K: float = 3000.0, melt_ps: float = 2
 def anneal(atoms, calculator, *, temperature_K: float = 600.0, duration_ps: float = 100.0, ensemble: str = "nvt",
            **run_options):
     """Isothermal annealing (e.g. crystallisation at 600 K with the ``fixed`` layers held)."""
-    return run(atoms, calculator, [Segment(duration_ps, ensemble, temperature_K, label="anneal")], **run_options)
+    return run(atoms, calculator, _anneal(temperature_K=temperature_K, duration_ps=duration_ps, ensemble=ensemble),
+               **run_options)
 
 
 def heat_ramp(atoms, calculator, *, start_K: float = 300.0, end_K: float = 1200.0, rate_K_per_ps: float = 10.0,
               **run_options):
     """Heat linearly from ``start_K`` to ``end_K`` at ``rate_K_per_ps`` (NVT)."""
-    duration = abs(end_K - start_K) / rate_K_per_ps
-    return run(atoms, calculator, [Segment(duration, "nvt", (start_K, end_K), label="ramp")], **run_options)
+    return run(atoms, calculator, _heat_ramp(start_K=start_K, end_K=end_K, rate_K_per_ps=rate_K_per_ps), **run_options)
 
 
 def set_pulses(atoms, calculator, *, pulses=((650.0, 100.0), (600.0, 100.0), (600.0, 50.0)), **run_options):
@@ -399,8 +447,7 @@ def set_pulses(atoms, calculator, *, pulses=((650.0, 100.0), (600.0, 100.0), (60
     A frame is written at the end of every pulse, so k̄ can be followed
     against pulse number (Fig. 4c).
     """
-    segments = [Segment(d, "nvt", t, label=f"pulse {k + 1}") for k, (t, d) in enumerate(pulses)]
-    return run(atoms, calculator, segments, **run_options)
+    return run(atoms, calculator, _set_pulses(pulses=pulses), **run_options)
 
 
 def reset_pulse(atoms, calculator, *, region, energy_eV: float = 1650.0, pulse_ps: float = 30.0, relax_ps: float = 70.0,
@@ -409,12 +456,125 @@ def reset_pulse(atoms, calculator, *, region, energy_eV: float = 1650.0, pulse_p
 
     1,650 eV over 30 ps is the paper's 55 eV/ps pulse.
     """
-    heat = HeatPulse(np.asarray(region, dtype=bool), energy_eV / pulse_ps)
-    segments = [Segment(pulse_ps, "nve", heat=heat, label="pulse"), Segment(relax_ps, "nve", label="relax")]
-    return run(atoms, calculator, segments, **run_options)
+    return run(atoms, calculator, _reset_pulse(region=region, energy_eV=energy_eV, pulse_ps=pulse_ps, relax_ps=relax_ps),
+               **run_options)
 
 
 def device_melt(atoms, calculator, *, region, power_eV_per_ps: float = 55.0, duration_ps: float = 50.0, **run_options):
     """Melting a device cell by a vertical high-energy pulse (NVE): ``power_eV_per_ps`` into ``region``."""
-    heat = HeatPulse(np.asarray(region, dtype=bool), power_eV_per_ps)
-    return run(atoms, calculator, [Segment(duration_ps, "nve", heat=heat, label="pulse")], **run_options)
+    return run(atoms, calculator, _device_melt(region=region, power_eV_per_ps=power_eV_per_ps, duration_ps=duration_ps),
+               **run_options)
+
+
+# --------------------------------------------------------------------------- LAMMPS
+
+
+def lammps_deck(segments, atoms, potential, directory, *, species=("Ge", "Sb", "Te"), xml_label: str | None = None,
+                pair_style: tuple | None = None, timestep_fs: float = TIMESTEP_FS, temperature_K: float | None = None,
+                seed: int = 12345, dump_every: int = 500, thermo_every: int = 100, langevin_damp_ps: float = 0.1,
+                npt_damp_ps: tuple = (0.1, 1.0)):
+    """Write a LAMMPS data file and input script running ``segments`` with ``pair_style quip``.
+
+    Parameters
+    ----------
+    segments : list of Segment or str
+        As for :func:`run`, or a protocol name (then pass ``protocol(...)``
+        for non-default parameters).
+    atoms : ase.Atoms
+        The model; a per-atom ``fixed`` array becomes the group ``fixed``
+        (forces and velocities zeroed), heat-pulse regions become groups of
+        atom ids, so the deck does exactly what :func:`run` does.
+    potential : path
+        The GAP XML file (``pair_coeff * * FILE "Potential xml_label=LABEL" Z...``).
+    directory : path
+        Receives ``data.lmp``, ``in.lmp`` and ``groups.lmp``; the run writes
+        ``dump.lammpstrj`` (id type x y z vx vy vz ix iy iz, readable by
+        :func:`gstorder.read_frames` with ``species=``) and ``log.lammps``.
+    species : sequence of str
+        LAMMPS atom types 1, 2, 3... in this order.
+    pair_style : (str, str), optional
+        Replace quip by another ``(pair_style, pair_coeff)`` (for tests or
+        other potentials).
+    temperature_K : float, optional
+        Initial velocities (default: the first segment's target).
+
+    Returns
+    -------
+    pathlib.Path
+        The input script.
+    """
+    from ase.data import atomic_numbers
+
+    if isinstance(segments, str):
+        segments = protocol(segments)
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    present = sorted(set(atoms.get_chemical_symbols()))
+    missing = [s for s in present if s not in species]
+    if missing:
+        raise ValueError(f"species {missing} are not among the LAMMPS types {list(species)}")
+    _atomic_text(directory / "data.lmp", lambda fh: write(fh, atoms, format="lammps-data", specorder=list(species),
+                                                          masses=True, units="metal", atom_style="atomic"))
+    fixed = np.asarray(atoms.arrays.get("fixed", np.zeros(len(atoms), bool)), dtype=bool)
+    groups = {"fixed": fixed}
+    for k, seg in enumerate(segments):
+        if seg.heat is not None:
+            groups[f"heat{k}"] = np.asarray(seg.heat.region, dtype=bool) & ~fixed
+    group_lines = [line for name, mask in groups.items() for line in _group_lines(name, mask)]
+    _atomic_text(directory / "groups.lmp", lambda fh: fh.write("\n".join(group_lines) + "\n"))
+    if pair_style is None:
+        zs = " ".join(str(atomic_numbers[s]) for s in species)
+        label = f" xml_label={xml_label}" if xml_label else ""
+        pair_style = ("quip", f'* * {Path(potential).resolve()} "Potential{label}" {zs}')
+    t0 = temperature_K if temperature_K is not None else segments[0].target(0.0)
+    dt_ps = timestep_fs / 1000.0
+    lines = [
+        "# written by gstorder.md.lammps_deck", "units metal", "atom_style atomic", "boundary " + " ".join(
+            "p" if p else "f" for p in atoms.pbc), "read_data data.lmp", "include groups.lmp",
+        "group mobile subtract all fixed", f"pair_style {pair_style[0]}", f"pair_coeff {pair_style[1]}",
+        f"timestep {dt_ps}", f"velocity mobile create {0.0 if np.isnan(t0) else t0} {seed} mom yes rot no dist gaussian",
+        "velocity fixed set 0.0 0.0 0.0", "fix freeze fixed setforce 0.0 0.0 0.0",
+        f"thermo {thermo_every}", "thermo_style custom step time temp pe ke etotal vol press",
+        "thermo_modify flush yes",
+        f"dump traj all custom {dump_every} dump.lammpstrj id type x y z vx vy vz ix iy iz",
+        "dump_modify traj sort id time yes",
+    ]
+    for k, seg in enumerate(segments):
+        n = max(1, int(round(seg.duration_ps / dt_ps)))
+        lines.append(f"# segment {k}: {seg.label or seg.ensemble}, {seg.duration_ps:g} ps")
+        fixes = []
+        if seg.ensemble == "nvt":
+            t_a, t_b = seg.target(0.0), seg.target(1.0)
+            lines.append(f"fix s{k}lang mobile langevin {t_a} {t_b} {langevin_damp_ps} {seed + k + 1}")
+            lines.append(f"fix s{k}nve mobile nve")
+            fixes += [f"s{k}lang", f"s{k}nve"]
+        elif seg.ensemble == "npt":
+            t_a, t_b = seg.target(0.0), seg.target(1.0)
+            bar = seg.pressure_GPa * 1e4
+            lines.append(f"fix s{k}npt mobile npt temp {t_a} {t_b} {npt_damp_ps[0]} iso {bar} {bar} {npt_damp_ps[1]}")
+            fixes.append(f"s{k}npt")
+        else:
+            lines.append(f"fix s{k}nve mobile nve")
+            fixes.append(f"s{k}nve")
+        if seg.heat is not None:
+            lines.append(f"fix s{k}heat heat{k} heat 1 {seg.heat.power}")
+            fixes.append(f"s{k}heat")
+        lines.append(f"run {n}")
+        lines += [f"unfix {f}" for f in fixes]
+    script = directory / "in.lmp"
+    _atomic_text(script, lambda fh: fh.write("\n".join(lines) + "\n"))
+    return script
+
+
+def _group_lines(name, mask, per_line=500):
+    ids = np.flatnonzero(mask) + 1
+    if not len(ids):
+        return [f"group {name} empty"]
+    return [f"group {name} id " + " ".join(map(str, ids[k : k + per_line])) for k in range(0, len(ids), per_line)]
+
+
+def _atomic_text(path, writer):
+    tmp = f"{path}.part"
+    with open(tmp, "w") as fh:
+        writer(fh)
+    os.replace(tmp, path)

