@@ -574,18 +574,20 @@ class _LammpsDumpReader(_TextReader):
             raise self.error(k, atoms_line, "no 'type' or 'element' column")
 
         used = {"id", "type", "element"}
-        positions = None
+        positions, unwrapped = None, False
         for keys, scaled in ((("x", "y", "z"), False), (("xu", "yu", "zu"), False), (("xs", "ys", "zs"), True), (("xsu", "ysu", "zsu"), True)):
             if all(x in col for x in keys):
                 positions = get(list(keys), "positions")
                 positions = positions @ cell if scaled else positions - origin
+                unwrapped = keys[0].endswith("u")
                 used.update(keys)
                 break
         if positions is None:
             raise self.error(k, atoms_line, "no position columns (x y z, xu yu zu, xs ys zs or xsu ysu zsu)")
         arrays = {}
         if all(x in col for x in ("ix", "iy", "iz")):
-            arrays["image"] = get(["ix", "iy", "iz"], "image flags", _as_int)
+            if not unwrapped:  # flags of unwrapped positions are already applied: adding them again would double
+                arrays["image"] = get(["ix", "iy", "iz"], "image flags", _as_int)
             used.update(("ix", "iy", "iz"))
         velocities = None
         if all(x in col for x in ("vx", "vy", "vz")):

@@ -184,3 +184,13 @@ def test_nearest_layer_assignment_equals_brute_force(periodic):
     if periodic:
         d -= length * np.round(d / length)
     np.testing.assert_array_equal(_assign(coord, positions, length, periodic), np.argmin(np.abs(d), axis=1))
+
+
+def test_unwrapped_dump_with_image_flags_is_not_unwrapped_twice(tmp_path):
+    text = ""
+    for step, (xu, ix) in enumerate([(9.5, 0), (10.5, 1)]):
+        text += (f"ITEM: TIMESTEP\n{step}\nITEM: NUMBER OF ATOMS\n1\nITEM: BOX BOUNDS pp pp pp\n0 10\n0 10\n0 10\n"
+                 f"ITEM: ATOMS id type xu yu zu ix iy iz\n1 1 {xu} 5 5 {ix} 0 0\n")
+    path = tmp_path / "dump.lammpstrj"
+    path.write_text(text)
+    np.testing.assert_allclose(msd(gstorder.read_frames(path, species=["Ge"])).msd, [0.0, 1.0])
