@@ -7,7 +7,7 @@ from typing import Iterator
 import numpy as np
 import xarray as xr
 
-from ._common import analysis_frames, attrs_of, frame_coords, frame_species
+from ._common import analysis_frames, attrs_of, frame_coords, frame_species, inverse_cell
 from .errors import MissingDataError
 from .frames import Frame
 
@@ -33,10 +33,9 @@ def unwrapped_positions(frames, *, index=None, show_progress=None, desc="unwrap"
         elif previous is None or not frame.pbc.any():
             unwrapped = frame.positions.copy()
         else:
-            inv = np.linalg.inv(frame.cell)
-            step = frame.positions @ inv - previous.positions @ np.linalg.inv(previous.cell)
+            step = frame.positions @ inverse_cell(frame) - previous.positions @ inverse_cell(previous)
             step[:, frame.pbc] -= np.round(step[:, frame.pbc])
-            unwrapped = unwrapped + step @ frame.cell
+            unwrapped = unwrapped + step @ np.linalg.inv(inverse_cell(frame))
         previous = frame
         yield frame, unwrapped
 

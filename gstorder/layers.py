@@ -17,7 +17,7 @@ import xarray as xr
 from scipy.ndimage import gaussian_filter1d
 from scipy.signal import find_peaks
 
-from ._common import analysis_frames, attrs_of, frame_coords, frame_species, n_tasks
+from ._common import analysis_frames, attrs_of, axis_coordinates, frame_coords, frame_species, n_tasks
 from ._kernels.thermal import binned_sums
 from .dynamics import unwrapped_positions
 from .errors import MissingDataError
@@ -96,22 +96,21 @@ def z_profile(frames, axis: str = "z", *, bin_width: float = 0.2, index=None, pa
     xarray.Dataset
         ``density`` (frame, species, <axis>) in atoms/Å³ (per bin volume =
         cross-section × bin width; periodic axes only), ``count`` (frame,
-        species, <axis>) atoms per bin; bin centres in Å along the cell vector.
+        species, <axis>) atoms per bin; bin centres in Å over one period.
     """
     a = _axis(axis)
     species, counts, times, geometry = None, [], [], None
     for frame in analysis_frames(frames, index, desc="z_profile", show_progress=show_progress):
-        if not frame.pbc[a]:
-            raise MissingDataError(f"{frame.describe()} is not periodic along {axis}; z_profile bins the cell vector")
+        coords, _, length, periodic = axis_coordinates(frame, a, what="z_profile")
+        if not periodic:
+            raise MissingDataError(f"{frame.describe()} is not periodic along {axis}; z_profile bins one period")
         species, types = frame_species(frame, species)
-        length = float(np.linalg.norm(frame.cell[a]))
         n_bins = max(1, int(round(length / bin_width)))
         if geometry is None:
             geometry = (length, n_bins)
         elif geometry[1] != n_bins:
             n_bins = geometry[1]  # a varying cell keeps the first frame's bins (fractional positions)
-        frac = frame.positions @ np.linalg.inv(frame.cell)[:, a]
-        c, _ = binned_sums(types, frac, len(species), n_bins, np.zeros(len(frame)), n_tasks(len(frame), parallel))
+        c, _ = binned_sums(types, coords / length, len(species), n_bins, np.zeros(len(frame)), n_tasks(len(frame), parallel))
         volume = frame.volume / n_bins if frame.pbc.all() else np.nan
         counts.append((c, volume))
         times.append(np.nan if frame.time is None else frame.time)
@@ -231,14 +230,9 @@ def _axis(axis) -> int:
 
 
 def _coordinate(frame, a):
-    """Positions along cell vector ``a`` in Å (wrapped into the cell if periodic), its length, periodicity."""
-    if not len(frame):
-        raise MissingDataError(f"{frame.describe()} has no atoms")
-    if frame.pbc[a]:
-        length = float(np.linalg.norm(frame.cell[a]))
-        frac = frame.positions @ np.linalg.inv(frame.cell)[:, a]
-        return (frac - np.floor(frac)) * length, length, True
-    return frame.positions[:, a].copy(), float(np.ptp(frame.positions[:, a])), False
+    """Cartesian positions along axis ``a`` in Å (wrapped into one period if periodic), the period or extent, periodicity."""
+    coords, lower, length, periodic = axis_coordinates(frame, a, what="layers")
+    return coords, (length if periodic else float(np.ptp(coords))), periodic
 
 
 def _delta(coord, p, length, periodic):

@@ -16,7 +16,7 @@ import xarray as xr
 from ase import units
 from scipy.ndimage import gaussian_filter, zoom
 
-from ._common import analysis_frames, attrs_of, n_tasks
+from ._common import analysis_frames, attrs_of, axis_coordinates, inverse_cell, n_tasks
 from ._kernels.thermal import binned_sums
 from .errors import MissingDataError
 
@@ -99,8 +99,12 @@ def temperature_map(frames, *, plane: str = "xz", bins=(60, 36), sigma_nm: float
         With velocities (a :class:`~gstorder.errors.MissingDataError` otherwise).
     plane : str
         Two of ``x, y, z``: horizontal then vertical axis (default ``"xz"``,
-        the paper's device cross-section). Pixels follow the cell vectors
-        along periodic axes and the atoms' extent along non-periodic ones.
+        the paper's device cross-section). Pixels span one period along
+        periodic axes (a cell vector must carry the axis alone: an
+        orthogonal box, or z of a LAMMPS lower-triangular cell; others are
+        refused) and the atoms' extent along open ones. The grid is fixed
+        by the first frame; later frames are binned in fractions of their
+        own period (NPT) or extent.
     bins : (int, int)
         Pixels along the two axes (default 60 x 36, the paper's grid).
     sigma_nm : float or None
@@ -143,8 +147,8 @@ def temperature_map(frames, *, plane: str = "xz", bins=(60, 36), sigma_nm: float
     maps, times, window, geometry = [], [], [], None
     for frame in analysis_frames(frames, index, desc="temperature_map", show_progress=show_progress):
         ke, counted = kinetic_energies(frame, exclude=exclude, com=com)
-        frac, extent = _fractions(frame, axes)
-        geometry = geometry or (extent, frame.pbc[list(axes)])
+        frac, extent, periodic = _fractions(frame, axes)
+        geometry = geometry or (extent, periodic)
         row = np.minimum((frac[:, 0] * nu).astype(np.int64), nu - 1)
         row[~counted] = -1
         counts, ke_sum = binned_sums(row, frac[:, 1], nu, nv, ke, n_tasks(len(frame), parallel))
@@ -266,6 +270,9 @@ def _mask(frame, spec, name, *, default_fixed=False) -> np.ndarray:
         if spec.shape != (n,):
             raise ValueError(f"{name} mask must have shape ({n},), got {spec.shape}")
         return spec
+    if spec.shape == (n,) and n > 2 and set(np.unique(spec).tolist()) <= {0, 1}:
+        raise ValueError(f"{name} looks like a 0/1 mask of all {n} atoms but is {spec.dtype}; pass it as .astype(bool) "
+                         "(integers are read as atom indices)")
     out = np.zeros(n, dtype=bool)
     out[spec.astype(np.int64)] = True
     return out
@@ -288,24 +295,15 @@ def _bins(bins) -> tuple[int, int]:
 
 
 def _fractions(frame, axes):
-    """Fractional coordinates along two axes and the pixel geometry (lower edge and length in Å of each)."""
-    if not len(frame):
-        raise MissingDataError(f"{frame.describe()} has no atoms")
-    pos = frame.positions
+    """Positions along the two plane axes as fractions of the binned ranges, and the ranges (lower, length) in Å."""
     frac = np.empty((len(frame), 2))
-    geometry = []
+    geometry, periodic = [], []
     for k, a in enumerate(axes):
-        if frame.pbc[a]:
-            recip = np.linalg.inv(frame.cell)[:, a]
-            frac[:, k] = pos @ recip
-            frac[:, k] -= np.floor(frac[:, k])  # wrap into the cell
-            geometry += [0.0, float(np.linalg.norm(frame.cell[a]))]
-        else:
-            lo, hi = pos[:, a].min(), pos[:, a].max()
-            span = max(hi - lo, 1e-9) * (1 + 1e-9)
-            frac[:, k] = np.clip((pos[:, a] - lo) / span, 0.0, 1.0 - 1e-12)
-            geometry += [float(lo), float(span)]
-    return frac, tuple(geometry)
+        coords, lower, length, is_periodic = axis_coordinates(frame, a, what="temperature_map")
+        frac[:, k] = np.clip((coords - lower) / length, 0.0, 1.0 - 1e-12)
+        geometry += [lower, length]
+        periodic.append(is_periodic)
+    return frac, tuple(geometry), np.array(periodic)
 
 
 def _sum_window(window):
@@ -318,7 +316,7 @@ def _sum_window(window):
 def _minimum_image(frame, d):
     if not frame.pbc.any():
         return d
-    frac = d @ np.linalg.inv(frame.cell)
+    frac = d @ inverse_cell(frame)
     frac[:, frame.pbc] -= np.round(frac[:, frame.pbc])
     return frac @ frame.cell
 

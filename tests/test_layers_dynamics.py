@@ -194,3 +194,25 @@ def test_unwrapped_dump_with_image_flags_is_not_unwrapped_twice(tmp_path):
     path = tmp_path / "dump.lammpstrj"
     path.write_text(text)
     np.testing.assert_allclose(msd(gstorder.read_frames(path, species=["Ge"])).msd, [0.0, 1.0])
+
+
+def test_layers_in_a_tilted_cell_and_an_open_slab():
+    atoms = structures.trigonal("Ge1Sb2Te4", (2, 1, 1), orthogonal=True)
+    truth = np.unique(np.round(atoms.positions[:, 2], 6))
+    tilted = atoms.copy()
+    cell = tilted.cell.array.copy()
+    cell[2, 0] = 8.0  # c leans along x; layers stay perpendicular to z
+    tilted.set_cell(cell, scale_atoms=False)
+    found = layers.find_layers(tilted)
+    np.testing.assert_allclose(found.position, truth, atol=1e-6)
+    slab = atoms.copy()
+    slab.cell[2] = 0.0
+    slab.pbc = [True, True, False]
+    np.testing.assert_allclose(layers.find_layers(slab).position, truth, atol=1e-6)
+    with pytest.raises(MissingDataError, match="not periodic along z"):
+        layers.z_profile(slab)
+    moved = [slab.copy() for _ in range(3)]
+    for k, f in enumerate(moved):
+        f.positions[:, 0] += 2.0 * k  # less than half the 8.5 Å period per frame
+        f.wrap()
+    np.testing.assert_allclose(msd(moved).msd, [0, 4, 16])

@@ -163,3 +163,39 @@ def test_plots_and_movie(tmp_path, slab):
     with pytest.raises(ValueError, match="must end in .gif or .mp4"):
         gstorder.plot.temperature_movie(ds, tmp_path / "heat.avi")
     plt.close("all")
+
+
+def test_tilted_cells_bin_cartesian_axes_or_refuse():
+    atoms = structures.rocksalt("GeTe", (2, 3, 4), a=6.0)
+    cell = atoms.cell.array.copy()
+    cell[2, 0] = 4.0  # c tilted along x: z and y keep a single period, x does not
+    atoms.set_cell(cell, scale_atoms=False)
+    frame = _maxwell(atoms, 300.0, seed=9)
+    frame.velocities[frame.positions[:, 2] % 24.0 < 6.0] *= 2.0
+    ds = temperature_map(frame, plane="yz", bins=(3, 4), sigma_nm=None, exclude=None)
+    z = frame.positions[:, 2] % 24.0
+    y = frame.positions[:, 1] % 18.0
+    m = frame.atom_masses
+    v = frame.velocities - (m[:, None] * frame.velocities).sum(0) / m.sum()
+    ke = 0.5 * m * (v**2).sum(1) * EV_PER_AMU_A2_PS2
+    h = np.histogram2d(y, z, bins=(3, 4), range=((0, 18), (0, 24)), weights=ke)[0]
+    np.testing.assert_allclose(ds.kinetic_energy[0], h, rtol=1e-10)
+    np.testing.assert_allclose(ds.z, [3, 9, 15, 21])
+    with pytest.raises(ValueError, match="no single period"):
+        temperature_map(frame, plane="xz")
+
+
+def test_slab_with_a_zero_cell_vector_and_integer_masks():
+    atoms = structures.rocksalt("GeTe", (3, 3, 2), a=6.0)
+    cell = atoms.cell.array.copy()
+    cell[2] = 0.0
+    atoms.set_cell(cell)
+    atoms.pbc = [True, True, False]
+    frame = _maxwell(atoms, 300.0, seed=10)
+    ds = temperature_map(frame, bins=(3, 2), sigma_nm=0.5)
+    assert np.isfinite(ds.temperature).all()
+    np.testing.assert_allclose(ds.z, frame.positions[:, 2].min() + np.array([0.25, 0.75]) * np.ptp(frame.positions[:, 2]), rtol=1e-6)
+    prof = radial_temperature(frame, centre=[9, 9, 3], r_max=12.0, bin_width=4.0)
+    assert prof.sizes["r"] == 3
+    with pytest.raises(ValueError, match=r"pass it as .astype\(bool\)"):
+        temperature_map(frame, exclude=(frame.positions[:, 2] > 5).astype(int))
