@@ -183,7 +183,7 @@ class Reference:
         return cls(vectors, weights, groups, soap_settings(meta["settings"]), meta["description"])
 
 
-def reference(structures_or_name="rocksalt", *, groups=("cations", "anions"), backend: str = "numba",
+def reference(structures_or_name="rocksalt", *, groups=None, backend: str = "numba",
               merge_tolerance: float = 1e-10, **options) -> Reference:
     """Reference environments for :func:`kbar`.
 
@@ -193,10 +193,11 @@ def reference(structures_or_name="rocksalt", *, groups=("cations", "anions"), ba
         ``"rocksalt"`` (the three randomised rock-salt Ge1Sb2Te4 models of
         Figs 3b and 4), ``"trigonal"`` (the trigonal Ge1Sb2Te4 cell of Fig.
         6), or any structures; or a path to a saved reference.
-    groups : sequence or dict
+    groups : sequence or dict, optional
         Species groups: names from :data:`GROUPS` (``"cations"``,
-        ``"anions"``), lists of species, single species (per-element
-        groups, e.g. ``("Ge", "Sb", "Te")``), or a dict name -> species.
+        ``"anions"``, the default), lists of species, single species
+        (per-element groups, e.g. ``("Ge", "Sb", "Te")``), or a dict name ->
+        species. A saved reference keeps its own; asking for others is an error.
     merge_tolerance : float
         Environments whose SOAP vectors agree to this (max abs) are merged.
     **options
@@ -213,19 +214,34 @@ def reference(structures_or_name="rocksalt", *, groups=("cations", "anions"), ba
     >>> ref.n_environments
     {'cations': (2, 9.0), 'anions': (2, 12.0)}
     """
-    return _reference(structures_or_name, groups, backend, merge_tolerance, soap_settings(options))
+    return _reference(structures_or_name, groups, backend, merge_tolerance, options or None)
 
 
-def _reference(structures_or_name, groups, backend, merge_tolerance, settings) -> Reference:
-    if isinstance(structures_or_name, (str, os.PathLike)) and str(structures_or_name) not in _NAMED:
-        if not os.path.exists(structures_or_name):
+def _reference(structures_or_name, groups, backend, merge_tolerance, options) -> Reference:
+    """A reference from a name, structures, a file or a Reference; ``groups``/``options`` None mean 'as it comes'."""
+    if isinstance(structures_or_name, Reference) or (
+        isinstance(structures_or_name, (str, os.PathLike)) and str(structures_or_name) not in _NAMED
+    ):
+        if isinstance(structures_or_name, Reference):
+            ref = structures_or_name
+        elif os.path.exists(structures_or_name):
+            ref = Reference.load(structures_or_name)
+        else:
             raise ValueError(f"reference={structures_or_name!r}: not a named reference ({', '.join(_NAMED)}) "
                              "nor an existing file")
-        return Reference.load(structures_or_name)
-    group_table = species_groups(groups)
-    return _build_reference(structures_or_name if isinstance(structures_or_name, str) else None,
-                            None if isinstance(structures_or_name, str) else structures_or_name,
-                            tuple((g, tuple(v)) for g, v in group_table.items()), settings, backend, merge_tolerance)
+        if options is not None and soap_settings(options) != ref.settings:
+            raise ValueError("soap options differ from those the reference was built with; rebuild it with "
+                             "crystallinity.reference(structures, **soap) or drop them")
+        if groups is not None and species_groups(groups) != ref.groups:
+            raise ValueError(f"groups={groups!r} differ from the reference's own {ref.groups}; rebuild it with these groups")
+        return ref
+    settings = soap_settings(options)
+    group_table = species_groups(("cations", "anions") if groups is None else groups)
+    ref = _build_reference(structures_or_name if isinstance(structures_or_name, str) else None,
+                           None if isinstance(structures_or_name, str) else structures_or_name,
+                           tuple((g, tuple(v)) for g, v in group_table.items()), settings, backend, merge_tolerance)
+    # the named ones come from a cache: hand out a copy the caller may change
+    return Reference(dict(ref.vectors), dict(ref.weights), dict(ref.groups), ref.settings, ref.description)
 
 
 def _build_reference(name, frames, group_items, settings, backend, merge_tolerance) -> Reference:
@@ -276,7 +292,7 @@ def _merge(vectors: np.ndarray, tolerance: float):
 # --------------------------------------------------------------------------- k-bar
 
 
-def kbar(frames, *, reference="rocksalt", groups=("cations", "anions"), zeta: float = 4, neighbour_average: bool = True,
+def kbar(frames, *, reference="rocksalt", groups=None, zeta: float = 4, neighbour_average: bool = True,
          neighbour_cutoff: float = 3.2, soap=None, backend: str = "numba", index=None,
          block_size: int = SOAP_BLOCK_SIZE, parallel=None, workers: int | None = None,
          show_progress=None) -> xr.Dataset:
@@ -289,9 +305,10 @@ def kbar(frames, *, reference="rocksalt", groups=("cations", "anions"), zeta: fl
     reference : str, Reference, ase.Atoms or list of them
         ``"rocksalt"`` (default; Figs 3b, 4), ``"trigonal"`` (Fig. 6), a
         :class:`Reference`, a saved reference file, or reference structures.
-    groups : sequence or dict
-        Species groups (see :func:`reference`); ignored for a ready
-        :class:`Reference`, which carries its own.
+    groups : sequence or dict, optional
+        Species groups (see :func:`reference`); default cations {Ge, Sb} and
+        anions {Te}. A ready or saved reference carries its own: asking
+        for other groups (or other ``soap`` options) is an error.
     zeta : float
         Kernel exponent ζ in k = (p̂_i · p̂_j)^ζ (default 4).
     neighbour_average : bool
@@ -326,7 +343,7 @@ def kbar(frames, *, reference="rocksalt", groups=("cations", "anions"), zeta: fl
     >>> round(float(ds.kbar_mean[0]), 10)
     1.0
     """
-    ref = _as_reference(reference, groups, soap, backend)
+    ref = _reference(reference, groups, backend, 1e-10, soap)
     if not zeta > 0:
         raise ValueError(f"zeta must be positive, got {zeta}")
     if neighbour_average and not neighbour_cutoff > 0:
@@ -371,10 +388,23 @@ def _kbar_frame(frame, shared):
     require_species(frame, s, "reference SOAP")
     gi = ref.group_index(frame)
     k = np.full(len(frame), np.nan)
+    names = list(ref.groups)
+    all_refs = np.concatenate([ref.vectors[g] for g in names])
+    few = len(all_refs) <= 64  # e.g. the trigonal reference: 4 environments
+    if few:  # one product against every environment, weights zero outside the atom's group
+        weights = np.zeros((len(names), len(all_refs)))
+        start = 0
+        for g, name in enumerate(names):
+            w = ref.weights[name]
+            weights[g, start : start + len(w)] = w / w.sum()
+            start += len(w)
     for ids, vecs in iter_soap(frame, s, backend=o["backend"], block_size=o["block_size"], parallel=o["parallel"]):
-        # small products on one BLAS thread: threaded BLAS stalls badly when cores are shared
-        with threadpool_limits(1 if len(ids) < 2048 else None, user_api="blas"):
-            for g, name in enumerate(ref.groups):
+        # threaded BLAS busy-waits after each product and slows the next SOAP block: use it only where it pays
+        with threadpool_limits(1 if few or len(ids) < 2048 else None, user_api="blas"):
+            if few:
+                k[ids] = ((vecs @ all_refs.T) ** o["zeta"] * weights[gi[ids]]).sum(axis=1)
+                continue
+            for g, name in enumerate(names):
                 rows = gi[ids] == g
                 if rows.any():
                     w = ref.weights[name]
@@ -387,15 +417,6 @@ def _kbar_frame(frame, shared):
         neighbour_mean(nl.offsets, nl.centers, nl.j, k, out)
         kb[nl.centers] = out
     return k, kb
-
-
-def _as_reference(reference, groups, soap, backend) -> Reference:
-    if isinstance(reference, Reference):
-        if soap is not None and soap_settings(soap) != reference.settings:
-            raise ValueError("soap= differs from the settings the Reference was built with; rebuild the reference "
-                             "with crystallinity.reference(..., **soap) or drop soap=")
-        return reference
-    return _reference(reference, groups, backend, 1e-10, soap_settings(soap))
 
 
 # --------------------------------------------------------------------------- calibration

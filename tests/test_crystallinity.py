@@ -124,8 +124,15 @@ def test_reference_save_load_and_named(tmp_path):
     (tmp_path / "junk.npz").write_bytes(b"not a reference")
     with pytest.raises(ValueError, match="not a gstorder reference"):
         crystallinity.Reference.load(tmp_path / "junk.npz")
-    with pytest.raises(ValueError, match="soap= differs"):
+    with pytest.raises(ValueError, match="soap options differ"):
         crystallinity.kbar(atoms, reference=ref, soap=dict(l_max=6))
+    with pytest.raises(ValueError, match="soap options differ"):  # a saved file is checked the same way
+        crystallinity.kbar(atoms, reference=str(path), soap=dict(l_max=6))
+    with pytest.raises(ValueError, match="differ from the reference's own"):
+        crystallinity.kbar(atoms, reference=str(path), groups=("Ge", "Sb", "Te"))
+    a, b = crystallinity.reference("trigonal"), crystallinity.reference("trigonal")
+    a.vectors.clear()
+    assert b.vectors  # cached named references are handed out as copies
 
 
 def test_bad_input_is_refused_clearly(alpha_gete):
