@@ -73,7 +73,7 @@ def altbc(frames, *, r_min: float = 2.5, r_max: float = 4.0, angle_tolerance: fl
     for frame in analysis_frames(frames, index, desc="altbc", show_progress=show_progress):
         mask = species_mask(frame, centre, what="centre")
         frame_counts = np.zeros((n_bins, n_bins), dtype=np.int64)
-        for nl in neighbors.iter_blocks(frame, float(r_max), block_size=block_size, centers=mask):
+        for nl in neighbors.iter_blocks(frame, float(r_max), block_size=block_size, centers=mask, parallel=parallel):
             counts, ratio, count = collinear_pair_histogram(nl.offsets, nl.vectors, nl.distances, float(r_min), float(r_max),
                                                             cos_max, n_bins, n_tasks(len(nl.centers), parallel))
             frame_counts += counts

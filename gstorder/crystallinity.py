@@ -412,7 +412,8 @@ def _kbar_frame(frame, shared):
     if not o["neighbour_average"]:
         return k, k.copy()
     kb = np.empty(len(frame))
-    for nl in neighbors.iter_blocks(frame, o["neighbour_cutoff"], block_size=max(o["block_size"], 65536)):
+    for nl in neighbors.iter_blocks(frame, o["neighbour_cutoff"], block_size=max(o["block_size"], 65536),
+                                  parallel=o["parallel"]):
         out = np.empty(len(nl.centers))
         neighbour_mean(nl.offsets, nl.centers, nl.j, k, out)
         kb[nl.centers] = out
@@ -448,7 +449,7 @@ class Calibration:
         return out.rename("crystalline")
 
     def fraction(self, result: xr.Dataset) -> xr.DataArray:
-        """Crystalline fraction per frame (and per species as ``fraction.groupby('symbol')``)."""
+        """Crystalline fraction per frame; per species: ``cal.label(ds).groupby("symbol").mean("atom")``."""
         out = self.label(result).mean("atom")
         out.attrs = {"long_name": "crystalline fraction", "units": "", "threshold": self.threshold}
         return out.rename("crystalline_fraction")

@@ -194,9 +194,15 @@ def track_layers(frames, axis: str = "z", *, layers: xr.Dataset | None = None, k
         retained = np.bincount(owner, np.abs(z - home[owner]) < tolerance, n_layers) / members
         row = [mean, spread, retained]
         if kbar is not None:
+            if f >= kbar.kbar.sizes["frame"] or kbar.kbar.sizes["atom"] != len(frame):
+                raise ValueError(f"kbar= covers {kbar.kbar.sizes['frame']} frames of {kbar.kbar.sizes['atom']} atoms, but "
+                                 f"track_layers reached frame {f} of {len(frame)} atoms; compute both over the same frames")
             row.append(np.bincount(owner, np.asarray(kbar.kbar.isel(frame=f)), n_layers) / members)
         rows.append(row)
         times.append(np.nan if frame.time is None else frame.time)
+    if kbar is not None and kbar.kbar.sizes["frame"] != len(rows):
+        raise ValueError(f"kbar= covers {kbar.kbar.sizes['frame']} frames but track_layers read {len(rows)}; "
+                         "compute both over the same frames (same index=)")
     stack = [np.array([r[c] for r in rows]) for c in range(len(rows[0]))]
     molten = stack[2] < retained_threshold
     where = np.where(molten, home[None, :], np.nan)

@@ -95,7 +95,7 @@ def bond_motifs(frames, *, cutoff=3.2, q_threshold: float = 0.8, octahedral_tole
         octa = np.zeros(n, dtype=bool)
         partial = np.zeros((n, ns), dtype=np.int64)
         bonds = np.zeros((ns, ns), dtype=np.int64)
-        for nl in neighbors.iter_blocks(frame, cutoff, block_size=block_size):
+        for nl in neighbors.iter_blocks(frame, cutoff, block_size=block_size, parallel=parallel):
             c = nl.centers
             cn[c] = nl.coordination
             q[c], octa[c] = bond_angle_order(nl.offsets, nl.vectors, nl.distances, cos_tol, n_tasks(len(c), parallel))

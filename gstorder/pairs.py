@@ -7,6 +7,8 @@ labelled xarray Datasets.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import xarray as xr
 from scipy.spatial import ConvexHull
@@ -17,7 +19,7 @@ from ._common import (
     pair_label, species_mask,
 )
 from ._kernels.pairs import angle_histogram, pair_histogram
-from .errors import MissingDataError, UnknownSpeciesError
+from .errors import GstorderWarning, MissingDataError, UnknownSpeciesError
 
 __all__ = ["rdf", "adf"]
 
@@ -59,12 +61,16 @@ def rdf(frames, *, r_max: float = 8.0, bins: int | None = None, bin_width: float
         4π r² dr), with n_ab the ordered pair count; ``total`` is
         Σ_ab c_a c_b g_ab. ``g_std`` (pair, r): standard deviation over
         frames. ``coordination`` (center, neighbor, r): running
-        coordination number, mean neighbours of species ``neighbor``
-        within r of a ``center`` atom; ``coordination_total`` (r): over all
-        atoms. Coordinates ``r`` (bin centres, Å) and ``r_edges``.
+        coordination number, mean neighbours of species ``neighbor`` of a
+        ``center`` atom up to the bin's upper edge (r + Δr/2);
+        ``coordination_total`` (r): over all atoms. Coordinates ``r`` (bin
+        centres, Å) and ``r_edges``.
 
     Notes
     -----
+    Beyond half the narrowest cell width atoms see their own periodic
+    images, which are not an ideal gas: like-pair g(r) then tends to
+    N/(N-1); a :class:`~gstorder.errors.GstorderWarning` says so.
     A non-periodic frame (a cluster, a tomography model) is normalised with
     its convex-hull volume and no edge correction, so g(r) falls below 1
     at distances comparable to the particle size.
@@ -79,15 +85,22 @@ def rdf(frames, *, r_max: float = 8.0, bins: int | None = None, bin_width: float
     edges = bin_edges(0.0, float(r_max), bin_width if bins is None else None, bins, what="rdf r_max")
     n_bins = len(edges) - 1
     shell = 4.0 / 3.0 * np.pi * (edges[1:] ** 3 - edges[:-1] ** 3)
-    species, g_frames, cn_frames, cn_total, times = None, [], [], [], []
+    species, g_frames, cn_frames, cn_total, times, warned, absent = None, [], [], [], [], False, set()
     for frame in analysis_frames(frames, index, desc="rdf", show_progress=show_progress):
         species, types = frame_species(frame, species)
+        if not warned and frame.pbc.any() and r_max > neighbors.max_cutoff_without_images(frame):
+            warnings.warn(f"rdf r_max={r_max:g} Å exceeds half the narrowest cell width "
+                          f"({neighbors.max_cutoff_without_images(frame):.3f} Å) of {frame.describe()}: atoms see their own "
+                          "periodic images there, and like-pair g(r) tends to N/(N-1) instead of 1; use a larger supercell",
+                          GstorderWarning, stacklevel=2)
+            warned = True
         ns = len(species)
         counts = np.zeros((ns, ns, n_bins), dtype=np.int64)
-        for nl in neighbors.iter_blocks(frame, float(r_max), block_size=block_size, full=False):
+        for nl in neighbors.iter_blocks(frame, float(r_max), block_size=block_size, full=False, parallel=parallel):
             counts += pair_histogram(nl.i, nl.j, nl.distances, types, ns, 0.0, float(r_max), n_bins, n_tasks(len(nl), parallel))
         ordered = counts + counts.transpose(1, 0, 2)  # each unordered pair both ways; like pairs twice
         n_a = np.bincount(types, minlength=ns).astype(float)
+        absent.update(species[k] for k in np.flatnonzero(n_a == 0))
         vol = _volume(frame, volume)
         norm = n_a[:, None] * (n_a[None, :] - np.eye(ns)) / vol
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -103,12 +116,19 @@ def rdf(frames, *, r_max: float = 8.0, bins: int | None = None, bin_width: float
     iu = np.triu_indices(len(species))
     labels = [pair_label(species[a], species[b]) for a, b in zip(*iu)] + ["total"]
     g_frames = np.array(g_frames)
+    cn_frames = np.where(np.isfinite(cn_frames), cn_frames, np.nan)
+    if absent:
+        warnings.warn(f"species {sorted(absent)} are missing from some frames; those frames are left out of the averages "
+                      "of their pairs' g(r) and coordination", GstorderWarning, stacklevel=2)
     r = centres(edges)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices stay NaN
+        g_mean, g_std, cn_mean = np.nanmean(g_frames, axis=0), np.nanstd(g_frames, axis=0), np.nanmean(cn_frames, axis=0)
     ds = xr.Dataset(
         {
-            "g": (("pair", "r"), g_frames.mean(axis=0), {"long_name": "g(r)", "units": ""}),
-            "g_std": (("pair", "r"), g_frames.std(axis=0), {"long_name": "g(r) standard deviation over frames", "units": ""}),
-            "coordination": (("center", "neighbor", "r"), np.mean(cn_frames, axis=0),
+            "g": (("pair", "r"), g_mean, {"long_name": "g(r)", "units": ""}),
+            "g_std": (("pair", "r"), g_std, {"long_name": "g(r) standard deviation over frames", "units": ""}),
+            "coordination": (("center", "neighbor", "r"), cn_mean,
                              {"long_name": "running coordination number", "units": ""}),
             "coordination_total": (("r",), np.mean(cn_total, axis=0), {"long_name": "running coordination number", "units": ""}),
         },
@@ -149,8 +169,9 @@ def adf(frames, *, cutoff=3.2, bins: int = 180, centre=None, triplets: bool = Fa
     -------
     xarray.Dataset
         ``adf`` (center, theta) in 1/degree, each centre's distribution
-        normalised to unit area over 0-180° (``"all"`` pools every centre);
-        ``count`` (center): angles counted, summed over frames.
+        normalised to unit area over 0-180° (``"all"`` pools every centre;
+        NaN for a species with no bond angles); ``count`` (center): angles
+        counted, summed over frames.
 
     Examples
     --------
@@ -169,7 +190,7 @@ def adf(frames, *, cutoff=3.2, bins: int = 180, centre=None, triplets: bool = Fa
         if total is None:
             total = np.zeros((ns, ns, ns, n_bins), dtype=np.int64)
         mask = species_mask(frame, centre, what="centre")
-        for nl in neighbors.iter_blocks(frame, cutoff, block_size=block_size, centers=mask):
+        for nl in neighbors.iter_blocks(frame, cutoff, block_size=block_size, centers=mask, parallel=parallel):
             total += angle_histogram(nl.offsets, nl.centers, nl.j, nl.vectors, nl.distances, types, ns, n_bins,
                                      n_tasks(len(nl.centers), parallel))
         n_frames += 1
@@ -180,7 +201,8 @@ def adf(frames, *, cutoff=3.2, bins: int = 180, centre=None, triplets: bool = Fa
     with np.errstate(divide="ignore", invalid="ignore"):
         dens = per / (counts[:, None] * width)
     labels = species + ["all"]
-    keep = [k for k, s in enumerate(species) if by_centre[k].any()] + [len(species)]
+    wanted = species if centre is None else ([centre] if isinstance(centre, str) else list(centre))
+    keep = [k for k, s in enumerate(species) if s in wanted] + [len(species)]  # NaN for centres without angles
     theta = centres(edges)
     ds = xr.Dataset(
         {

@@ -69,6 +69,10 @@ def test_track_layers_with_kbar_and_boundary_crossing():
     np.testing.assert_allclose(tracked.retained.isel(frame=1), 0.0)  # moved by 0.3 c: nobody stays home
     np.testing.assert_allclose(tracked.mean_position.isel(frame=1) - tracked.position, 0.3 * atoms.cell[2, 2], atol=1e-9)
     np.testing.assert_allclose(tracked.kbar.isel(frame=1), 0.5)
+    with pytest.raises(ValueError, match="compute both over the same frames"):
+        layers.track_layers([atoms, shifted, shifted], kbar=kb)
+    with pytest.raises(ValueError, match="compute both over the same frames"):
+        layers.track_layers([atoms], kbar=kb)
 
 
 def test_z_profile_counts_and_density(device):

@@ -29,7 +29,8 @@ def test_rdf_equals_brute_force_on_small_triclinic_cells(seed):
     rng = np.random.default_rng(seed)
     atoms = random_atoms(rng, 30, size=(6.0, 8.0), species=(32, 52))
     r_max, n_bins = 7.5, 50  # beyond half the cell: several images
-    ds = rdf(atoms, r_max=r_max, bins=n_bins)
+    with pytest.warns(GstorderWarning, match="own periodic images"):
+        ds = rdf(atoms, r_max=r_max, bins=n_bins)
     g = _g_from_counts(naive.rdf_counts(atoms, r_max, n_bins), atoms, r_max, n_bins)
     np.testing.assert_allclose(ds.g.sel(pair="Ge-Ge"), g[0, 0], atol=1e-12)
     np.testing.assert_allclose(ds.g.sel(pair="Ge-Te"), g[0, 1], atol=1e-12)
@@ -90,6 +91,17 @@ def test_rdf_mean_and_spread_over_frames():
     np.testing.assert_allclose(both.g, (ga + gb) / 2)
     np.testing.assert_allclose(both.g_std, np.abs(ga - gb) / 2)
     assert both.attrs["n_frames"] == 2
+
+
+def test_species_missing_from_a_frame_is_averaged_over_the_others():
+    gete = structures.rocksalt("GeTe", 3, a=6.0)
+    te_only = gete[gete.numbers == 52]
+    with pytest.warns(GstorderWarning, match=r"\['Ge'\] are missing from some frames"):
+        both = rdf([gete, te_only], r_max=5.0, bins=50)
+    alone = rdf(gete, r_max=5.0, bins=50)
+    np.testing.assert_allclose(both.g.sel(pair="Ge-Te"), alone.g.sel(pair="Ge-Te"))
+    np.testing.assert_allclose(both.coordination.sel(center="Ge"), alone.coordination.sel(center="Ge"))
+    assert np.isfinite(both.coordination).all()
 
 
 def test_cluster_is_normalised_by_its_convex_hull():
