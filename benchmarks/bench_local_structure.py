@@ -48,7 +48,7 @@ DEFAULT_TIMEOUT = 900
 # The timings assume an otherwise idle machine: a task during which other processes used more than BUSY cores
 # (from /proc/stat less this script's own children) runs again, up to RETRIES times, unless it took over a minute;
 # rows still affected are marked † in the tables.
-BUSY, RETRIES = 0.2, 2
+BUSY, RETRIES = 0.2, 1
 # altbc-analyzer scans the whole pair list for every triplet, so its time grows as N^2 for large N; an earlier
 # measurement suggested N^2.3. Used only for the labelled extrapolation to 530,964 atoms, which is not run.
 EXPONENTS = (2.0, 2.3)
@@ -223,6 +223,14 @@ def find(rows, analysis, code, n):
     return next((r for r in rows if (r["analysis"], r["code"], r["n"]) == (analysis, code, n)), None)
 
 
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as fh:
+            return next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
 def versions():
     from importlib.metadata import PackageNotFoundError, version
 
@@ -237,7 +245,7 @@ def versions():
 
 def report(rows, sizes):
     others = max(r["others"] for r in rows)
-    print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+    print(f"Machine: {cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
           f"{versions()}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}; "
           f"other processes used at most {others:.2f} cores during any task (†: more than {BUSY} cores)\n")
 
@@ -333,8 +341,8 @@ def main():
                   f"{time.perf_counter() - start:6.0f} s, other processes {row['others']:.2f} cores)", file=sys.stderr)
             if row["others"] <= BUSY or wall > 60 or attempt == RETRIES:
                 break
-            print("  other processes competed for the cores: trying again in 20 s", file=sys.stderr)
-            time.sleep(20)
+            print("  other processes competed for the cores: trying again in 10 s", file=sys.stderr)
+            time.sleep(10)
         rows.append(min(tries, key=lambda r: r["others"]))
     if args.json:
         with open(args.json, "w") as fh:
