@@ -204,3 +204,43 @@ def test_quip_deck_text(tmp_path):
     assert groups.startswith("group fixed id ") and sum(len(l.split()) - 3 for l in groups.splitlines()) == atoms.arrays["fixed"].sum()
     with pytest.raises(ValueError, match="protocol='quench'"):
         md.lammps_deck("quench", atoms, "gap.xml", tmp_path)
+
+
+@pytest.fixture(scope="module")
+def demo_gap():
+    pytest.importorskip("quippy")
+    return md.demo_gap()
+
+
+def test_demo_gap_conserves_energy_in_nve(tmp_path, demo_gap):
+    atoms = structures.rocksalt("Ge1Sb2Te4", (2, 2, 2), a=6.1, seed=0)  # 56 atoms
+    out = md.run(atoms, demo_gap, [md.Segment(0.1, "nve")], temperature_K=600.0, seed=3, write_every=5,
+                 trajectory=tmp_path / "gap.xyz", thermo=tmp_path / "gap.csv")
+    log = np.genfromtxt(out["thermo"], delimiter=",", names=True)
+    assert np.ptp(log["total_eV"]) / len(atoms) < 5e-5  # eV/atom over 50 steps of 2 fs (measured 8e-6)
+    assert np.ptp(log["kinetic_eV"]) > 10 * np.ptp(log["total_eV"])  # energy really flows between kinetic and potential
+
+
+def test_demo_gap_is_a_quippy_calculator_with_clear_errors(tmp_path, demo_gap, monkeypatch):
+    atoms = structures.rocksalt("Ge1Sb2Te4", (2, 2, 2), a=6.1, seed=0)
+    atoms.calc = demo_gap
+    assert np.isfinite(atoms.get_potential_energy()) and np.isfinite(atoms.get_forces()).all()
+    monkeypatch.setattr(md, "DEMO_GAP", tmp_path / "gone.xml")
+    with pytest.raises(FileNotFoundError, match="make_demo_gap.py"):
+        md.demo_gap()
+
+
+def test_demo_gap_rocksalt_melts_when_hot_and_kbar_drops(tmp_path, demo_gap):
+    from gstorder import crystallinity
+
+    def final_kbar(temperature, name):
+        atoms = structures.rocksalt("Ge1Sb2Te4", (2, 2, 2), a=6.1, seed=0)
+        out = md.run(atoms, demo_gap, [md.Segment(0.3, "nvt", temperature)], temperature_K=temperature, seed=4,
+                     write_every=150, trajectory=tmp_path / f"{name}.xyz", thermo=tmp_path / f"{name}.csv")
+        return crystallinity.kbar(list(gstorder.read_frames(out["trajectory"]))).kbar_mean.values
+
+    start = float(crystallinity.kbar(structures.rocksalt("Ge1Sb2Te4", (2, 2, 2), a=6.1, seed=0)).kbar_mean[0])
+    cold = final_kbar(300.0, "cold")
+    hot = final_kbar(2500.0, "hot")
+    assert cold[-1] > start - 0.12  # thermal rattling only
+    assert hot[-1] < 0.36 < cold[-1]  # molten: k-bar near the liquid's
