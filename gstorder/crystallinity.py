@@ -398,7 +398,8 @@ def _kbar_frame(frame, shared):
             w = ref.weights[name]
             weights[g, start : start + len(w)] = w / w.sum()
             start += len(w)
-    for ids, vecs in iter_soap(frame, s, backend=o["backend"], block_size=o["block_size"], parallel=o["parallel"]):
+    for ids, vecs in iter_soap(frame, s, backend=o["backend"], block_size=o["block_size"], parallel=o["parallel"],
+                               reuse=True):
         # threaded BLAS busy-waits after each product and slows the next SOAP block: use it only where it pays
         with threadpool_limits(1 if few or len(ids) < 2048 else None, user_api="blas"):
             if few:
