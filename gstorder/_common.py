@@ -176,11 +176,6 @@ def n_tasks(work_items: int, parallel=None) -> int:
     return 4 * numba.get_num_threads() if parallel else 1
 
 
-def frame_times(frames: list[Frame]) -> np.ndarray:
-    """Times in ps (NaN where a frame has none)."""
-    return np.array([np.nan if f.time is None else f.time for f in frames], dtype=float)
-
-
 def frame_coords(times: np.ndarray) -> dict:
     """``frame`` and ``time`` coordinates for results over frames."""
     n = len(times)
@@ -216,8 +211,3 @@ def bin_edges(lo: float, hi: float, width: float | None, bins: int | None, *, wh
 
 def centres(edges: np.ndarray) -> np.ndarray:
     return 0.5 * (edges[1:] + edges[:-1])
-
-
-def dataarray_attrs(da: xr.DataArray, long_name: str, units: str) -> xr.DataArray:
-    da.attrs.update(long_name=long_name, units=units)
-    return da

@@ -16,7 +16,7 @@ import xarray as xr
 from ase import units
 from scipy.ndimage import gaussian_filter, zoom
 
-from ._common import analysis_frames, attrs_of, axis_coordinates, inverse_cell, n_tasks
+from ._common import analysis_frames, attrs_of, axis_coordinates, frame_coords, inverse_cell, n_tasks
 from ._kernels.thermal import binned_sums
 from .errors import MissingDataError
 
@@ -84,7 +84,7 @@ def atom_temperatures(frames, *, exclude="fixed", com="frame", index=None, show_
         rows.append(t)
         times.append(np.nan if frame.time is None else frame.time)
     return xr.DataArray(np.array(rows), dims=("frame", "atom"),
-                        coords={"frame": np.arange(len(rows)), "time": ("frame", np.array(times), {"units": "ps"})},
+                        coords=frame_coords(np.array(times)),
                         name="temperature", attrs={"long_name": "kinetic temperature", "units": "K"})
 
 
@@ -184,8 +184,7 @@ def temperature_map(frames, *, plane: str = "xz", bins=(60, 36), sigma_nm: float
             "count": (dims, counts, {"long_name": "atoms per pixel", "units": ""}),
             "kinetic_energy": (dims, ke_sum, {"long_name": "kinetic energy per pixel", "units": "eV"}),
         },
-        coords={"frame": np.arange(len(maps)), "time": ("frame", times, {"long_name": "time", "units": "ps"}),
-                u: (u, cu, {"long_name": u, "units": "Å"}), v: (v, cv, {"long_name": v, "units": "Å"})},
+        coords={**frame_coords(times), u: (u, cu, {"long_name": u, "units": "Å"}), v: (v, cv, {"long_name": v, "units": "Å"})},
         attrs=attrs_of(analysis="temperature_map", plane=plane, bins=[nu, nv], sigma_nm=sigma_nm or 0.0,
                        average_frames=int(average_frames), min_atoms=min_atoms,
                        exclude=exclude if isinstance(exclude, str) or exclude is None else "mask",
@@ -244,8 +243,7 @@ def radial_temperature(frames, *, centre, axis: str | None = None, r_max: float 
     return xr.Dataset(
         {"temperature": (("frame", "r"), np.array(temps), {"long_name": "temperature", "units": "K"}),
          "count": (("frame", "r"), np.array(counts_all), {"long_name": "atoms per shell", "units": ""})},
-        coords={"frame": np.arange(len(temps)), "time": ("frame", np.array(times), {"units": "ps"}),
-                "r": ("r", r, {"long_name": "distance from the focus", "units": "Å"})},
+        coords={**frame_coords(np.array(times)), "r": ("r", r, {"long_name": "distance from the focus", "units": "Å"})},
         attrs=attrs_of(analysis="radial_temperature", centre=centre.tolist(), axis=axis, bin_width=bin_width),
     )
 
