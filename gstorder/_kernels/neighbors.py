@@ -106,6 +106,9 @@ def _cell_range_pairs(
                         ri = radii[i]
                         n = counts[c]
                         for s in range(first, last):
+                            j = sorted_index[s]
+                            if half and j < i:  # decided before any arithmetic: half the candidates
+                                continue
                             vx = sorted_pos[s, 0] + ox
                             vy = sorted_pos[s, 1] + oy
                             vz = sorted_pos[s, 2] + oz
@@ -115,18 +118,14 @@ def _cell_range_pairs(
                             rc = cut_matrix[ti, sorted_types[s]] + ri + sorted_radii[s]
                             if d2 >= rc * rc:
                                 continue
-                            j = sorted_index[s]
                             # shift relative to the positions as given (unwrapped)
                             hx = sx + wrap[i, 0] - sorted_wrap[s, 0]
                             hy = sy + wrap[i, 1] - sorted_wrap[s, 1]
                             hz = sz + wrap[i, 2] - sorted_wrap[s, 2]
                             if j == i and hx == 0 and hy == 0 and hz == 0 and not self_interaction:
                                 continue
-                            if half:
-                                if j < i:
-                                    continue
-                                if j == i and (hx < 0 or (hx == 0 and (hy < 0 or (hy == 0 and hz < 0)))):
-                                    continue
+                            if half and j == i and (hx < 0 or (hx == 0 and (hy < 0 or (hy == 0 and hz < 0)))):
+                                continue
                             if offsets is not None:  # pruned at compile time in counting mode
                                 p = offsets[c] + n
                                 out_i[p] = i
