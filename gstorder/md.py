@@ -17,6 +17,7 @@ checkpoint lets an interrupted run resume and give the same trajectory.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import os
 import pickle
 from dataclasses import dataclass, field
@@ -238,12 +239,9 @@ def run(atoms, calculator, segments, *, trajectory="md.extxyz", thermo="md_therm
     """
     dt_ps = timestep_fs / 1000.0
     rng = np.random.default_rng(seed)
-    fixed = np.asarray(atoms.arrays.get("fixed", np.zeros(len(atoms), bool)), dtype=bool)
+    fixed, segments = _held_atoms(atoms, segments)
     if fixed.any():
         atoms.set_constraint(FixAtoms(mask=fixed))
-        for seg in segments:  # fixed atoms take no heat
-            if seg.heat is not None:
-                seg.heat = HeatPulse(np.asarray(seg.heat.region, dtype=bool) & ~fixed, seg.heat.power)
     atoms.calc = calculator
     traj_part, thermo_part = f"{trajectory}.part", f"{thermo}.part"
     state = _State()
@@ -291,6 +289,14 @@ def run(atoms, calculator, segments, *, trajectory="md.extxyz", thermo="md_therm
     if checkpoint is not None and os.path.exists(checkpoint):
         os.unlink(checkpoint)
     return {"trajectory": str(trajectory), "thermo": str(thermo), "hooks": hook_values, "heat_added_eV": state.heat_added}
+
+
+def _held_atoms(atoms, segments):
+    """The ``fixed`` mask of ``atoms`` and the segments with fixed atoms taken out of every heat region (new objects)."""
+    fixed = np.asarray(atoms.arrays.get("fixed", np.zeros(len(atoms), bool)), dtype=bool)
+    out = [dataclasses.replace(seg, heat=HeatPulse(np.asarray(seg.heat.region, dtype=bool) & ~fixed, seg.heat.power))
+           if seg.heat is not None else seg for seg in segments]
+    return fixed, out
 
 
 def _dynamics(atoms, seg, timestep_fs, friction_per_ps, thermostat_ps, pressure_damping_ps, rng):
@@ -515,11 +521,11 @@ def lammps_deck(segments, atoms, potential, directory, *, species=("Ge", "Sb", "
         raise ValueError(f"species {missing} are not among the LAMMPS types {list(species)}")
     _atomic_text(directory / "data.lmp", lambda fh: write(fh, atoms, format="lammps-data", specorder=list(species),
                                                           masses=True, units="metal", atom_style="atomic"))
-    fixed = np.asarray(atoms.arrays.get("fixed", np.zeros(len(atoms), bool)), dtype=bool)
+    fixed, segments = _held_atoms(atoms, segments)
     groups = {"fixed": fixed}
     for k, seg in enumerate(segments):
         if seg.heat is not None:
-            groups[f"heat{k}"] = np.asarray(seg.heat.region, dtype=bool) & ~fixed
+            groups[f"heat{k}"] = seg.heat.region
     group_lines = [line for name, mask in groups.items() for line in _group_lines(name, mask)]
     _atomic_text(directory / "groups.lmp", lambda fh: fh.write("\n".join(group_lines) + "\n"))
     if pair_style is None:

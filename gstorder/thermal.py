@@ -53,7 +53,6 @@ def kinetic_energies(frame, *, exclude="fixed", com="frame") -> tuple[np.ndarray
 
     frame = as_frame(frame)
     v = frame.require_velocities()
-    n = len(frame)
     counted = ~_mask(frame, exclude, "exclude", default_fixed=True)
     m = frame.atom_masses
     if com is None:
@@ -69,7 +68,7 @@ def kinetic_energies(frame, *, exclude="fixed", com="frame") -> tuple[np.ndarray
         v_cm = (m[region, None] * v[region]).sum(axis=0) / mass if mass > 0 else np.zeros(3)
     ke = 0.5 * m * ((v - v_cm) ** 2).sum(axis=1) * EV_PER_AMU_A2_PS2
     ke[~counted] = 0.0
-    return ke if n else np.zeros(0), counted
+    return ke, counted
 
 
 def atom_temperatures(frames, *, exclude="fixed", com="frame", index=None, show_progress=None) -> xr.DataArray:

@@ -244,3 +244,13 @@ def test_demo_gap_rocksalt_melts_when_hot_and_kbar_drops(tmp_path, demo_gap):
     hot = final_kbar(2500.0, "hot")
     assert cold[-1] > start - 0.12  # thermal rattling only
     assert hot[-1] < 0.36 < cold[-1]  # molten: k-bar near the liquid's
+
+
+def test_run_leaves_the_callers_segments_alone(tmp_path):
+    atoms = small()
+    atoms.new_array("fixed", np.arange(len(atoms)) < 8)
+    region = np.ones(len(atoms), bool)
+    segments = [md.Segment(0.01, "nve", heat=md.HeatPulse(region, 1.0))]
+    out = md.run(atoms, lj(), segments, temperature_K=100.0, seed=1, trajectory=tmp_path / "a.xyz", thermo=tmp_path / "a.csv")
+    assert segments[0].heat.region is region and region.all()  # the fixed atoms were left out of a copy
+    assert out["heat_added_eV"] == pytest.approx(0.01)
