@@ -349,8 +349,8 @@ def kbar(frames, *, reference="rocksalt", groups=None, zeta: float = 4, neighbou
     if neighbour_average and not neighbour_cutoff > 0:
         raise ValueError(f"neighbour_cutoff must be a positive length in Å, got {neighbour_cutoff}")
     s = ref.settings
-    options = dict(zeta=zeta, neighbour_average=neighbour_average, neighbour_cutoff=float(neighbour_cutoff),
-                   backend=backend, block_size=block_size, parallel=parallel)
+    options = dict(all_environments=_all_environments(ref), zeta=zeta, neighbour_average=neighbour_average,
+                   neighbour_cutoff=float(neighbour_cutoff), backend=backend, block_size=block_size, parallel=parallel)
     frame_iter = analysis_frames(frames, index, desc="kbar", show_progress=show_progress)
     k_rows, kbar_rows, times, symbols = [], [], [], None
     for frame, (k, kb) in map_frames(_kbar_frame, frame_iter, shared=(ref, options), workers=workers):
@@ -381,6 +381,26 @@ def kbar(frames, *, reference="rocksalt", groups=None, zeta: float = 4, neighbou
     return ds
 
 
+def _all_environments(ref, limit: int = 64):
+    """For a small reference: every environment in one matrix and each group's normalised weights over it.
+
+    One product against all environments (weights zero outside the atom's
+    group) is then cheaper than selecting rows per group; ``None`` for
+    references with more than ``limit`` environments (e.g. the rock-salt ones).
+    """
+    names = list(ref.groups)
+    if sum(len(ref.vectors[g]) for g in names) > limit:
+        return None
+    all_refs = np.concatenate([ref.vectors[g] for g in names])
+    weights = np.zeros((len(names), len(all_refs)))
+    start = 0
+    for g, name in enumerate(names):
+        w = ref.weights[name]
+        weights[g, start : start + len(w)] = w / w.sum()
+        start += len(w)
+    return all_refs, weights
+
+
 def _kbar_frame(frame, shared):
     """k and k̄ of one frame: SOAP block by block, similarity to the references, neighbour average."""
     ref, o = shared
@@ -389,20 +409,13 @@ def _kbar_frame(frame, shared):
     gi = ref.group_index(frame)
     k = np.full(len(frame), np.nan)
     names = list(ref.groups)
-    all_refs = np.concatenate([ref.vectors[g] for g in names])
-    few = len(all_refs) <= 64  # e.g. the trigonal reference: 4 environments
-    if few:  # one product against every environment, weights zero outside the atom's group
-        weights = np.zeros((len(names), len(all_refs)))
-        start = 0
-        for g, name in enumerate(names):
-            w = ref.weights[name]
-            weights[g, start : start + len(w)] = w / w.sum()
-            start += len(w)
+    few = o["all_environments"]
     for ids, vecs in iter_soap(frame, s, backend=o["backend"], block_size=o["block_size"], parallel=o["parallel"],
                                reuse=True):
         # threaded BLAS busy-waits after each product and slows the next SOAP block: use it only where it pays
-        with threadpool_limits(1 if few or len(ids) < 2048 else None, user_api="blas"):
-            if few:
+        with threadpool_limits(1 if few is not None or len(ids) < 2048 else None, user_api="blas"):
+            if few is not None:
+                all_refs, weights = few
                 k[ids] = ((vecs @ all_refs.T) ** o["zeta"] * weights[gi[ids]]).sum(axis=1)
                 continue
             for g, name in enumerate(names):
