@@ -63,21 +63,21 @@ def find_layers(frame, axis: str = "z", *, resolution: float = 0.05, smoothing: 
     a = _axis(axis)
     coord, length, periodic = _coordinate(frame, a)
     positions, owner = _detect(coord, length, periodic, resolution, smoothing, min_separation, min_fraction)
-    symbols = frame.symbols
-    species, counts, purity, width = [], [], [], []
-    positions = positions.copy()
-    for k, p in enumerate(positions):
-        members = owner == k
-        names, n = np.unique(symbols[members], return_counts=True)
-        species.append(str(names[np.argmax(n)]) if len(n) else "")
-        counts.append(int(members.sum()))
-        purity.append(float(n.max() / n.sum()) if len(n) else np.nan)
-        d = _delta(coord[members], p, length, periodic)
-        positions[k] = p + d.mean() if len(d) else p  # the atoms' mean, finer than the histogram
-        width.append(float(d.std()) if len(d) else np.nan)
+    # per-layer statistics by bincount: one pass over the atoms, not one per layer
+    n_layers = len(positions)
+    names, types = frame_species(frame)
+    by_species = np.bincount(owner * len(names) + types, minlength=n_layers * len(names)).reshape(n_layers, len(names))
+    counts = by_species.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        species = np.where(counts > 0, np.array(names)[by_species.argmax(axis=1)], "")
+        purity = by_species.max(axis=1) / counts
+        d = _delta(coord, positions[owner], length, periodic)
+        mean = np.bincount(owner, d, n_layers) / counts
+        width = np.sqrt(np.maximum(np.bincount(owner, d * d, n_layers) / counts - mean**2, 0.0))
+    positions = positions + np.nan_to_num(mean)  # the atoms' mean, finer than the histogram
     return xr.Dataset(
         {"position": ("layer", positions, {"long_name": f"layer position along {axis}", "units": "Å"}),
-         "species": ("layer", np.array(species, dtype=object).astype(str)),
+         "species": ("layer", species),
          "count": ("layer", np.array(counts), {"long_name": "atoms", "units": ""}),
          "purity": ("layer", np.array(purity), {"long_name": "share of the dominant species", "units": ""}),
          "width": ("layer", np.array(width), {"long_name": "layer width (rms)", "units": "Å"})},
