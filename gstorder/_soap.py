@@ -17,12 +17,12 @@ from scipy.linalg import cholesky, solve
 from scipy.special import erf
 
 from . import neighbors
-from ._common import n_tasks
+from .parallel import n_tasks
 from ._kernels.soap import soap_block
 from .errors import UnknownSpeciesError
 from .frames import Frame, species_numbers
 
-__all__ = ["SoapSettings", "soap_settings", "iter_soap", "BACKENDS"]
+__all__ = ["SoapSettings", "soap_settings", "iter_soap", "SoapBlocks", "BACKENDS"]
 
 BACKENDS = ("numba", "quippy")
 
@@ -215,22 +215,41 @@ def iter_soap(frame: Frame, s: SoapSettings, *, backend: str = "numba", centers=
     if backend == "quippy":
         yield _quippy_vectors(frame, s, mask)
         return
-    alpha, rb, transform, l0 = radial_basis(s)
-    norms = ylm_norms(s.l_max)
-    channel = np.full(len(frame), -1, dtype=np.int64)
-    for k, z in enumerate(species_numbers(s.species)):
-        channel[frame.numbers == z] = k
-    buffer = None
+    blocks = SoapBlocks(frame, s)
     for nl in neighbors.iter_blocks(frame, float(s.cutoff), block_size=block_size, centers=mask, parallel=parallel):
-        if not reuse or buffer is None or len(buffer) < len(nl.centers):
-            buffer = np.empty((len(nl.centers), s.dimension))
-        out = buffer[: len(nl.centers)]
+        yield nl.centers, blocks.vectors(nl, parallel=parallel, reuse=reuse)
+
+
+class SoapBlocks:
+    """The native SOAP of one frame, block by block of centres, from neighbour lists at the SOAP cut-off.
+
+    ``vectors(nl)`` computes the (len(nl.centers), dim) vectors of the
+    block's centres from ``nl``, a full list within ``s.cutoff`` (e.g. a
+    block of :class:`gstorder.pipeline.FrameNeighbours`).
+    """
+
+    def __init__(self, frame: Frame, s: SoapSettings):
+        self.s = s
+        self.basis = radial_basis(s)
+        self.norms = ylm_norms(s.l_max)
+        self.channel = np.full(len(frame), -1, dtype=np.int64)
+        for k, z in enumerate(species_numbers(s.species)):
+            self.channel[frame.numbers == z] = k
+        self._buffer = None
+
+    def vectors(self, nl, *, parallel=None, reuse: bool = False) -> np.ndarray:
+        """SOAP vectors of the block's centres; with ``reuse`` written into one buffer kept between blocks."""
+        s = self.s
+        if not reuse or self._buffer is None or len(self._buffer) < len(nl.centers):
+            self._buffer = np.empty((len(nl.centers), s.dimension))
+        out = self._buffer[: len(nl.centers)]
         if len(nl.centers):
-            soap_block(nl.offsets, nl.centers, nl.j, nl.distances, nl.vectors, channel, bool(s.central_reference_all_species),
-                       rb, alpha, float(s.cutoff), float(s.cutoff_transition_width), transform, l0, float(s.central_weight),
-                       int(s.l_max), len(s.species), norms, bool(s.normalise), float(s.covariance_sigma0), out,
-                       n_tasks(len(nl.centers), parallel))
-        yield nl.centers, out
+            alpha, rb, transform, l0 = self.basis
+            soap_block(nl.offsets, nl.centers, nl.j, nl.distances, nl.vectors, self.channel,
+                       bool(s.central_reference_all_species), rb, alpha, float(s.cutoff), float(s.cutoff_transition_width),
+                       transform, l0, float(s.central_weight), int(s.l_max), len(s.species), self.norms, bool(s.normalise),
+                       float(s.covariance_sigma0), out, n_tasks(len(nl.centers), parallel))
+        return out
 
 
 _DESCRIPTORS: dict = {}

@@ -15,11 +15,13 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from . import neighbors
-from ._common import DEFAULT_BLOCK_SIZE, analysis_frames, attrs_of, bin_edges, centres, n_tasks, species_mask
+from ._labels import attrs_of, bin_edges, centres
+from .parallel import DEFAULT_BLOCK_SIZE, n_tasks
+from .pipeline import Analysis, Need, Part, run
+from .species import species_mask
 from ._kernels.altbc import collinear_pair_histogram
 
-__all__ = ["altbc"]
+__all__ = ["altbc", "ALTBC"]
 
 
 def altbc(frames, *, r_min: float = 2.5, r_max: float = 4.0, angle_tolerance: float = 25.0, bin_width: float = 0.02,
@@ -60,47 +62,82 @@ def altbc(frames, *, r_min: float = 2.5, r_max: float = 4.0, angle_tolerance: fl
     >>> [round(float(x), 2) for x in p.where(p == p.max(), drop=True).r1]
     [2.85, 3.15]
     """
-    if not 0 < angle_tolerance < 90:
-        raise ValueError(f"angle_tolerance must lie in (0, 90) degrees, got {angle_tolerance}")
-    if not 0 <= r_min < r_max:
-        raise ValueError(f"need 0 <= r_min < r_max, got r_min={r_min}, r_max={r_max} Å")
-    edges = bin_edges(float(r_min), float(r_max), bin_width, None, what="altbc")
-    n_bins = len(edges) - 1
-    cos_max = np.cos(np.radians(180.0 - angle_tolerance))
-    hist = np.zeros((n_bins, n_bins))
-    n_centres = n_collinear = n_frames = 0
-    ratio_sum, ideal = 0.0, 0.0
-    for frame in analysis_frames(frames, index, desc="altbc", show_progress=show_progress):
-        mask = species_mask(frame, centre, what="centre")
-        frame_counts = np.zeros((n_bins, n_bins), dtype=np.int64)
-        for nl in neighbors.iter_blocks(frame, float(r_max), block_size=block_size, centers=mask, parallel=parallel):
-            counts, ratio, count = collinear_pair_histogram(nl.offsets, nl.vectors, nl.distances, float(r_min), float(r_max),
-                                                            cos_max, n_bins, n_tasks(len(nl.centers), parallel))
-            frame_counts += counts
-            ratio_sum += ratio
-            n_collinear += count
-        n_c = int(mask.sum())
-        if normalize:
-            rho = len(frame) / frame.volume
-            ideal += n_c * rho**2  # weight each frame's ideal-gas value by its centres
-        hist += frame_counts
-        n_centres += n_c
-        n_frames += 1
-    area = np.diff(edges)[:, None] * np.diff(edges)[None, :]
-    p = hist / (n_centres * area)
-    r = centres(edges)
-    units, name = "1/Å²", "ALTBC P(r1, r2)"
-    if normalize:
-        shape = 8 * np.pi**2 * (1 - np.cos(np.radians(angle_tolerance))) * (r[:, None] ** 2) * (r[None, :] ** 2)
-        p = p / (shape * ideal / n_centres)
-        units, name = "", "ALTBC P(r1, r2) / ideal gas"
-    return xr.DataArray(
-        p, dims=("r1", "r2"),
-        coords={"r1": ("r1", r, {"long_name": "r1", "units": "Å"}), "r2": ("r2", r, {"long_name": "r2", "units": "Å"})},
-        name="altbc",
-        attrs={"long_name": name, "units": units,
-               **attrs_of(r_min=float(r_min), r_max=float(r_max), angle_tolerance=float(angle_tolerance),
-                          bin_width=(float(r_max) - float(r_min)) / n_bins, centre=centre, normalize=normalize, n_frames=n_frames,
-                          n_centres=n_centres, n_collinear=int(n_collinear),
-                          long_short_ratio=ratio_sum / n_collinear if n_collinear else np.nan)},
-    )
+    analysis = ALTBC(r_min=r_min, r_max=r_max, angle_tolerance=angle_tolerance, bin_width=bin_width, centre=centre,
+                     normalize=normalize)
+    return run(frames, [analysis], index=index, block_size=block_size, parallel=parallel, show_progress=show_progress)["altbc"]
+
+
+class ALTBC(Analysis):
+    """:func:`altbc` as an analysis of the one-pass runner (:mod:`gstorder.pipeline`); parameters as there.
+
+    With ``normalize="both"`` the result is a Dataset holding the map
+    (``altbc``) and its ideal-gas normalisation (``altbc_normalized``).
+    """
+
+    name = "altbc"
+
+    def __init__(self, *, r_min: float = 2.5, r_max: float = 4.0, angle_tolerance: float = 25.0, bin_width: float = 0.02,
+                 centre=None, normalize=False):
+        if not 0 < angle_tolerance < 90:
+            raise ValueError(f"angle_tolerance must lie in (0, 90) degrees, got {angle_tolerance}")
+        if not 0 <= r_min < r_max:
+            raise ValueError(f"need 0 <= r_min < r_max, got r_min={r_min}, r_max={r_max} Å")
+        if normalize not in (False, True, "both"):
+            raise ValueError(f"normalize={normalize!r}; choose False, True or 'both'")
+        self.edges = bin_edges(float(r_min), float(r_max), bin_width, None, what="altbc")
+        self.r_min, self.r_max, self.angle_tolerance = float(r_min), float(r_max), float(angle_tolerance)
+        self.centre, self.normalize = centre, normalize
+        self.needs = (Need.of(self.r_max, centres=centre),)
+
+    def parameters(self) -> dict:
+        return {"r_min": self.r_min, "r_max": self.r_max, "angle_tolerance": self.angle_tolerance, "centre": self.centre}
+
+    def begin_frame(self, frame):
+        n = len(self.edges) - 1
+        return {"counts": np.zeros((n, n), dtype=np.int64), "ratio": 0.0, "collinear": 0,
+                "n_centres": int(species_mask(frame, self.centre, what="centre").sum())}
+
+    def add_block(self, state, frame, lists):
+        nl = lists[self.needs[0]]
+        cos_max = np.cos(np.radians(180.0 - self.angle_tolerance))
+        counts, ratio, count = collinear_pair_histogram(nl.offsets, nl.vectors, nl.distances, self.r_min, self.r_max,
+                                                        cos_max, len(self.edges) - 1, n_tasks(len(nl.centers), lists.parallel))
+        state["counts"] += counts
+        state["ratio"] += ratio
+        state["collinear"] += int(count)
+
+    def end_frame(self, state, frame) -> Part:
+        # each frame's ideal-gas value weighted by its centres (periodic frames only)
+        state["ideal"] = state["n_centres"] * (len(frame) / frame.volume) ** 2 if self.normalize else 0.0
+        return Part(state)
+
+    def result(self, parts, times):
+        edges, n_bins = self.edges, len(self.edges) - 1
+        hist = np.zeros((n_bins, n_bins))
+        n_centres = n_collinear = 0
+        ratio_sum = ideal = 0.0
+        for p in parts:
+            hist += p.data["counts"]
+            n_centres += p.data["n_centres"]
+            n_collinear += p.data["collinear"]
+            ratio_sum += p.data["ratio"]
+            ideal += p.data["ideal"]
+        area = np.diff(edges)[:, None] * np.diff(edges)[None, :]
+        p = hist / (n_centres * area)
+        r = centres(edges)
+        shape = 8 * np.pi**2 * (1 - np.cos(np.radians(self.angle_tolerance))) * (r[:, None] ** 2) * (r[None, :] ** 2)
+        coords = {"r1": ("r1", r, {"long_name": "r1", "units": "Å"}), "r2": ("r2", r, {"long_name": "r2", "units": "Å"})}
+        attrs = attrs_of(r_min=self.r_min, r_max=self.r_max, angle_tolerance=self.angle_tolerance,
+                         bin_width=(self.r_max - self.r_min) / n_bins, centre=self.centre, normalize=self.normalize,
+                         n_frames=len(parts), n_centres=n_centres, n_collinear=int(n_collinear),
+                         long_short_ratio=ratio_sum / n_collinear if n_collinear else np.nan)
+        raw = xr.DataArray(p, dims=("r1", "r2"), coords=coords, name="altbc",
+                           attrs={"long_name": "ALTBC P(r1, r2)", "units": "1/Å²", **attrs})
+        if not self.normalize:
+            return raw
+        normalized = xr.DataArray(p / (shape * ideal / n_centres), dims=("r1", "r2"), coords=coords, name="altbc",
+                                  attrs={"long_name": "ALTBC P(r1, r2) / ideal gas", "units": "", **attrs})
+        if self.normalize is True:
+            return normalized
+        return xr.Dataset({"altbc": raw, "altbc_normalized": normalized.rename("altbc_normalized")},
+                          attrs={"analysis": "altbc", **attrs})

@@ -26,14 +26,15 @@ import xarray as xr
 from threadpoolctl import threadpool_limits
 
 from . import neighbors, structures
-from ._common import GROUPS, analysis_frames, attrs_of, frame_coords, species_groups
+from ._labels import attrs_of, frame_coords
+from .pipeline import Analysis, Need, Part, analysis_frames, run
+from .species import GROUPS, species_groups
 from ._kernels.soap import neighbour_mean
-from .parallel import map_frames
-from ._soap import SOAP_BLOCK_SIZE, SoapSettings, iter_soap, require_species, soap_settings
-from .errors import EmptyFrameError, UnknownSpeciesError
+from ._soap import BACKENDS, SOAP_BLOCK_SIZE, SoapBlocks, SoapSettings, iter_soap, require_species, soap_settings
+from .errors import EmptyFrameError, InconsistentFramesError, UnknownSpeciesError
 from .frames import iter_frames, species_numbers
 
-__all__ = ["soap", "kbar", "Reference", "reference", "calibrate", "Calibration", "write_extxyz", "GROUPS",
+__all__ = ["soap", "kbar", "KBar", "Reference", "reference", "calibrate", "Calibration", "write_extxyz", "GROUPS",
            "SoapSettings", "soap_settings"]
 
 
@@ -343,42 +344,118 @@ def kbar(frames, *, reference="rocksalt", groups=None, zeta: float = 4, neighbou
     >>> round(float(ds.kbar_mean[0]), 10)
     1.0
     """
-    ref = _reference(reference, groups, backend, 1e-10, soap)
-    if not zeta > 0:
-        raise ValueError(f"zeta must be positive, got {zeta}")
-    if neighbour_average and not neighbour_cutoff > 0:
-        raise ValueError(f"neighbour_cutoff must be a positive length in Å, got {neighbour_cutoff}")
-    s = ref.settings
-    options = dict(all_environments=_all_environments(ref), zeta=zeta, neighbour_average=neighbour_average,
-                   neighbour_cutoff=float(neighbour_cutoff), backend=backend, block_size=block_size, parallel=parallel)
-    frame_iter = analysis_frames(frames, index, desc="kbar", show_progress=show_progress)
-    k_rows, kbar_rows, times, symbols = [], [], [], None
-    for frame, (k, kb) in map_frames(_kbar_frame, frame_iter, shared=(ref, options), workers=workers):
-        if symbols is not None and (len(frame) != len(symbols) or (frame.symbols != symbols).any()):
-            raise ValueError(f"{frame.describe()} has other atoms than the first frame; call kbar() per structure")
-        symbols = frame.symbols
-        k_rows.append(k)
-        kbar_rows.append(kb)
-        times.append(np.nan if frame.time is None else frame.time)
-    species = sorted(set(symbols), key=lambda x: species_numbers([x])[0])
-    kb_all = np.array(kbar_rows)
-    ds = xr.Dataset(
-        {
-            "k": (("frame", "atom"), np.array(k_rows), {"long_name": "SOAP similarity k", "units": ""}),
-            "kbar": (("frame", "atom"), kb_all, {"long_name": "crystallinity k̄", "units": ""}),
-            "kbar_mean": (("frame",), kb_all.mean(axis=1), {"long_name": "mean k̄", "units": ""}),
-            "kbar_species": (("frame", "species"), np.stack([kb_all[:, symbols == sp].mean(axis=1) for sp in species], axis=1),
-                             {"long_name": "mean k̄", "units": ""}),
-        },
-        coords={**frame_coords(np.array(times)), "atom": np.arange(len(symbols)), "symbol": ("atom", symbols),
-                "species": species},
-        attrs=attrs_of(analysis="kbar", reference=ref.description, zeta=float(zeta), workers=workers,
-                       neighbour_average=neighbour_average,
-                       neighbour_cutoff=float(neighbour_cutoff), groups={g: list(v) for g, v in ref.groups.items()},
-                       n_reference_environments={g: n for g, (n, _) in ref.n_environments.items()},
-                       soap=s.descriptor_string(), backend=backend),
-    )
-    return ds
+    analysis = KBar(reference=reference, groups=groups, zeta=zeta, neighbour_average=neighbour_average,
+                    neighbour_cutoff=neighbour_cutoff, soap=soap, backend=backend, block_size=block_size, workers=workers)
+    return run(frames, [analysis], index=index, parallel=parallel, show_progress=show_progress, workers=workers)["kbar"]
+
+
+class KBar(Analysis):
+    """:func:`kbar` as an analysis of the one-pass runner (:mod:`gstorder.pipeline`); parameters as there.
+
+    ``per_atom=False`` keeps only the per-frame means (``kbar_mean``,
+    ``kbar_species``); the runner may also stream the per-atom ``k`` and
+    ``kbar`` to disk instead of holding them.
+    """
+
+    name = "kbar"
+    same_atoms = True
+
+    def __init__(self, *, reference="rocksalt", groups=None, zeta: float = 4, neighbour_average: bool = True,
+                 neighbour_cutoff: float = 3.2, soap=None, backend: str = "numba", block_size: int = SOAP_BLOCK_SIZE,
+                 per_atom: bool = True, workers=None):
+        self.ref = _reference(reference, groups, backend, 1e-10, soap)
+        if not zeta > 0:
+            raise ValueError(f"zeta must be positive, got {zeta}")
+        if neighbour_average and not neighbour_cutoff > 0:
+            raise ValueError(f"neighbour_cutoff must be a positive length in Å, got {neighbour_cutoff}")
+        if backend not in BACKENDS:
+            raise ValueError(f"backend={backend!r}; choose one of {', '.join(BACKENDS)}")
+        s = self.ref.settings
+        self.zeta, self.neighbour_average, self.neighbour_cutoff = float(zeta), bool(neighbour_average), float(neighbour_cutoff)
+        self.backend, self.per_atom, self.workers = backend, bool(per_atom), workers
+        self.max_block = int(block_size)
+        self.few = _all_environments(self.ref)
+        self.soap_need = Need.of(float(s.cutoff), centres=s.centres) if backend == "numba" else None
+        self.average_need = Need.of(self.neighbour_cutoff) if self.neighbour_average else None
+        self.needs = tuple(n for n in (self.soap_need, self.average_need) if n is not None)
+
+    def parameters(self) -> dict:
+        return {"reference": self.ref.description, "zeta": self.zeta, "neighbour_cutoff": self.neighbour_cutoff}
+
+    def setup(self, frame):
+        self.symbols = frame.symbols
+        self.species = sorted(set(self.symbols), key=lambda x: species_numbers([x])[0])
+
+    def begin_frame(self, frame):
+        if len(frame) != len(self.symbols) or (frame.symbols != self.symbols).any():
+            raise InconsistentFramesError(f"{frame.describe()} has other atoms than the first frame; call kbar() per "
+                                          "structure")
+        require_species(frame, self.ref.settings, "reference SOAP")
+        return {"k": np.full(len(frame), np.nan), "groups": self.ref.group_index(frame), "blocks": [],
+                "soap": SoapBlocks(frame, self.ref.settings) if self.soap_need else None}
+
+    def add_block(self, state, frame, lists):
+        if self.soap_need is not None:
+            nl = lists[self.soap_need]
+            self._similarity(state, nl.centers, state["soap"].vectors(nl, parallel=lists.parallel, reuse=True))
+        if self.average_need is not None:
+            nl = lists[self.average_need]
+            state["blocks"].append((nl.centers, nl.offsets, nl.j, lists.parallel))
+
+    def _similarity(self, state, ids, vecs):
+        """k of the centres ``ids`` from their SOAP vectors: the mean of (p·p')^ζ over their group's environments."""
+        ref, k, gi = self.ref, state["k"], state["groups"]
+        # threaded BLAS busy-waits after each product and slows the next SOAP block: use it only where it pays
+        with threadpool_limits(1 if self.few is not None or len(ids) < 2048 else None, user_api="blas"):
+            if self.few is not None:
+                all_refs, weights = self.few
+                k[ids] = ((vecs @ all_refs.T) ** self.zeta * weights[gi[ids]]).sum(axis=1)
+                return
+            for g, name in enumerate(ref.groups):
+                rows = gi[ids] == g
+                if rows.any():
+                    w = ref.weights[name]
+                    k[ids[rows]] = (vecs[rows] @ ref.vectors[name].T) ** self.zeta @ (w / w.sum())
+
+    def end_frame(self, state, frame) -> Part:
+        if self.soap_need is None:  # quippy: the whole frame at once
+            for ids, vecs in iter_soap(frame, self.ref.settings, backend=self.backend):
+                self._similarity(state, ids, vecs)
+        k = state["k"]
+        if self.neighbour_average:
+            kb = np.empty(len(frame))
+            for centers, offsets, j, parallel in state["blocks"]:
+                out = np.empty(len(centers))
+                neighbour_mean(offsets, centers, j, k, out)
+                kb[centers] = out
+        else:
+            kb = k.copy()
+        means = (kb.mean(), np.array([kb[self.symbols == sp].mean() for sp in self.species]))
+        atoms = {"k": (k, _ATOM_ATTRS["k"]), "kbar": (kb, _ATOM_ATTRS["kbar"])} if self.per_atom else None
+        return Part(means, atoms)
+
+    def result(self, parts, times) -> xr.Dataset:
+        data = {
+            "kbar_mean": (("frame",), np.array([p.data[0] for p in parts]), {"long_name": "mean k̄", "units": ""}),
+            "kbar_species": (("frame", "species"), np.array([p.data[1] for p in parts]), {"long_name": "mean k̄", "units": ""}),
+        }
+        if parts[0].atoms:
+            data = {name: (("frame", "atom"), np.array([p.atoms[name][0] for p in parts]), attrs)
+                    for name, attrs in _ATOM_ATTRS.items()} | data
+        ref = self.ref
+        return xr.Dataset(
+            data,
+            coords={**frame_coords(times), "atom": np.arange(len(self.symbols)), "symbol": ("atom", self.symbols),
+                    "species": self.species},
+            attrs=attrs_of(analysis="kbar", reference=ref.description, zeta=self.zeta, workers=self.workers,
+                           neighbour_average=self.neighbour_average, neighbour_cutoff=self.neighbour_cutoff,
+                           groups={g: list(v) for g, v in ref.groups.items()},
+                           n_reference_environments={g: n for g, (n, _) in ref.n_environments.items()},
+                           soap=ref.settings.descriptor_string(), backend=self.backend),
+        )
+
+
+_ATOM_ATTRS = {"k": {"long_name": "SOAP similarity k", "units": ""}, "kbar": {"long_name": "crystallinity k̄", "units": ""}}
 
 
 def _all_environments(ref, limit: int = 64):
@@ -399,39 +476,6 @@ def _all_environments(ref, limit: int = 64):
         weights[g, start : start + len(w)] = w / w.sum()
         start += len(w)
     return all_refs, weights
-
-
-def _kbar_frame(frame, shared):
-    """k and k̄ of one frame: SOAP block by block, similarity to the references, neighbour average."""
-    ref, o = shared
-    s = ref.settings
-    require_species(frame, s, "reference SOAP")
-    gi = ref.group_index(frame)
-    k = np.full(len(frame), np.nan)
-    names = list(ref.groups)
-    few = o["all_environments"]
-    for ids, vecs in iter_soap(frame, s, backend=o["backend"], block_size=o["block_size"], parallel=o["parallel"],
-                               reuse=True):
-        # threaded BLAS busy-waits after each product and slows the next SOAP block: use it only where it pays
-        with threadpool_limits(1 if few is not None or len(ids) < 2048 else None, user_api="blas"):
-            if few is not None:
-                all_refs, weights = few
-                k[ids] = ((vecs @ all_refs.T) ** o["zeta"] * weights[gi[ids]]).sum(axis=1)
-                continue
-            for g, name in enumerate(names):
-                rows = gi[ids] == g
-                if rows.any():
-                    w = ref.weights[name]
-                    k[ids[rows]] = (vecs[rows] @ ref.vectors[name].T) ** o["zeta"] @ (w / w.sum())
-    if not o["neighbour_average"]:
-        return k, k.copy()
-    kb = np.empty(len(frame))
-    for nl in neighbors.iter_blocks(frame, o["neighbour_cutoff"], block_size=max(o["block_size"], 65536),
-                                  parallel=o["parallel"]):
-        out = np.empty(len(nl.centers))
-        neighbour_mean(nl.offsets, nl.centers, nl.j, k, out)
-        kb[nl.centers] = out
-    return k, kb
 
 
 # --------------------------------------------------------------------------- calibration

@@ -7,15 +7,18 @@ from typing import Iterator
 import numpy as np
 import xarray as xr
 
-from ._common import analysis_frames, attrs_of, frame_coords, frame_species, inverse_cell
-from .errors import MissingDataError
+from ._labels import attrs_of, frame_coords
+from .frames import inverse_cell
+from .pipeline import Analysis, Part, analysis_frames, run
+from .species import frame_species
+from .errors import InconsistentFramesError, MissingDataError
 from .frames import Frame
 
-__all__ = ["unwrapped_positions", "msd", "density"]
+__all__ = ["unwrapped_positions", "Unwrapper", "msd", "density", "MSD", "Density"]
 
 
-def unwrapped_positions(frames, *, index=None, show_progress=None, desc="unwrap") -> Iterator[tuple[Frame, np.ndarray]]:
-    """Yield ``(frame, unwrapped positions in Å)`` along a trajectory.
+class Unwrapper:
+    """Unwrapped positions along a trajectory, one frame after the other.
 
     LAMMPS image flags (``frame.arrays["image"]``) are used when present;
     otherwise each step is the minimum-image displacement since the previous
@@ -23,21 +26,33 @@ def unwrapped_positions(frames, *, index=None, show_progress=None, desc="unwrap"
     which is exact as long as no atom moves more than half a cell between
     two frames. Atoms may cross the box any number of times.
     """
-    previous, unwrapped, n = None, None, None
-    for frame in analysis_frames(frames, index, desc=desc, show_progress=show_progress):
-        if n is not None and len(frame) != n:
-            raise ValueError(f"{frame.describe()} has {len(frame)} atoms, the first frame {n}; unwrapping needs the same atoms")
-        n = len(frame)
+
+    def __init__(self):
+        self.previous, self.unwrapped = None, None
+
+    def add(self, frame: Frame) -> np.ndarray:
+        """Unwrapped positions (Å) of ``frame``, the next frame of the trajectory."""
+        previous = self.previous
+        if previous is not None and len(frame) != len(previous):
+            raise InconsistentFramesError(f"{frame.describe()} has {len(frame)} atoms, the first frame {len(previous)}; "
+                                          "unwrapping needs the same atoms")
         if "image" in frame.arrays and frame.pbc.any():
-            unwrapped = frame.positions + np.asarray(frame.arrays["image"], dtype=float) @ frame.cell
+            self.unwrapped = frame.positions + np.asarray(frame.arrays["image"], dtype=float) @ frame.cell
         elif previous is None or not frame.pbc.any():
-            unwrapped = frame.positions.copy()
+            self.unwrapped = frame.positions.copy()
         else:
             step = frame.positions @ inverse_cell(frame) - previous.positions @ inverse_cell(previous)
             step[:, frame.pbc] -= np.round(step[:, frame.pbc])
-            unwrapped = unwrapped + step @ np.linalg.inv(inverse_cell(frame))
-        previous = frame
-        yield frame, unwrapped
+            self.unwrapped = self.unwrapped + step @ np.linalg.inv(inverse_cell(frame))
+        self.previous = frame
+        return self.unwrapped
+
+
+def unwrapped_positions(frames, *, index=None, show_progress=None, desc="unwrap") -> Iterator[tuple[Frame, np.ndarray]]:
+    """Yield ``(frame, unwrapped positions in Å)`` along a trajectory (see :class:`Unwrapper`)."""
+    unwrap = Unwrapper()
+    for frame in analysis_frames(frames, index, desc=desc, show_progress=show_progress):
+        yield frame, unwrap.add(frame)
 
 
 def msd(frames, *, per_species: bool = True, remove_drift: bool = False, index=None, show_progress=None) -> xr.Dataset:
@@ -67,26 +82,47 @@ def msd(frames, *, per_species: bool = True, remove_drift: bool = False, index=N
     >>> msd(frames).msd.values.tolist()
     [0.0, 0.25, 1.0, 2.25]
     """
-    origin, species, types, rows, times = None, None, None, [], []
-    for frame, pos in unwrapped_positions(frames, index=index, show_progress=show_progress, desc="msd"):
-        if origin is None:
-            origin = pos.copy()
-            species, types = frame_species(frame)
-            masses = frame.atom_masses
-        d = pos - origin
-        if remove_drift:
-            d -= (masses[:, None] * d).sum(axis=0) / masses.sum()
+    analysis = MSD(per_species=per_species, remove_drift=remove_drift)
+    return run(frames, [analysis], index=index, show_progress=show_progress, desc="msd")["msd"]
+
+
+class MSD(Analysis):
+    """:func:`msd` as an analysis of the one-pass runner (:mod:`gstorder.pipeline`); parameters as there."""
+
+    name = "msd"
+    sequential = True
+    same_atoms = True
+
+    def __init__(self, *, per_species: bool = True, remove_drift: bool = False):
+        self.per_species, self.remove_drift = bool(per_species), bool(remove_drift)
+
+    def parameters(self) -> dict:
+        return {"remove_drift": self.remove_drift}
+
+    def setup(self, frame):
+        self.unwrap, self.origin = Unwrapper(), None
+        self.species, self.types = frame_species(frame)
+        self.masses = frame.atom_masses
+
+    def end_frame(self, state, frame) -> Part:
+        pos = self.unwrap.add(frame)
+        if self.origin is None:
+            self.origin = pos.copy()
+        d = pos - self.origin
+        if self.remove_drift:
+            d -= (self.masses[:, None] * d).sum(axis=0) / self.masses.sum()
         sq = (d**2).sum(axis=1)
-        rows.append([sq.mean()] + [sq[types == k].mean() for k in range(len(species))])
-        times.append(np.nan if frame.time is None else frame.time)
-    rows = np.array(rows)
-    ds = xr.Dataset({"msd": ("frame", rows[:, 0], {"long_name": "mean square displacement", "units": "Å²"})},
-                    coords=frame_coords(np.array(times)),
-                    attrs=attrs_of(analysis="msd", remove_drift=remove_drift, origin="first frame"))
-    if per_species:
-        ds["msd_species"] = xr.DataArray(rows[:, 1:], dims=("frame", "species"), coords={"species": species},
-                                         attrs={"long_name": "mean square displacement", "units": "Å²"})
-    return ds
+        return Part([sq.mean()] + [sq[self.types == k].mean() for k in range(len(self.species))])
+
+    def result(self, parts, times) -> xr.Dataset:
+        rows = np.array([p.data for p in parts])
+        ds = xr.Dataset({"msd": ("frame", rows[:, 0], {"long_name": "mean square displacement", "units": "Å²"})},
+                        coords=frame_coords(times),
+                        attrs=attrs_of(analysis="msd", remove_drift=self.remove_drift, origin="first frame"))
+        if self.per_species:
+            ds["msd_species"] = xr.DataArray(rows[:, 1:], dims=("frame", "species"), coords={"species": self.species},
+                                             attrs={"long_name": "mean square displacement", "units": "Å²"})
+        return ds
 
 
 def density(frames, *, index=None, show_progress=None) -> xr.Dataset:
@@ -103,16 +139,24 @@ def density(frames, *, index=None, show_progress=None) -> xr.Dataset:
     >>> round(float(density(structures.rocksalt("GeTe", 1, a=6.0)).density[0]), 3)
     6.157
     """
-    rows, times = [], []
-    for frame in analysis_frames(frames, index, desc="density", show_progress=show_progress):
+    return run(frames, [Density()], index=index, show_progress=show_progress, desc="density")["density"]
+
+
+class Density(Analysis):
+    """:func:`density` as an analysis of the one-pass runner (:mod:`gstorder.pipeline`)."""
+
+    name = "density"
+
+    def end_frame(self, state, frame) -> Part:
         if not frame.pbc.all():
             raise MissingDataError(f"{frame.describe()} is not periodic in all directions; its density needs a cell volume")
-        rows.append((frame.mass_density, len(frame) / frame.volume, frame.volume))
-        times.append(np.nan if frame.time is None else frame.time)
-    rows = np.array(rows)
-    return xr.Dataset(
-        {"density": ("frame", rows[:, 0], {"long_name": "mass density", "units": "g/cm³"}),
-         "number_density": ("frame", rows[:, 1], {"long_name": "number density", "units": "1/Å³"}),
-         "volume": ("frame", rows[:, 2], {"long_name": "cell volume", "units": "Å³"})},
-        coords=frame_coords(np.array(times)), attrs={"analysis": "density"},
-    )
+        return Part((frame.mass_density, len(frame) / frame.volume, frame.volume))
+
+    def result(self, parts, times) -> xr.Dataset:
+        rows = np.array([p.data for p in parts])
+        return xr.Dataset(
+            {"density": ("frame", rows[:, 0], {"long_name": "mass density", "units": "g/cm³"}),
+             "number_density": ("frame", rows[:, 1], {"long_name": "number density", "units": "1/Å³"}),
+             "volume": ("frame", rows[:, 2], {"long_name": "cell volume", "units": "Å³"})},
+            coords=frame_coords(times), attrs={"analysis": "density"},
+        )

@@ -37,5 +37,9 @@ class EmptyFrameError(GstorderError, ValueError):
     """A frame holds no atoms where at least one is needed."""
 
 
+class InconsistentFramesError(GstorderError, ValueError):
+    """Frames differ (atom count, composition) where an analysis needs them alike; the message names the frame."""
+
+
 class GstorderWarning(UserWarning):
     """Legal but degenerate input: the result is empty or NaN."""

@@ -17,7 +17,7 @@ from ase import Atoms
 from ase import units as ase_units
 from ase.data import atomic_masses, atomic_numbers, chemical_symbols
 
-from .errors import MissingDataError, UnknownSpeciesError
+from .errors import EmptyFrameError, MissingDataError, UnknownSpeciesError
 
 #: One amu per Å³ in g/cm³.
 AMU_PER_A3_TO_G_PER_CM3 = 1.66053906660
@@ -288,3 +288,53 @@ def species_numbers(species: Iterable[str | int]) -> np.ndarray:
             raise UnknownSpeciesError(f"unknown chemical species {s!r}; expected a symbol such as 'Ge', 'Sb', 'Te'")
         out.append(atomic_numbers[key])
     return np.array(out, dtype=np.int64)
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+def axis_coordinates(frame: Frame, axis: int, *, what: str) -> tuple[np.ndarray, float, float, bool]:
+    """Cartesian coordinates along ``axis`` (0, 1, 2), wrapped into one period where the frame is periodic along it.
+
+    The axis is periodic when exactly one cell vector has a component along
+    it and that vector is periodic: its component is the period (an
+    orthogonal box, or z in a LAMMPS lower-triangular cell). Otherwise the
+    coordinates are taken as they are, over the atoms' extent.
+
+    Returns
+    -------
+    coords : ndarray (n_atoms,)
+    lower, length : float
+        The binned range, Å.
+    periodic : bool
+
+    Raises
+    ------
+    ValueError
+        When several periodic cell vectors have components along the axis
+        (binning along it would mix images).
+    """
+    if not len(frame):
+        raise EmptyFrameError(f"{frame.describe()} has no atoms")
+    cell = frame.cell
+    scale = max(float(np.abs(cell).max()), 1.0)
+    along = np.flatnonzero(np.abs(cell[:, axis]) > 1e-9 * scale)
+    coords = frame.positions[:, axis]
+    if len(along) == 1 and frame.pbc[along[0]]:
+        period = float(abs(cell[along[0], axis]))
+        return coords - period * np.floor(coords / period), 0.0, period, True
+    if frame.pbc[along].any():
+        raise ValueError(
+            f"{what}: cell vectors {along.tolist()} all have components along {'xyz'[axis]} and some are periodic, so "
+            f"{'xyz'[axis]} has no single period; use an orthogonal cell (or, for z, a LAMMPS-style cell with a and b "
+            "in the xy plane)"
+        )
+    lower = float(coords.min())
+    return coords, lower, max(float(coords.max()) - lower, 1e-9) * (1 + 1e-9), False
+
+
+def inverse_cell(frame: Frame) -> np.ndarray:
+    """Inverse of the cell, with zero rows along non-periodic axes completed by an orthonormal complement."""
+    from .neighbors import _binning_basis
+
+    return np.linalg.inv(_binning_basis(frame.cell, frame.pbc))

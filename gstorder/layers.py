@@ -17,13 +17,17 @@ import xarray as xr
 from scipy.ndimage import gaussian_filter1d
 from scipy.signal import find_peaks
 
-from ._common import analysis_frames, attrs_of, axis_coordinates, frame_coords, frame_species, n_tasks
+from ._labels import attrs_of, frame_coords
+from .frames import axis_coordinates
+from .parallel import n_tasks
+from .pipeline import Analysis, Part, run
+from .species import frame_species
 from ._kernels.thermal import binned_sums
-from .dynamics import unwrapped_positions
+from .dynamics import Unwrapper, unwrapped_positions
 from .errors import MissingDataError
 from .frames import as_frame
 
-__all__ = ["find_layers", "z_profile", "track_layers", "z_coordinates"]
+__all__ = ["find_layers", "z_profile", "track_layers", "z_coordinates", "ZProfile", "TrackLayers"]
 
 
 def find_layers(frame, axis: str = "z", *, resolution: float = 0.05, smoothing: float = 0.25, min_separation: float = 1.0,
@@ -98,32 +102,49 @@ def z_profile(frames, axis: str = "z", *, bin_width: float = 0.2, index=None, pa
         cross-section × bin width; periodic axes only), ``count`` (frame,
         species, <axis>) atoms per bin; bin centres in Å over one period.
     """
-    a = _axis(axis)
-    species, counts, times, geometry = None, [], [], None
-    for frame in analysis_frames(frames, index, desc="z_profile", show_progress=show_progress):
-        coords, _, length, periodic = axis_coordinates(frame, a, what="z_profile")
+    return run(frames, [ZProfile(axis, bin_width=bin_width, parallel=parallel)], index=index,
+               show_progress=show_progress)["z_profile"]
+
+
+class ZProfile(Analysis):
+    """:func:`z_profile` as an analysis of the one-pass runner (:mod:`gstorder.pipeline`); parameters as there."""
+
+    name = "z_profile"
+
+    def __init__(self, axis: str = "z", *, bin_width: float = 0.2, parallel=None):
+        self.axis, self.a, self.bin_width, self.parallel = axis, _axis(axis), bin_width, parallel
+
+    def parameters(self) -> dict:
+        return {"axis": self.axis, "bin_width": self.bin_width}
+
+    def setup(self, frame):
+        self.species, _ = frame_species(frame)
+        _, _, length, _ = axis_coordinates(frame, self.a, what="z_profile")
+        self.n_bins = max(1, int(round(length / self.bin_width)))  # a varying cell keeps these bins (fractional positions)
+
+    def end_frame(self, state, frame) -> Part:
+        coords, _, length, periodic = axis_coordinates(frame, self.a, what="z_profile")
         if not periodic:
-            raise MissingDataError(f"{frame.describe()} is not periodic along {axis}; z_profile bins one period")
-        species, types = frame_species(frame, species)
-        n_bins = max(1, int(round(length / bin_width)))
-        if geometry is None:
-            geometry = (length, n_bins)
-        elif geometry[1] != n_bins:
-            n_bins = geometry[1]  # a varying cell keeps the first frame's bins (fractional positions)
-        c, _ = binned_sums(types, coords / length, len(species), n_bins, np.zeros(len(frame)), n_tasks(len(frame), parallel))
+            raise MissingDataError(f"{frame.describe()} is not periodic along {self.axis}; z_profile bins one period")
+        _, types = frame_species(frame, self.species)
+        n_bins = self.n_bins
+        c, _ = binned_sums(types, coords / length, len(self.species), n_bins, np.zeros(len(frame)),
+                           n_tasks(len(frame), self.parallel))
         volume = frame.volume / n_bins if frame.pbc.all() else np.nan
-        counts.append((c, volume))
-        times.append(np.nan if frame.time is None else frame.time)
-    length, n_bins = geometry
-    count = np.array([c for c, _ in counts])
-    dens = np.array([c / v for c, v in counts])
-    centres = (np.arange(n_bins) + 0.5) * length / n_bins
-    return xr.Dataset(
-        {"density": (("frame", "species", axis), dens, {"long_name": "number density", "units": "1/Å³"}),
-         "count": (("frame", "species", axis), count, {"long_name": "atoms per bin", "units": ""})},
-        coords={**frame_coords(np.array(times)), "species": species, axis: (axis, centres, {"units": "Å"})},
-        attrs=attrs_of(analysis="z_profile", axis=axis, bin_width=length / n_bins),
-    )
+        return Part((c, volume, length))
+
+    def result(self, parts, times) -> xr.Dataset:
+        axis = self.axis
+        count = np.array([p.data[0] for p in parts])
+        dens = np.array([p.data[0] / p.data[1] for p in parts])
+        length, n_bins = parts[0].data[2], count.shape[-1]
+        centres = (np.arange(n_bins) + 0.5) * length / n_bins
+        return xr.Dataset(
+            {"density": (("frame", "species", axis), dens, {"long_name": "number density", "units": "1/Å³"}),
+             "count": (("frame", "species", axis), count, {"long_name": "atoms per bin", "units": ""})},
+            coords={**frame_coords(times), "species": self.species, axis: (axis, centres, {"units": "Å"})},
+            attrs=attrs_of(analysis="z_profile", axis=axis, bin_width=length / n_bins),
+        )
 
 
 def z_coordinates(frames, axis: str = "z", *, index=None, show_progress=None) -> xr.DataArray:
@@ -169,61 +190,89 @@ def track_layers(frames, axis: str = "z", *, layers: xr.Dataset | None = None, k
         ``melting_front`` (frame, Å; NaN while no layer is molten); per
         ``layer``: ``position``, ``species``.
     """
-    if melting_from not in ("below", "above"):
-        raise ValueError(f"melting_from={melting_from!r}; choose 'below' or 'above'")
-    a = _axis(axis)
-    owner, tolerance, rows, times = None, None, [], []
-    for f, (frame, pos) in enumerate(unwrapped_positions(frames, index=index, show_progress=show_progress, desc="track_layers")):
-        if owner is None:
-            if layers is None:
-                layers = find_layers(frame, axis, **find_options)
+    analysis = TrackLayers(axis, layers=layers, kbar=kbar, retained_threshold=retained_threshold, melting_from=melting_from,
+                           **find_options)
+    return run(frames, [analysis], index=index, show_progress=show_progress, desc="track_layers")["layers"]
+
+
+class TrackLayers(Analysis):
+    """:func:`track_layers` as an analysis of the one-pass runner (:mod:`gstorder.pipeline`); parameters as there."""
+
+    name = "layers"
+    sequential = True
+    same_atoms = True
+
+    def __init__(self, axis: str = "z", *, layers: xr.Dataset | None = None, kbar=None, retained_threshold: float = 0.5,
+                 melting_from: str = "below", **find_options):
+        if melting_from not in ("below", "above"):
+            raise ValueError(f"melting_from={melting_from!r}; choose 'below' or 'above'")
+        self.axis, self.a = axis, _axis(axis)
+        self.layers, self.kbar, self.retained_threshold, self.melting_from = layers, kbar, retained_threshold, melting_from
+        self.find_options = find_options
+
+    def parameters(self) -> dict:
+        return {"axis": self.axis, "retained_threshold": self.retained_threshold, "melting_from": self.melting_from}
+
+    def setup(self, frame):
+        self.unwrap, self.owner, self.count = Unwrapper(), None, 0
+
+    def end_frame(self, state, frame) -> Part:
+        a, pos = self.a, self.unwrap.add(frame)
+        if self.owner is None:
+            if self.layers is None:
+                self.layers = find_layers(frame, self.axis, **self.find_options)
             coord, length, periodic = _coordinate(frame, a)
-            positions = layers.position.values
+            positions = self.layers.position.values
             if len(positions) < 2:
-                raise MissingDataError(f"{frame.describe()}: fewer than two layers along {axis}; nothing to track")
-            owner = _assign(coord, positions, length, periodic)
-            n_layers = len(positions)
-            members = np.bincount(owner, minlength=n_layers).astype(float)
+                raise MissingDataError(f"{frame.describe()}: fewer than two layers along {self.axis}; nothing to track")
+            self.owner = owner = _assign(coord, positions, length, periodic)
+            self.n_layers = n_layers = len(positions)
+            self.members = np.bincount(owner, minlength=n_layers).astype(float)
             # follow each atom near its layer: shift whole periods so layers never straddle the boundary
-            shift = length * np.round((positions[owner] - pos[:, a]) / length) if periodic else np.zeros(len(owner))
-            home = np.bincount(owner, pos[:, a] + shift, n_layers) / members
-            tolerance = 0.5 * float(np.median(np.diff(positions)))
-        z = pos[:, a] + shift
+            self.shift = length * np.round((positions[owner] - pos[:, a]) / length) if periodic else np.zeros(len(owner))
+            self.home = np.bincount(owner, pos[:, a] + self.shift, n_layers) / self.members
+            self.tolerance = 0.5 * float(np.median(np.diff(positions)))
+        owner, n_layers, members, home = self.owner, self.n_layers, self.members, self.home
+        z = pos[:, a] + self.shift
         mean = np.bincount(owner, z, n_layers) / members
         spread = np.sqrt(np.maximum(np.bincount(owner, z * z, n_layers) / members - mean**2, 0.0))
-        retained = np.bincount(owner, np.abs(z - home[owner]) < tolerance, n_layers) / members
+        retained = np.bincount(owner, np.abs(z - home[owner]) < self.tolerance, n_layers) / members
         row = [mean, spread, retained]
+        kbar, f = self.kbar, self.count
         if kbar is not None:
             if f >= kbar.kbar.sizes["frame"] or kbar.kbar.sizes["atom"] != len(frame):
                 raise ValueError(f"kbar= covers {kbar.kbar.sizes['frame']} frames of {kbar.kbar.sizes['atom']} atoms, but "
                                  f"track_layers reached frame {f} of {len(frame)} atoms; compute both over the same frames")
             row.append(np.bincount(owner, np.asarray(kbar.kbar.isel(frame=f)), n_layers) / members)
-        rows.append(row)
-        times.append(np.nan if frame.time is None else frame.time)
-    if kbar is not None and kbar.kbar.sizes["frame"] != len(rows):
-        raise ValueError(f"kbar= covers {kbar.kbar.sizes['frame']} frames but track_layers read {len(rows)}; "
-                         "compute both over the same frames (same index=)")
-    stack = [np.array([r[c] for r in rows]) for c in range(len(rows[0]))]
-    molten = stack[2] < retained_threshold
-    where = np.where(molten, home[None, :], np.nan)
-    any_molten = molten.any(axis=1)
-    pick = np.nanmax if melting_from == "below" else np.nanmin
-    front = np.full(len(rows), np.nan)
-    front[any_molten] = pick(where[any_molten], axis=1)
-    ds = xr.Dataset(
-        {"mean_position": (("frame", "layer"), stack[0], {"long_name": "layer position", "units": "Å"}),
-         "spread": (("frame", "layer"), stack[1], {"long_name": "layer spread (std)", "units": "Å"}),
-         "retained": (("frame", "layer"), stack[2], {"long_name": "atoms still in the layer", "units": ""}),
-         "melting_front": ("frame", front, {"long_name": "melting front", "units": "Å"}),
-         "position": ("layer", home, {"long_name": "initial layer position", "units": "Å"}),
-         "species": ("layer", layers.species.values)},
-        coords={**frame_coords(np.array(times)), "layer": np.arange(len(home))},
-        attrs=attrs_of(analysis="track_layers", axis=axis, retained_threshold=retained_threshold, tolerance=tolerance,
-                       melting_from=melting_from),
-    )
-    if kbar is not None:
-        ds["kbar"] = (("frame", "layer"), stack[3], {"long_name": "mean k̄ of the layer", "units": ""})
-    return ds
+        self.count += 1
+        return Part(row)
+
+    def result(self, parts, times) -> xr.Dataset:
+        rows, kbar, home = [p.data for p in parts], self.kbar, self.home
+        if kbar is not None and kbar.kbar.sizes["frame"] != len(rows):
+            raise ValueError(f"kbar= covers {kbar.kbar.sizes['frame']} frames but track_layers read {len(rows)}; "
+                             "compute both over the same frames (same index=)")
+        stack = [np.array([r[c] for r in rows]) for c in range(len(rows[0]))]
+        molten = stack[2] < self.retained_threshold
+        where = np.where(molten, home[None, :], np.nan)
+        any_molten = molten.any(axis=1)
+        pick = np.nanmax if self.melting_from == "below" else np.nanmin
+        front = np.full(len(rows), np.nan)
+        front[any_molten] = pick(where[any_molten], axis=1)
+        ds = xr.Dataset(
+            {"mean_position": (("frame", "layer"), stack[0], {"long_name": "layer position", "units": "Å"}),
+             "spread": (("frame", "layer"), stack[1], {"long_name": "layer spread (std)", "units": "Å"}),
+             "retained": (("frame", "layer"), stack[2], {"long_name": "atoms still in the layer", "units": ""}),
+             "melting_front": ("frame", front, {"long_name": "melting front", "units": "Å"}),
+             "position": ("layer", home, {"long_name": "initial layer position", "units": "Å"}),
+             "species": ("layer", self.layers.species.values)},
+            coords={**frame_coords(times), "layer": np.arange(len(home))},
+            attrs=attrs_of(analysis="track_layers", axis=self.axis, retained_threshold=self.retained_threshold,
+                           tolerance=self.tolerance, melting_from=self.melting_from),
+        )
+        if kbar is not None:
+            ds["kbar"] = (("frame", "layer"), stack[3], {"long_name": "mean k̄ of the layer", "units": ""})
+        return ds
 
 
 # --------------------------------------------------------------------------- helpers

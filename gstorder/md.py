@@ -34,7 +34,7 @@ try:  # ASE >= 3.26
 except ImportError:  # pragma: no cover
     from ase.md.velocitydistribution import MaxwellBoltzmannDistribution as _thermalize
 
-from ._progress import progress
+from ._progress import Progress
 from .errors import MissingDataError
 
 __all__ = ["gap", "demo_gap", "HeatPulse", "Segment", "run", "protocol", "lammps_deck", "melt_quench", "anneal", "heat_ramp", "set_pulses",
@@ -259,7 +259,7 @@ def run(atoms, calculator, segments, *, trajectory="md.extxyz", thermo="md_therm
         with open(thermo_part, "w", newline="") as fh:
             csv.writer(fh).writerow(_THERMO)
     steps = [max(1, int(round(s.duration_ps / dt_ps))) for s in segments]
-    bar = progress(range(sum(steps)), total=sum(steps), desc="md", show=show_progress)
+    bar = Progress(total=sum(steps), desc="md", show=show_progress, unit="step")
     bar.update(state.total_step)
     while state.segment < len(segments):
         seg, n = segments[state.segment], steps[state.segment]

@@ -16,14 +16,14 @@ import warnings
 import numpy as np
 import xarray as xr
 
-from . import neighbors
-from ._common import (
-    DEFAULT_BLOCK_SIZE, analysis_frames, attrs_of, frame_coords, frame_species, n_tasks, pair_label, species_groups,
-)
+from ._labels import attrs_of, frame_coords, pair_label
+from .parallel import DEFAULT_BLOCK_SIZE, n_tasks
+from .pipeline import Analysis, Need, Part, run
+from .species import frame_species, species_groups
 from ._kernels.motifs import bond_angle_order
 from .errors import GstorderWarning, UnknownSpeciesError
 
-__all__ = ["bond_motifs", "MOTIFS", "DEFAULT_GROUPS"]
+__all__ = ["bond_motifs", "BondMotifs", "MOTIFS", "DEFAULT_GROUPS"]
 
 #: Default chemical groups (cations Ge, Sb; anions Te): a bond inside one group is homopolar ("wrong").
 DEFAULT_GROUPS = ("cations", "anions")
@@ -81,52 +81,87 @@ def bond_motifs(frames, *, cutoff=3.2, q_threshold: float = 0.8, octahedral_tole
     >>> float(ds.coordination.sel(species="Ge")[0]), float(ds.homopolar_fraction[0])
     (6.0, 0.0)
     """
-    cos_tol = np.array([np.sin(np.radians(octahedral_tolerance)), np.cos(np.radians(octahedral_tolerance))])
-    if not 0 < octahedral_tolerance < 45:
-        raise ValueError(f"octahedral_tolerance must lie in (0, 45) degrees, got {octahedral_tolerance}")
-    group_table = species_groups(groups)
-    group_of = {s: k for k, members in enumerate(group_table.values()) for s in members}
-    species, rows, atoms_rows, times, n_atoms = None, [], [], [], None
-    for frame in analysis_frames(frames, index, desc="bond_motifs", show_progress=show_progress):
-        species, types = frame_species(frame, species)
-        ns, n = len(species), len(frame)
-        cn = np.zeros(n, dtype=np.int64)
-        q = np.full(n, np.nan)
-        octa = np.zeros(n, dtype=bool)
-        partial = np.zeros((n, ns), dtype=np.int64)
-        bonds = np.zeros((ns, ns), dtype=np.int64)
-        for nl in neighbors.iter_blocks(frame, cutoff, block_size=block_size, parallel=parallel):
-            c = nl.centers
-            cn[c] = nl.coordination
-            q[c], octa[c] = bond_angle_order(nl.offsets, nl.vectors, nl.distances, cos_tol, n_tasks(len(c), parallel))
-            local = np.repeat(np.arange(len(c)), nl.coordination)
-            partial[c] = np.bincount(local * ns + types[nl.j], minlength=len(c) * ns).reshape(len(c), ns)
-            bonds += np.bincount(types[nl.i] * ns + types[nl.j], minlength=ns * ns).reshape(ns, ns)
-        motif = np.zeros(n, dtype=np.int8)
-        tetra = (cn == 4) & (q > q_threshold)
+    analysis = BondMotifs(cutoff=cutoff, q_threshold=q_threshold, octahedral_tolerance=octahedral_tolerance, groups=groups,
+                          max_cn=max_cn, per_atom=per_atom)
+    return run(frames, [analysis], index=index, block_size=block_size, parallel=parallel,
+               show_progress=show_progress)["motifs"]
+
+
+#: Per-atom variables of ``bond_motifs(..., per_atom=True)``: name -> attrs.
+ATOM_VARIABLES = {
+    "atom_cn": {"long_name": "coordination number", "units": ""},
+    "atom_q": {"long_name": "tetrahedral order parameter q", "units": ""},
+    "motif": {"long_name": "bond motif", "units": "", "flag_values": list(MOTIFS),
+              "flag_meanings": " ".join(m.replace(" ", "_") for m in MOTIFS.values())},
+}
+
+
+class BondMotifs(Analysis):
+    """:func:`bond_motifs` as an analysis of the one-pass runner (:mod:`gstorder.pipeline`); parameters as there."""
+
+    name = "motifs"
+
+    def __init__(self, *, cutoff=3.2, q_threshold: float = 0.8, octahedral_tolerance: float = 15.0, groups=DEFAULT_GROUPS,
+                 max_cn: int = 12, per_atom: bool = False):
+        if not 0 < octahedral_tolerance < 45:
+            raise ValueError(f"octahedral_tolerance must lie in (0, 45) degrees, got {octahedral_tolerance}")
+        self.group_table = species_groups(groups)
+        self.group_of = {s: k for k, members in enumerate(self.group_table.values()) for s in members}
+        self.cutoff, self.q_threshold, self.octahedral_tolerance = cutoff, q_threshold, octahedral_tolerance
+        self.max_cn, self.per_atom = int(max_cn), bool(per_atom)
+        self.same_atoms = self.per_atom
+        self.needs = (Need.of(cutoff),)
+
+    def parameters(self) -> dict:
+        return {"cutoff": self.cutoff, "q_threshold": self.q_threshold, "octahedral_tolerance": self.octahedral_tolerance}
+
+    def setup(self, frame):
+        self.species, _ = frame_species(frame)
+
+    def begin_frame(self, frame):
+        _, types = frame_species(frame, self.species)
+        n, ns = len(frame), len(self.species)
+        return {"types": types, "cn": np.zeros(n, dtype=np.int64), "q": np.full(n, np.nan), "octa": np.zeros(n, dtype=bool),
+                "partial": np.zeros((n, ns), dtype=np.int64), "bonds": np.zeros((ns, ns), dtype=np.int64)}
+
+    def add_block(self, state, frame, lists):
+        nl, types, ns = lists[self.needs[0]], state["types"], len(self.species)
+        tol = np.radians(self.octahedral_tolerance)
+        c = nl.centers
+        state["cn"][c] = nl.coordination
+        state["q"][c], state["octa"][c] = bond_angle_order(nl.offsets, nl.vectors, nl.distances,
+                                                           np.array([np.sin(tol), np.cos(tol)]),
+                                                           n_tasks(len(c), lists.parallel))
+        local = np.repeat(np.arange(len(c)), nl.coordination)
+        state["partial"][c] = np.bincount(local * ns + types[nl.j], minlength=len(c) * ns).reshape(len(c), ns)
+        state["bonds"] += np.bincount(types[nl.i] * ns + types[nl.j], minlength=ns * ns).reshape(ns, ns)
+
+    def end_frame(self, state, frame) -> Part:
+        cn, q, octa = state["cn"], state["q"], state["octa"]
+        motif = np.zeros(len(frame), dtype=np.int8)
+        tetra = (cn == 4) & (q > self.q_threshold)
         motif[octa & (cn >= 3) & (cn <= 5)] = 3
         motif[octa & (cn == 6)] = 2
         motif[tetra] = 1
-        rows.append(_frame_row(frame, species, types, cn, partial, bonds, motif, group_of, max_cn))
-        times.append(np.nan if frame.time is None else frame.time)
-        if per_atom:
-            if n_atoms is not None and n != n_atoms:
-                raise ValueError(f"per_atom=True needs the same atoms in every frame; {frame.describe()} has {n}, the first {n_atoms}")
-            n_atoms = n
-            atoms_rows.append((cn, q, motif))
-    ds = _assemble(rows, species, np.array(times), max_cn)
-    if np.isnan(ds.tetrahedral_fraction.values).any():
-        warnings.warn("some frames have no Ge atoms: their tetrahedral_fraction is NaN", GstorderWarning, stacklevel=2)
-    if per_atom:
-        cn_a, q_a, motif_a = (np.array(x) for x in zip(*atoms_rows))
-        ds["atom_cn"] = (("frame", "atom"), cn_a, {"long_name": "coordination number", "units": ""})
-        ds["atom_q"] = (("frame", "atom"), q_a, {"long_name": "tetrahedral order parameter q", "units": ""})
-        ds["motif"] = (("frame", "atom"), motif_a, {"long_name": "bond motif", "units": "",
-                                                    "flag_values": list(MOTIFS), "flag_meanings": " ".join(m.replace(" ", "_") for m in MOTIFS.values())})
-    ds.attrs = attrs_of(analysis="bond_motifs", cutoff=cutoff if isinstance(cutoff, (int, float)) else repr(cutoff),
-                        q_threshold=q_threshold, octahedral_tolerance=octahedral_tolerance,
-                        groups={g: list(v) for g, v in group_table.items()})
-    return ds
+        row = _frame_row(frame, self.species, state["types"], cn, state["partial"], state["bonds"], motif, self.group_of,
+                         self.max_cn)
+        atoms = None
+        if self.per_atom:
+            atoms = {"atom_cn": (cn, ATOM_VARIABLES["atom_cn"]), "atom_q": (q, ATOM_VARIABLES["atom_q"]),
+                     "motif": (motif, ATOM_VARIABLES["motif"])}
+        return Part(row, atoms)
+
+    def result(self, parts, times) -> xr.Dataset:
+        ds = _assemble([p.data for p in parts], self.species, times, self.max_cn)
+        if np.isnan(ds.tetrahedral_fraction.values).any():
+            warnings.warn("some frames have no Ge atoms: their tetrahedral_fraction is NaN", GstorderWarning, stacklevel=3)
+        if parts and parts[0].atoms:
+            for name, attrs in ATOM_VARIABLES.items():
+                ds[name] = (("frame", "atom"), np.array([p.atoms[name][0] for p in parts]), attrs)
+        ds.attrs = attrs_of(analysis="bond_motifs", cutoff=self.cutoff if isinstance(self.cutoff, (int, float)) else repr(self.cutoff),
+                            q_threshold=self.q_threshold, octahedral_tolerance=self.octahedral_tolerance,
+                            groups={g: list(v) for g, v in self.group_table.items()})
+        return ds
 
 
 def _frame_row(frame, species, types, cn, partial, bonds, motif, group_of, max_cn) -> dict:

@@ -100,6 +100,20 @@ class NeighborList:
             self.vectors[mask], self.shifts[mask], self.n_atoms, self.cutoff, self.full,
         )
 
+    def take(self, keep: np.ndarray) -> "NeighborList":
+        """The sub-list of the centres where ``keep`` (boolean, shape (n_centers,)) is true, with all their pairs."""
+        keep = np.asarray(keep, dtype=bool)
+        if keep.shape != self.centers.shape:
+            raise ValueError(f"keep must have shape {self.centers.shape}, got {keep.shape}")
+        counts = self.coordination[keep]
+        offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        pairs = np.repeat(keep, self.coordination)
+        return NeighborList(
+            self.centers[keep], offsets, self.i[pairs], self.j[pairs], self.distances[pairs],
+            self.vectors[pairs], self.shifts[pairs], self.n_atoms, self.cutoff, self.full,
+        )
+
     def within(self, cutoff: float) -> "NeighborList":
         """The sub-list of pairs shorter than ``cutoff`` Å (strict)."""
         if cutoff > self.cutoff:

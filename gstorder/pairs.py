@@ -14,14 +14,14 @@ import xarray as xr
 from scipy.spatial import ConvexHull
 
 from . import neighbors
-from ._common import (
-    DEFAULT_BLOCK_SIZE, analysis_frames, attrs_of, bin_edges, centres, frame_coords, frame_species, n_tasks,
-    pair_label, species_mask,
-)
+from ._labels import attrs_of, bin_edges, centres, pair_label
+from .parallel import DEFAULT_BLOCK_SIZE, n_tasks
+from .pipeline import Analysis, Need, Part, run
+from .species import frame_species, species_mask
 from ._kernels.pairs import angle_histogram, pair_histogram
 from .errors import GstorderWarning, MissingDataError, UnknownSpeciesError
 
-__all__ = ["rdf", "adf"]
+__all__ = ["rdf", "adf", "RDF", "ADF"]
 
 
 def rdf(frames, *, r_max: float = 8.0, bins: int | None = None, bin_width: float = 0.02, pairs=None, index=None,
@@ -82,67 +82,103 @@ def rdf(frames, *, r_max: float = 8.0, bins: int | None = None, bin_width: float
     >>> float(ds.coordination.sel(center="Ge", neighbor="Te").sel(r=3.5, method="nearest"))
     6.0
     """
-    edges = bin_edges(0.0, float(r_max), bin_width if bins is None else None, bins, what="rdf r_max")
-    n_bins = len(edges) - 1
-    shell = 4.0 / 3.0 * np.pi * (edges[1:] ** 3 - edges[:-1] ** 3)
-    species, g_frames, cn_frames, cn_total, times, warned, absent = None, [], [], [], [], False, set()
-    for frame in analysis_frames(frames, index, desc="rdf", show_progress=show_progress):
-        species, types = frame_species(frame, species)
-        if not warned and frame.pbc.any() and r_max > neighbors.max_cutoff_without_images(frame):
-            warnings.warn(f"rdf r_max={r_max:g} Å exceeds half the narrowest cell width "
-                          f"({neighbors.max_cutoff_without_images(frame):.3f} Å) of {frame.describe()}: atoms see their own "
-                          "periodic images there, and like-pair g(r) tends to N/(N-1) instead of 1; use a larger supercell",
-                          GstorderWarning, stacklevel=2)
-            warned = True
-        ns = len(species)
-        counts = np.zeros((ns, ns, n_bins), dtype=np.int64)
-        for nl in neighbors.iter_blocks(frame, float(r_max), block_size=block_size, full=False, parallel=parallel):
-            counts += pair_histogram(nl.i, nl.j, nl.distances, types, ns, 0.0, float(r_max), n_bins, n_tasks(len(nl), parallel))
-        ordered = counts + counts.transpose(1, 0, 2)  # each unordered pair both ways; like pairs twice
-        n_a = np.bincount(types, minlength=ns).astype(float)
-        absent.update(species[k] for k in np.flatnonzero(n_a == 0))
-        vol = _volume(frame, volume)
-        norm = n_a[:, None] * (n_a[None, :] - np.eye(ns)) / vol
-        with np.errstate(divide="ignore", invalid="ignore"):
-            g = np.where(norm[:, :, None] > 0, ordered / (norm[:, :, None] * shell), np.nan)
-        c = n_a / n_a.sum()
-        total = np.nansum(c[:, None, None] * c[None, :, None] * g, axis=(0, 1))
+    analysis = RDF(r_max=r_max, bins=bins, bin_width=bin_width, pairs=pairs, volume=volume)
+    return run(frames, [analysis], index=index, block_size=block_size, parallel=parallel, show_progress=show_progress)["rdf"]
+
+
+class RDF(Analysis):
+    """:func:`rdf` as an analysis of the one-pass runner (:mod:`gstorder.pipeline`); parameters as there."""
+
+    name = "rdf"
+
+    def __init__(self, *, r_max: float = 8.0, bins: int | None = None, bin_width: float = 0.02, pairs=None,
+                 volume: float | None = None):
+        self.edges = bin_edges(0.0, float(r_max), bin_width if bins is None else None, bins, what="rdf r_max")
+        self.r_max, self.pairs = float(r_max), pairs
+        if volume is not None and not volume > 0:
+            raise ValueError(f"volume must be positive (Å³), got {volume}")
+        self.volume = volume
+        self.needs = (Need.of(self.r_max, full=False),)
+
+    def parameters(self) -> dict:
+        return {"r_max": self.r_max, "n_bins": len(self.edges) - 1}
+
+    def setup(self, frame):
+        self.species, _ = frame_species(frame)
+
+    def begin_frame(self, frame):
+        _, types = frame_species(frame, self.species)
+        ns = len(self.species)
+        return types, np.zeros((ns, ns, len(self.edges) - 1), dtype=np.int64)
+
+    def add_block(self, state, frame, lists):
+        types, counts = state
+        nl = lists[self.needs[0]]
+        c = pair_histogram(nl.i, nl.j, nl.distances, types, len(self.species), 0.0, self.r_max, len(self.edges) - 1,
+                           n_tasks(len(nl), lists.parallel))
+        counts += c if nl.full else c + c.transpose(1, 0, 2)  # ordered pairs: like pairs both ways
+
+    def end_frame(self, state, frame) -> Part:
+        types, ordered = state
+        n_a = np.bincount(types, minlength=len(self.species)).astype(float)
+        limit = neighbors.max_cutoff_without_images(frame)
+        images = bool(frame.pbc.any() and self.r_max > limit)
+        return Part((ordered, n_a, _volume(frame, self.volume), images, limit, frame.describe()))
+
+    def result(self, parts, times) -> xr.Dataset:
+        species, edges, r_max = self.species, self.edges, self.r_max
+        ns, n_bins = len(species), len(edges) - 1
+        shell = 4.0 / 3.0 * np.pi * (edges[1:] ** 3 - edges[:-1] ** 3)
+        g_frames, cn_frames, cn_total, absent = [], [], [], set()
+        for ordered, n_a, vol, _, _, _ in (p.data for p in parts):
+            absent.update(species[k] for k in np.flatnonzero(n_a == 0))
+            norm = n_a[:, None] * (n_a[None, :] - np.eye(ns)) / vol
+            with np.errstate(divide="ignore", invalid="ignore"):
+                g = np.where(norm[:, :, None] > 0, ordered / (norm[:, :, None] * shell), np.nan)
+            c = n_a / n_a.sum()
+            total = np.nansum(c[:, None, None] * c[None, :, None] * g, axis=(0, 1))
+            iu = np.triu_indices(ns)
+            g_frames.append(np.concatenate([g[iu], total[None]]))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                cn_frames.append(np.cumsum(ordered, axis=2) / n_a[:, None, None])
+            cn_total.append(np.cumsum(ordered.sum(axis=(0, 1))) / n_a.sum())
+        imaged = [p.data for p in parts if p.data[3]]
+        if imaged:
+            _, _, _, _, limit, where = imaged[0]
+            warnings.warn(f"rdf r_max={r_max:g} Å exceeds half the narrowest cell width ({limit:.3f} Å) of {where}: atoms "
+                          "see their own periodic images there, and like-pair g(r) tends to N/(N-1) instead of 1; use a "
+                          "larger supercell", GstorderWarning, stacklevel=3)
         iu = np.triu_indices(ns)
-        g_frames.append(np.concatenate([g[iu], total[None]]))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cn_frames.append(np.cumsum(ordered, axis=2) / n_a[:, None, None])
-        cn_total.append(np.cumsum(ordered.sum(axis=(0, 1))) / n_a.sum())
-        times.append(np.nan if frame.time is None else frame.time)
-    iu = np.triu_indices(len(species))
-    labels = [pair_label(species[a], species[b]) for a, b in zip(*iu)] + ["total"]
-    g_frames = np.array(g_frames)
-    cn_frames = np.where(np.isfinite(cn_frames), cn_frames, np.nan)
-    if absent:
-        warnings.warn(f"species {sorted(absent)} are missing from some frames; those frames are left out of the averages "
-                      "of their pairs' g(r) and coordination", GstorderWarning, stacklevel=2)
-    r = centres(edges)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices stay NaN
-        g_mean, g_std, cn_mean = np.nanmean(g_frames, axis=0), np.nanstd(g_frames, axis=0), np.nanmean(cn_frames, axis=0)
-    ds = xr.Dataset(
-        {
-            "g": (("pair", "r"), g_mean, {"long_name": "g(r)", "units": ""}),
-            "g_std": (("pair", "r"), g_std, {"long_name": "g(r) standard deviation over frames", "units": ""}),
-            "coordination": (("center", "neighbor", "r"), cn_mean,
-                             {"long_name": "running coordination number", "units": ""}),
-            "coordination_total": (("r",), np.mean(cn_total, axis=0), {"long_name": "running coordination number", "units": ""}),
-        },
-        coords={
-            "pair": labels, "center": species, "neighbor": species,
-            "r": ("r", r, {"long_name": "r", "units": "Å"}),
-            "r_edges": ("r_edge", edges, {"units": "Å"}),
-        },
-        attrs=attrs_of(analysis="rdf", r_max=float(r_max), n_bins=n_bins, n_frames=len(g_frames),
-                       time_first=times[0], time_last=times[-1], normalisation="N_a (N_b - delta_ab) / V ideal gas"),
-    )
-    if pairs is not None:
-        ds = ds.sel(pair=_pair_selection(pairs, labels))
-    return ds
+        labels = [pair_label(species[a], species[b]) for a, b in zip(*iu)] + ["total"]
+        g_frames = np.array(g_frames)
+        cn_frames = np.where(np.isfinite(cn_frames), cn_frames, np.nan)
+        if absent:
+            warnings.warn(f"species {sorted(absent)} are missing from some frames; those frames are left out of the "
+                          "averages of their pairs' g(r) and coordination", GstorderWarning, stacklevel=3)
+        r = centres(edges)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices stay NaN
+            g_mean, g_std, cn_mean = np.nanmean(g_frames, axis=0), np.nanstd(g_frames, axis=0), np.nanmean(cn_frames, axis=0)
+        ds = xr.Dataset(
+            {
+                "g": (("pair", "r"), g_mean, {"long_name": "g(r)", "units": ""}),
+                "g_std": (("pair", "r"), g_std, {"long_name": "g(r) standard deviation over frames", "units": ""}),
+                "coordination": (("center", "neighbor", "r"), cn_mean,
+                                 {"long_name": "running coordination number", "units": ""}),
+                "coordination_total": (("r",), np.mean(cn_total, axis=0),
+                                       {"long_name": "running coordination number", "units": ""}),
+            },
+            coords={
+                "pair": labels, "center": species, "neighbor": species,
+                "r": ("r", r, {"long_name": "r", "units": "Å"}),
+                "r_edges": ("r_edge", edges, {"units": "Å"}),
+            },
+            attrs=attrs_of(analysis="rdf", r_max=r_max, n_bins=n_bins, n_frames=len(g_frames),
+                           time_first=times[0], time_last=times[-1], normalisation="N_a (N_b - delta_ab) / V ideal gas"),
+        )
+        if self.pairs is not None:
+            ds = ds.sel(pair=_pair_selection(self.pairs, labels))
+        return ds
 
 
 def adf(frames, *, cutoff=3.2, bins: int = 180, centre=None, triplets: bool = False, index=None,
@@ -180,51 +216,78 @@ def adf(frames, *, cutoff=3.2, bins: int = 180, centre=None, triplets: bool = Fa
     >>> ds.adf.sel(center="all").idxmax().item()
     90.5
     """
-    edges = bin_edges(0.0, 180.0, None, bins, what="adf")
-    n_bins = len(edges) - 1
-    species, total = None, None
-    n_frames = 0
-    for frame in analysis_frames(frames, index, desc="adf", show_progress=show_progress):
-        species, types = frame_species(frame, species)
-        ns = len(species)
-        if total is None:
-            total = np.zeros((ns, ns, ns, n_bins), dtype=np.int64)
-        mask = species_mask(frame, centre, what="centre")
-        for nl in neighbors.iter_blocks(frame, cutoff, block_size=block_size, centers=mask, parallel=parallel):
-            total += angle_histogram(nl.offsets, nl.centers, nl.j, nl.vectors, nl.distances, types, ns, n_bins,
-                                     n_tasks(len(nl.centers), parallel))
-        n_frames += 1
-    width = 180.0 / n_bins
-    by_centre = total.sum(axis=(1, 2))
-    per = np.concatenate([by_centre, by_centre.sum(axis=0, keepdims=True)])
-    counts = per.sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dens = per / (counts[:, None] * width)
-    labels = species + ["all"]
-    wanted = species if centre is None else ([centre] if isinstance(centre, str) else list(centre))
-    keep = [k for k, s in enumerate(species) if s in wanted] + [len(species)]  # NaN for centres without angles
-    theta = centres(edges)
-    ds = xr.Dataset(
-        {
-            "adf": (("center", "theta"), dens[keep], {"long_name": "bond-angle distribution", "units": "1/degree"}),
-            "count": (("center",), counts[keep], {"long_name": "bond angles counted", "units": ""}),
-        },
-        coords={"center": [labels[k] for k in keep], "theta": ("theta", theta, {"long_name": "bond angle", "units": "degree"})},
-        attrs=attrs_of(analysis="adf", cutoff=cutoff if np.ndim(cutoff) == 0 and not isinstance(cutoff, dict) else repr(cutoff),
-                       n_bins=n_bins, n_frames=n_frames, centre=centre),
-    )
-    if triplets:
-        names, rows = [], []
-        for a in range(len(species)):
-            for b in range(len(species)):
-                for c in range(b, len(species)):
-                    if total[a, b, c].any():
-                        names.append(f"{species[b]}-{species[a]}-{species[c]}")
-                        rows.append(total[a, b, c] / (total[a, b, c].sum() * width))
-        ds["adf_triplet"] = xr.DataArray(np.array(rows).reshape(len(rows), n_bins), dims=("triplet", "theta"),
-                                         coords={"triplet": names},
-                                         attrs={"long_name": "bond-angle distribution", "units": "1/degree"})
-    return ds
+    analysis = ADF(cutoff=cutoff, bins=bins, centre=centre, triplets=triplets)
+    return run(frames, [analysis], index=index, block_size=block_size, parallel=parallel, show_progress=show_progress)["adf"]
+
+
+class ADF(Analysis):
+    """:func:`adf` as an analysis of the one-pass runner (:mod:`gstorder.pipeline`); parameters as there."""
+
+    name = "adf"
+
+    def __init__(self, *, cutoff=3.2, bins: int = 180, centre=None, triplets: bool = False):
+        self.edges = bin_edges(0.0, 180.0, None, bins, what="adf")
+        self.cutoff, self.centre, self.triplets = cutoff, centre, bool(triplets)
+        self.needs = (Need.of(cutoff, centres=centre),)
+
+    def parameters(self) -> dict:
+        return {"cutoff": self.cutoff, "n_bins": len(self.edges) - 1, "centre": self.centre}
+
+    def setup(self, frame):
+        self.species, _ = frame_species(frame)
+
+    def begin_frame(self, frame):
+        _, types = frame_species(frame, self.species)
+        species_mask(frame, self.centre, what="centre")  # refuses centre species absent from the frame
+        ns = len(self.species)
+        return types, np.zeros((ns, ns, ns, len(self.edges) - 1), dtype=np.int64)
+
+    def add_block(self, state, frame, lists):
+        types, total = state
+        nl = lists[self.needs[0]]
+        total += angle_histogram(nl.offsets, nl.centers, nl.j, nl.vectors, nl.distances, types, len(self.species),
+                                 len(self.edges) - 1, n_tasks(len(nl.centers), lists.parallel))
+
+    def end_frame(self, state, frame) -> Part:
+        return Part(state[1])
+
+    def result(self, parts, times) -> xr.Dataset:
+        species, centre, n_bins = self.species, self.centre, len(self.edges) - 1
+        total = sum(p.data for p in parts)
+        width = 180.0 / n_bins
+        by_centre = total.sum(axis=(1, 2))
+        per = np.concatenate([by_centre, by_centre.sum(axis=0, keepdims=True)])
+        counts = per.sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dens = per / (counts[:, None] * width)
+        labels = species + ["all"]
+        wanted = species if centre is None else ([centre] if isinstance(centre, str) else list(centre))
+        keep = [k for k, s in enumerate(species) if s in wanted] + [len(species)]  # NaN for centres without angles
+        theta = centres(self.edges)
+        cutoff = self.cutoff
+        ds = xr.Dataset(
+            {
+                "adf": (("center", "theta"), dens[keep], {"long_name": "bond-angle distribution", "units": "1/degree"}),
+                "count": (("center",), counts[keep], {"long_name": "bond angles counted", "units": ""}),
+            },
+            coords={"center": [labels[k] for k in keep],
+                    "theta": ("theta", theta, {"long_name": "bond angle", "units": "degree"})},
+            attrs=attrs_of(analysis="adf",
+                           cutoff=cutoff if np.ndim(cutoff) == 0 and not isinstance(cutoff, dict) else repr(cutoff),
+                           n_bins=n_bins, n_frames=len(parts), centre=centre),
+        )
+        if self.triplets:
+            names, rows = [], []
+            for a in range(len(species)):
+                for b in range(len(species)):
+                    for c in range(b, len(species)):
+                        if total[a, b, c].any():
+                            names.append(f"{species[b]}-{species[a]}-{species[c]}")
+                            rows.append(total[a, b, c] / (total[a, b, c].sum() * width))
+            ds["adf_triplet"] = xr.DataArray(np.array(rows).reshape(len(rows), n_bins), dims=("triplet", "theta"),
+                                             coords={"triplet": names},
+                                             attrs={"long_name": "bond-angle distribution", "units": "1/degree"})
+        return ds
 
 
 # --------------------------------------------------------------------------- helpers

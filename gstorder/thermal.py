@@ -16,7 +16,10 @@ import xarray as xr
 from ase import units
 from scipy.ndimage import gaussian_filter, zoom
 
-from ._common import analysis_frames, attrs_of, axis_coordinates, frame_coords, inverse_cell, n_tasks
+from ._labels import attrs_of, frame_coords
+from .frames import axis_coordinates, inverse_cell
+from .parallel import n_tasks
+from .pipeline import Analysis, Part, analysis_frames, run
 from ._kernels.thermal import binned_sums
 from .errors import MissingDataError
 
@@ -137,61 +140,95 @@ def temperature_map(frames, *, plane: str = "xz", bins=(60, 36), sigma_nm: float
     >>> temperature_map(atoms, bins=(6, 4)).temperature.dims
     ('frame', 'x', 'z')
     """
-    axes = _plane_axes(plane)
-    nu, nv = _bins(bins)
-    if int(average_frames) != average_frames or average_frames < 1:
-        raise ValueError(f"average_frames must be a positive integer, got {average_frames}")
-    if sigma_nm is not None and sigma_nm < 0:
-        raise ValueError(f"sigma_nm must be >= 0 (nm), got {sigma_nm}")
-    maps, times, window, geometry = [], [], [], None
-    for frame in analysis_frames(frames, index, desc="temperature_map", show_progress=show_progress):
-        ke, counted = kinetic_energies(frame, exclude=exclude, com=com)
-        frac, extent, periodic = _fractions(frame, axes)
-        geometry = geometry or (extent, periodic)
+    analysis = TemperatureMap(plane=plane, bins=bins, sigma_nm=sigma_nm, average_frames=average_frames, exclude=exclude,
+                              com=com, min_atoms=min_atoms, refine=refine, parallel=parallel)
+    return run(frames, [analysis], index=index, show_progress=show_progress)["temperature"]
+
+
+class TemperatureMap(Analysis):
+    """:func:`temperature_map` as an analysis of the one-pass runner (:mod:`gstorder.pipeline`); parameters as there.
+
+    ``per_atom=True`` adds each atom's kinetic temperature (``atom_temperature``, K) to the per-atom output.
+    """
+
+    name = "temperature"
+
+    def __init__(self, *, plane: str = "xz", bins=(60, 36), sigma_nm: float | None = 1.0, average_frames: int = 1,
+                 exclude="fixed", com="frame", min_atoms: float = 3, refine: int | None = None, per_atom: bool = False,
+                 parallel=None):
+        self.axes = _plane_axes(plane)
+        self.bins = _bins(bins)
+        if int(average_frames) != average_frames or average_frames < 1:
+            raise ValueError(f"average_frames must be a positive integer, got {average_frames}")
+        if sigma_nm is not None and sigma_nm < 0:
+            raise ValueError(f"sigma_nm must be >= 0 (nm), got {sigma_nm}")
+        self.plane, self.sigma_nm, self.average_frames = plane, sigma_nm, int(average_frames)
+        self.exclude, self.com, self.min_atoms, self.refine = exclude, com, min_atoms, refine
+        self.per_atom, self.parallel = bool(per_atom), parallel
+        self.same_atoms = self.per_atom
+
+    def parameters(self) -> dict:
+        return {"plane": self.plane, "bins": list(self.bins), "sigma_nm": self.sigma_nm or 0.0}
+
+    def setup(self, frame):
+        self.geometry = _fractions(frame, self.axes)[1:]
+
+    def end_frame(self, state, frame) -> Part:
+        nu, nv = self.bins
+        ke, counted = kinetic_energies(frame, exclude=self.exclude, com=self.com)
+        frac, _, _ = _fractions(frame, self.axes)
         row = np.minimum((frac[:, 0] * nu).astype(np.int64), nu - 1)
         row[~counted] = -1
-        counts, ke_sum = binned_sums(row, frac[:, 1], nu, nv, ke, n_tasks(len(frame), parallel))
-        window.append((counts, ke_sum, np.nan if frame.time is None else frame.time))
-        if len(window) == average_frames:
-            maps.append(_sum_window(window))
-            window = []
-    if window:
-        maps.append(_sum_window(window))
-    (lo_u, len_u, lo_v, len_v), periodic = geometry
-    counts = np.array([m[0] for m in maps], dtype=float)
-    ke_sum = np.array([m[1] for m in maps])
-    times = np.array([m[2] for m in maps])
-    du, dv = len_u / nu, len_v / nv
-    with np.errstate(divide="ignore", invalid="ignore"):
-        raw = np.where(counts >= max(min_atoms, 1e-12), 2.0 * ke_sum / (3.0 * KB_EV * counts), np.nan)
-        if sigma_nm:
-            sigma_px = (0.0, 10.0 * sigma_nm / du, 10.0 * sigma_nm / dv)
-            modes = ("constant",) + tuple("wrap" if p else "constant" for p in periodic)
-            ke_s = gaussian_filter(ke_sum, sigma_px, mode=modes)
-            n_s = gaussian_filter(counts, sigma_px, mode=modes)
-        else:
-            ke_s, n_s = ke_sum, counts
-        smooth = np.where(n_s >= max(min_atoms, 1e-12), 2.0 * ke_s / (3.0 * KB_EV * n_s), np.nan)
-    cu = lo_u + (np.arange(nu) + 0.5) * du
-    cv = lo_v + (np.arange(nv) + 0.5) * dv
-    u, v = "xyz"[axes[0]], "xyz"[axes[1]]
-    dims = ("frame", u, v)
-    ds = xr.Dataset(
-        {
-            "temperature": (dims, smooth, {"long_name": "temperature", "units": "K"}),
-            "temperature_raw": (dims, raw, {"long_name": "temperature (unsmoothed)", "units": "K"}),
-            "count": (dims, counts, {"long_name": "atoms per pixel", "units": ""}),
-            "kinetic_energy": (dims, ke_sum, {"long_name": "kinetic energy per pixel", "units": "eV"}),
-        },
-        coords={**frame_coords(times), u: (u, cu, {"long_name": u, "units": "Å"}), v: (v, cv, {"long_name": v, "units": "Å"})},
-        attrs=attrs_of(analysis="temperature_map", plane=plane, bins=[nu, nv], sigma_nm=sigma_nm or 0.0,
-                       average_frames=int(average_frames), min_atoms=min_atoms,
-                       exclude=exclude if isinstance(exclude, str) or exclude is None else "mask",
-                       com=com if isinstance(com, str) or com is None else "mask"),
-    )
-    if refine:
-        ds = ds.merge(_refined(ds, int(refine), u, v))
-    return ds
+        counts, ke_sum = binned_sums(row, frac[:, 1], nu, nv, ke, n_tasks(len(frame), self.parallel))
+        atoms = None
+        if self.per_atom:
+            t = 2.0 * ke / (3.0 * KB_EV)
+            t[~counted] = np.nan
+            atoms = {"atom_temperature": (t, {"long_name": "kinetic temperature", "units": "K"})}
+        return Part((counts, ke_sum), atoms)
+
+    def result(self, parts, times) -> xr.Dataset:
+        nu, nv = self.bins
+        step = self.average_frames
+        windows = [(parts[k : k + step], times[k : k + step]) for k in range(0, len(parts), step)]
+        counts = np.array([sum(p.data[0] for p in w) for w, _ in windows], dtype=float)
+        ke_sum = np.array([sum(p.data[1] for p in w) for w, _ in windows])
+        times = np.array([float(np.mean(t)) if np.isfinite(t).all() else np.nan for _, t in windows])
+        (lo_u, len_u, lo_v, len_v), periodic = self.geometry
+        du, dv = len_u / nu, len_v / nv
+        min_atoms, sigma_nm = self.min_atoms, self.sigma_nm
+        with np.errstate(divide="ignore", invalid="ignore"):
+            raw = np.where(counts >= max(min_atoms, 1e-12), 2.0 * ke_sum / (3.0 * KB_EV * counts), np.nan)
+            if sigma_nm:
+                sigma_px = (0.0, 10.0 * sigma_nm / du, 10.0 * sigma_nm / dv)
+                modes = ("constant",) + tuple("wrap" if p else "constant" for p in periodic)
+                ke_s = gaussian_filter(ke_sum, sigma_px, mode=modes)
+                n_s = gaussian_filter(counts, sigma_px, mode=modes)
+            else:
+                ke_s, n_s = ke_sum, counts
+            smooth = np.where(n_s >= max(min_atoms, 1e-12), 2.0 * ke_s / (3.0 * KB_EV * n_s), np.nan)
+        cu = lo_u + (np.arange(nu) + 0.5) * du
+        cv = lo_v + (np.arange(nv) + 0.5) * dv
+        u, v = "xyz"[self.axes[0]], "xyz"[self.axes[1]]
+        dims = ("frame", u, v)
+        exclude, com = self.exclude, self.com
+        ds = xr.Dataset(
+            {
+                "temperature": (dims, smooth, {"long_name": "temperature", "units": "K"}),
+                "temperature_raw": (dims, raw, {"long_name": "temperature (unsmoothed)", "units": "K"}),
+                "count": (dims, counts, {"long_name": "atoms per pixel", "units": ""}),
+                "kinetic_energy": (dims, ke_sum, {"long_name": "kinetic energy per pixel", "units": "eV"}),
+            },
+            coords={**frame_coords(times), u: (u, cu, {"long_name": u, "units": "Å"}),
+                    v: (v, cv, {"long_name": v, "units": "Å"})},
+            attrs=attrs_of(analysis="temperature_map", plane=self.plane, bins=[nu, nv], sigma_nm=sigma_nm or 0.0,
+                           average_frames=self.average_frames, min_atoms=min_atoms,
+                           exclude=exclude if isinstance(exclude, str) or exclude is None else "mask",
+                           com=com if isinstance(com, str) or com is None else "mask"),
+        )
+        if self.refine:
+            ds = ds.merge(_refined(ds, int(self.refine), u, v))
+        return ds
 
 
 def radial_temperature(frames, *, centre, axis: str | None = None, r_max: float = 100.0, bin_width: float = 5.0,
@@ -301,13 +338,6 @@ def _fractions(frame, axes):
         geometry += [lower, length]
         periodic.append(is_periodic)
     return frac, tuple(geometry), np.array(periodic)
-
-
-def _sum_window(window):
-    counts = sum(w[0] for w in window)
-    ke = sum(w[1] for w in window)
-    times = [w[2] for w in window]
-    return counts, ke, float(np.mean(times)) if np.isfinite(times).all() else np.nan
 
 
 def _minimum_image(frame, d):

@@ -1,0 +1,407 @@
+"""One pass over a trajectory: each frame read once, each neighbour list searched once, every analysis fed.
+
+Every analysis is an object with a small protocol (:class:`Analysis`):
+``setup`` fixes what the first frame decides (species, grids),
+``begin_frame`` / ``add_block`` / ``end_frame`` turn one frame into a small
+*part* (histogram counts, per-frame numbers, optionally per-atom arrays),
+and ``result`` assembles the parts of all frames, in frame order, into an
+xarray object. Parts are computed from one frame alone, so frames can be
+analysed anywhere — in this process or as dask tasks on a cluster — and the
+reduction (counts summed, per-frame rows stacked) is the same either way.
+Analyses that follow atoms from frame to frame (``sequential = True``:
+MSD, layer tracking) keep state between frames and see the frames in order.
+
+:func:`run` is the one owner of the frame loop: the public functions
+(``rdf``, ``kbar``, ...) are thin wrappers around it, and
+:func:`gstorder.analyze` runs many analyses in one pass, optionally on a
+``dask.distributed`` client.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import numpy as np
+
+from . import neighbors
+from ._progress import progress
+from .errors import EmptyFrameError, InconsistentFramesError
+from .frames import Frame, iter_frames, species_numbers
+from .parallel import DEFAULT_BLOCK_SIZE
+
+__all__ = ["Analysis", "Need", "Part", "FrameNeighbours", "run", "frame_parts", "analysis_frames"]
+
+
+# --------------------------------------------------------------------------- the protocol
+
+
+@dataclass(frozen=True)
+class Need:
+    """A neighbour list an analysis needs.
+
+    Attributes
+    ----------
+    cutoff : float or tuple
+        Cut-off in Å, or a per-species-pair table as a sorted tuple of
+        ``((a, b), cutoff)`` items (build with :meth:`of`).
+    full : bool
+        Both directions of every pair (``False``: a half list is enough; the
+        analysis must then also accept a full list).
+    centres : tuple of str or None
+        Centre species (``None``: every atom).
+    """
+
+    cutoff: Any
+    full: bool = True
+    centres: tuple | None = None
+
+    @classmethod
+    def of(cls, cutoff, *, full: bool = True, centres=None) -> "Need":
+        """A validated need from a scalar or dict cut-off and centre species (a symbol or list)."""
+        if isinstance(cutoff, dict):
+            items = []
+            for key, value in cutoff.items():
+                if not (isinstance(key, tuple) and len(key) == 2):
+                    raise ValueError(f"per-pair cut-off keys must be pairs of species, got {key!r}")
+                species_numbers(key)
+                items.append((tuple(str(s) for s in key), neighbors._check_cutoff_value(value, f"cutoff[{key!r}]")))
+            if not items:
+                raise ValueError("a per-pair cut-off table needs at least one pair")
+            value = tuple(sorted(items))
+        else:
+            value = neighbors._check_cutoff_value(cutoff, "cutoff")
+        if centres is not None:
+            centres = (str(centres),) if isinstance(centres, (str, int, np.integer)) else tuple(str(c) for c in centres)
+            species_numbers(centres)
+        return cls(value, bool(full), centres)
+
+    @property
+    def table(self):
+        """The cut-off as :func:`gstorder.neighbors.build` takes it (a float or a dict)."""
+        return dict(self.cutoff) if isinstance(self.cutoff, tuple) else self.cutoff
+
+    @property
+    def reach(self) -> float:
+        """Largest distance searched, Å."""
+        return max(v for _, v in self.cutoff) if isinstance(self.cutoff, tuple) else self.cutoff
+
+
+@dataclass
+class Part:
+    """What one frame contributes to one analysis.
+
+    Attributes
+    ----------
+    data : object
+        Small and picklable: counts, per-frame numbers.
+    atoms : dict of str to (ndarray, dict), optional
+        Per-atom arrays (name -> values over atoms, attrs), kept in memory or
+        streamed to disk by the runner.
+    """
+
+    data: Any
+    atoms: dict | None = None
+
+
+class Analysis:
+    """Base class of the analyses the runner feeds.
+
+    Subclasses set ``name`` and ``needs`` (a tuple of :class:`Need`) in
+    ``__init__``, validating their parameters there (once, at the
+    boundary), and implement :meth:`end_frame` and :meth:`result`; those
+    with neighbour lists implement :meth:`add_block`. Frame methods must not
+    warn or print (they may run on a remote worker): they record what they
+    notice in the part, and :meth:`result` warns.
+    """
+
+    name: str = "analysis"
+    needs: tuple = ()
+    #: Follows atoms from frame to frame: sees every frame in order, in one process.
+    sequential: bool = False
+    #: Largest block of centre atoms it can take (bounds its buffers).
+    max_block: int | None = None
+    #: Every frame must hold the same atoms (per-atom or unwrapped results).
+    same_atoms: bool = False
+
+    def setup(self, frame: Frame) -> None:
+        """Fix what the first frame decides (species, grids). Runs once, before any frame."""
+
+    def begin_frame(self, frame: Frame) -> Any:
+        """Per-frame scratch state handed to :meth:`add_block` and :meth:`end_frame`."""
+        return None
+
+    def add_block(self, state, frame: Frame, lists: "BlockLists") -> None:
+        """Take one block of centre atoms; ``lists[need]`` is its neighbour list for each of ``needs``."""
+
+    def end_frame(self, state, frame: Frame) -> Part:
+        raise NotImplementedError
+
+    def result(self, parts: list, times: np.ndarray):
+        """The labelled result from the parts of every frame (in order) and their times (ps, NaN if unknown)."""
+        raise NotImplementedError
+
+    def parameters(self) -> dict:
+        """Parameters recorded in the result's attrs."""
+        return {}
+
+
+# --------------------------------------------------------------------------- shared neighbour lists
+
+
+class FrameNeighbours:
+    """The neighbour lists of one frame for a set of needs, block by block of centre atoms.
+
+    One cell list is built at the largest cut-off and each block of centres
+    is searched once; the lists at shorter cut-offs, per-pair tables or
+    centre species are that search filtered (:class:`BlockLists`). Memory
+    stays bounded by the block size.
+
+    Attributes
+    ----------
+    searches : int
+        Neighbour searches made (one per block).
+    """
+
+    def __init__(self, frame: Frame, needs, *, block_size: int = DEFAULT_BLOCK_SIZE, parallel=None):
+        needs = tuple(dict.fromkeys(needs))
+        if not needs:
+            raise ValueError("FrameNeighbours needs at least one Need")
+        if block_size < 1:
+            raise ValueError(f"block_size must be positive, got {block_size}")
+        self.frame, self.needs, self.block_size, self.parallel = frame, needs, int(block_size), parallel
+        self.reach = max(n.reach for n in needs)
+        self.full = any(n.full for n in needs)
+        self._masks = {n: _centre_mask(frame, n.centres) for n in needs if n.centres is not None}
+        if len(self._masks) < len(needs):
+            self.centres = np.arange(len(frame), dtype=np.int64)
+        else:
+            union = np.zeros(len(frame), dtype=bool)
+            for m in self._masks.values():
+                union |= m
+            self.centres = np.flatnonzero(union)
+        self._grid = neighbors._Grid(frame, self.reach)
+        self._types = None
+        self.searches = 0
+
+    def blocks(self) -> Iterator["BlockLists"]:
+        for start in range(0, len(self.centres), self.block_size):
+            chunk = self.centres[start : start + self.block_size]
+            base = self._grid.query(chunk, full=self.full, parallel=self.parallel)
+            self.searches += 1
+            yield BlockLists(self, base)
+
+    def pair_cutoffs(self, nl, table) -> np.ndarray:
+        """Per-pair cut-offs of a per-species-pair table for the pairs of ``nl``."""
+        if self._types is None:
+            self._types = np.searchsorted(np.unique(self.frame.numbers), self.frame.numbers)
+        _, matrix, _, _ = neighbors._cutoff_tables(self.frame, table)
+        return matrix[self._types[nl.i], self._types[nl.j]]
+
+
+class BlockLists:
+    """The neighbour lists of one block of centres, by :class:`Need` (filtered from one search, cached)."""
+
+    def __init__(self, owner: FrameNeighbours, base):
+        self._owner, self.base, self._cache = owner, base, {}
+
+    @property
+    def centers(self) -> np.ndarray:
+        return self.base.centers
+
+    @property
+    def parallel(self):
+        """The runner's choice of threaded kernels (``None``: by size), to pass to :func:`~gstorder.parallel.n_tasks`."""
+        return self._owner.parallel
+
+    def __getitem__(self, need: Need):
+        if need not in self._cache:
+            self._cache[need] = self._derive(need)
+        return self._cache[need]
+
+    def _derive(self, need: Need):
+        nl = self.base
+        if need.centres is not None:
+            keep = self._owner._masks[need][nl.centers]
+            if not keep.all():
+                nl = nl.take(keep)
+        if isinstance(need.cutoff, tuple):
+            out = nl.select(nl.distances < self._owner.pair_cutoffs(nl, need.table))
+            out.cutoff = need.reach
+            return out
+        return nl if need.cutoff >= nl.cutoff else nl.within(need.cutoff)
+
+
+def _centre_mask(frame: Frame, centres) -> np.ndarray:
+    return np.isin(frame.numbers, species_numbers(centres))
+
+
+# --------------------------------------------------------------------------- the frame loop
+
+
+def frame_parts(frame: Frame, analyses, *, block_size: int | None = None, parallel=None) -> list:
+    """Every analysis' :class:`Part` of one frame, from one neighbour search per block of centres."""
+    states = [a.begin_frame(frame) for a in analyses]
+    needs = [n for a in analyses for n in a.needs]
+    if needs and len(frame):
+        size = min([block_size or DEFAULT_BLOCK_SIZE] + [a.max_block for a in analyses if a.max_block])
+        for lists in FrameNeighbours(frame, needs, block_size=size, parallel=parallel).blocks():
+            for a, state in zip(analyses, states):
+                if a.needs:
+                    a.add_block(state, frame, lists)
+    return [a.end_frame(state, frame) for a, state in zip(analyses, states)]
+
+
+def run(frames, analyses, *, index=None, block_size: int | None = None, parallel=None, show_progress=None,
+        desc: str | None = None, same_composition: bool = False, atoms_sink=None, client=None, workers: int | None = None,
+        chunk_frames: int | None = None) -> dict:
+    """Run analyses over frames: each frame read once and analysed in one pass, here or on dask workers.
+
+    Parameters
+    ----------
+    frames : path, Frame, ase.Atoms, Trajectory or iterable of them
+    analyses : list of Analysis
+        With distinct names.
+    index : int or slice, optional
+        Frames to use.
+    block_size : int, optional
+        Centre atoms per neighbour-list block (bounds memory).
+    parallel : bool, optional
+        Force the threaded (True) or serial (False) kernels.
+    show_progress : bool, optional
+        Progress over frames (default: a bar on a terminal, log lines on long jobs elsewhere).
+    same_composition : bool
+        Refuse frames whose atom count or composition differs from the first
+        (:class:`~gstorder.errors.InconsistentFramesError`) instead of mixing them.
+    atoms_sink : callable, optional
+        ``atoms_sink(position, time, atoms)`` receives each frame's per-atom
+        arrays (``position`` counts the selected frames from 0, ``time`` in
+        ps), e.g. to stream them to disk; the results then hold none.
+    client : dask.distributed.Client, optional
+        Analyse chunks of frames as tasks on this client's workers (which
+        must be able to read the trajectory file); ``None``: in this process.
+    workers : int, optional
+        Without ``client``: start a local dask cluster of this many worker
+        processes for the run (1 or ``None``: in this process).
+    chunk_frames : int, optional
+        Frames per dask task (default: about four tasks per worker, at most 16 frames).
+
+    Returns
+    -------
+    dict
+        Analysis name -> its result. The results are the same with or
+        without dask: histograms are exact integer counts summed over
+        frames, per-frame numbers are stacked in frame order.
+    """
+    analyses = _check_analyses(analyses)
+    desc = desc or "+".join(a.name for a in analyses)
+    if client is not None or (workers is not None and int(workers) != 1):
+        from ._dask import run_on_dask
+
+        return run_on_dask(frames, analyses, client=client, workers=workers, index=index, block_size=block_size,
+                           parallel=parallel, show_progress=show_progress, desc=desc, same_composition=same_composition,
+                           atoms_sink=atoms_sink, chunk_frames=chunk_frames)
+    parts = [[] for _ in analyses]
+    times, first = [], None
+    for position, frame in enumerate(analysis_frames(frames, index, desc=desc, show_progress=show_progress)):
+        if first is None:
+            first = frame
+            for a in analyses:
+                a.setup(frame)
+        else:
+            check_frame(frame, first, analyses, same_composition)
+        for store, part in zip(parts, frame_parts(frame, analyses, block_size=block_size, parallel=parallel)):
+            store.append(_sink(atoms_sink, position, frame_time(frame), part))
+        times.append(frame_time(frame))
+    return results(analyses, parts, times)
+
+
+def results(analyses, parts, times) -> dict:
+    """Every analysis' result from its parts of all frames, in frame order."""
+    times = np.array(times, dtype=float)
+    return {a.name: a.result(p, times) for a, p in zip(analyses, parts)}
+
+
+def _sink(atoms_sink, position, time, part: Part) -> Part:
+    """Hand the part's per-atom arrays to the sink (if any) and keep the rest."""
+    if atoms_sink is None or not part.atoms:
+        return part
+    atoms_sink(position, time, part.atoms)
+    return Part(part.data)
+
+
+def frame_time(frame: Frame) -> float:
+    """The frame's time in ps, NaN when unknown."""
+    return np.nan if frame.time is None else float(frame.time)
+
+
+def check_frame(frame: Frame, first, analyses, same_composition: bool) -> None:
+    """Refuse a frame whose atoms differ from the first where an analysis (or the caller) needs the same ones."""
+    if same_composition or any(a.same_atoms for a in analyses):
+        if len(frame) != len(first):
+            who = "this run" if same_composition else ", ".join(a.name for a in analyses if a.same_atoms)
+            raise InconsistentFramesError(f"{frame.describe()} has other atoms than the first frame ({len(frame)} against "
+                                          f"{len(first)} in {first.describe()}); {who} needs the same atoms in every "
+                                          "frame: analyse the structures separately")
+        if same_composition and frame.formula != first.formula:
+            raise InconsistentFramesError(f"{frame.describe()} is {frame.formula}, the first frame {first.formula}; "
+                                          "results of different compositions are not averaged: analyse them separately")
+
+
+def _check_analyses(analyses) -> list:
+    analyses = list(analyses)
+    if not analyses:
+        raise ValueError("no analyses given")
+    names = [a.name for a in analyses]
+    for a in analyses:
+        if not isinstance(a, Analysis):
+            raise TypeError(f"expected gstorder Analysis objects, got {type(a).__name__}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"analysis names must be distinct, got {names}")
+    return analyses
+
+
+def analysis_frames(frames: Any, index=None, *, desc: str, show_progress=None, allow_empty=False) -> Iterator[Frame]:
+    """Frames of any accepted input, with progress, refusing empty frames.
+
+    Raises
+    ------
+    EmptyFrameError
+        For a frame without atoms (unless ``allow_empty``) or when no frame is selected.
+    """
+    total = None
+    if isinstance(frames, (str, os.PathLike)):
+        from .io import Trajectory
+
+        frames = Trajectory(frames)
+    if hasattr(frames, "__len__"):
+        total = len(frames) if index is None else _selected_count(len(frames), index)
+    count = 0
+    for frame in progress(iter_frames(frames, index=index), total=total, desc=desc, show=show_progress):
+        if len(frame) == 0 and not allow_empty:
+            raise EmptyFrameError(f"{frame.describe()} has no atoms; {desc} needs at least one")
+        count += 1
+        yield frame
+    if count == 0:
+        raise EmptyFrameError(f"no frames selected for {desc} (index={index!r})")
+
+
+def _selected_count(n: int, index) -> int | None:
+    if isinstance(index, slice):
+        return len(range(n)[index])
+    return 1
+
+
+def selected_positions(n: int, index) -> list[int]:
+    """File positions of the frames ``index`` selects among ``n``."""
+    if index is None:
+        return list(range(n))
+    if isinstance(index, slice):
+        if index.step is not None and index.step <= 0:
+            raise ValueError(f"index step must be positive, got {index.step}")
+        return list(range(n)[index])
+    k = int(index)
+    if not -n <= k < n:
+        raise IndexError(f"frame {index} out of range for {n} frames")
+    return [k % n]
