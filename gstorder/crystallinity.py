@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import os
-import tempfile
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,6 +25,7 @@ import xarray as xr
 from threadpoolctl import threadpool_limits
 
 from . import neighbors, structures
+from ._atomic import atomic_write
 from ._labels import attrs_of, frame_coords
 from .pipeline import Analysis, Need, Part, analysis_frames, run
 from .species import GROUPS, species_groups
@@ -162,7 +162,7 @@ class Reference:
             arrays[f"weights/{g}"] = self.weights[g]
         meta = repr({"groups": {g: list(v) for g, v in self.groups.items()}, "settings": self.settings.as_dict(),
                      "description": self.description, "format": "gstorder-reference-1"})
-        _atomic_write(path, lambda fh: np.savez_compressed(fh, meta=np.array(meta), **arrays), binary=True)
+        atomic_write(path, lambda fh: np.savez_compressed(fh, meta=np.array(meta), **arrays), binary=True)
 
     @classmethod
     def load(cls, path) -> "Reference":
@@ -591,19 +591,4 @@ def write_extxyz(path, frames, result: xr.Dataset, *, columns=("kbar", "k")) -> 
         for c in columns:
             atoms.new_array(c, np.asarray(result[c][f], dtype=float))
         images.append(atoms)
-    _atomic_write(path, lambda fh: write(fh, images, format="extxyz"), binary=False)
-
-
-def _atomic_write(path, writer, *, binary: bool) -> None:
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".gstorder-", suffix=os.path.splitext(path)[1])
-    try:
-        with os.fdopen(fd, "wb" if binary else "w") as fh:
-            writer(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
+    atomic_write(path, lambda fh: write(fh, images, format="extxyz"), binary=False)
