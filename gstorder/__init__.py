@@ -16,6 +16,7 @@ from .motifs import bond_motifs
 from .pairs import adf, rdf
 from .thermal import temperature_map
 from . import crystallinity, layers, md, plot
+from .suite import analyze
 
 __all__ = [
     "__version__",
@@ -39,4 +40,5 @@ __all__ = [
     "plot",
     "crystallinity",
     "md",
+    "analyze",
 ]

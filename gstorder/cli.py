@@ -1,22 +1,17 @@
-"""The ``gstorder`` command line: ``gstorder report TRAJECTORY``."""
+"""The ``gstorder`` command line: ``gstorder analyze TRAJECTORY --out DIR`` and ``gstorder report TRAJECTORY``."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
 import warnings
 
-import numpy as np
-import xarray as xr
-
-from . import __version__, crystallinity, neighbors
-from ._progress import progress
-from .altbc import altbc
-from .errors import GstorderError, GstorderWarning
-from .motifs import bond_motifs
-from .pairs import rdf
+from . import __version__
+from .errors import GstorderError, GstorderWarning, MissingDataError
 from .io import FORMATS, Trajectory
+from .pipeline import selected_positions
+from .report import format_text
+from .suite import ANALYSES, _applicable, analyze, analyze_into
 
 
 def _index(text: str | None):
@@ -39,9 +34,14 @@ def _species(text: str | None):
     return items
 
 
-def report(path, *, index=None, format=None, species=None, bond_cutoff=3.2, shell_cutoff=5.5, reference="rocksalt",
+def report(path, *, index=None, format=None, species=None, bond_cutoff=3.2, reference="rocksalt", timestep_fs=None,
            out=None, show_progress=None):
-    """Print a structural report of a trajectory: composition, density, coordination, g(r), motifs, ALTBC.
+    """Print the key numbers of a trajectory: composition, density, coordination, g(r), motifs, ALTBC, k̄.
+
+    Runs the one-pass runner (:func:`gstorder.analyze`) with rdf (to the bond
+    cut-off and beyond), motifs, ALTBC, k̄ (Ge-Sb-Te frames) and density,
+    and prints :func:`gstorder.report.format_text`. Frames of different
+    composition are refused, never averaged together.
 
     Parameters
     ----------
@@ -49,100 +49,128 @@ def report(path, *, index=None, format=None, species=None, bond_cutoff=3.2, shel
         Trajectory file.
     index : int or slice, optional
         Frames to analyse.
-    bond_cutoff, shell_cutoff : float
-        Cut-offs in Å for bonded neighbours and for the SOAP-sized shell.
+    bond_cutoff : float
+        Bond cut-off in Å.
     reference : str
         k̄ reference for Ge-Sb-Te frames: ``"rocksalt"`` or ``"trigonal"``.
     """
     out = sys.stdout if out is None else out
-    traj = Trajectory(path, format=format, species=species)
-    n_frames = len(traj)
-    first = None
-    coordination, shell, density, times, motifs, t_nl = [], [], [], [], [], 0.0
-    altbc_map, altbc_weight, ratio, n_collinear, g_total, kbars = 0.0, 0, 0.0, 0, [], []
-    per_species: dict[str, list] = {}
-    for frame in progress(traj.iter(index), total=n_frames, desc="frames", show=show_progress):
-        first = first or frame
-        t0 = time.perf_counter()
-        nl = neighbors.build(frame, shell_cutoff)
-        t_nl += time.perf_counter() - t0
-        bonds = nl.within(bond_cutoff)
-        coordination.append(bonds.coordination.mean())
-        shell.append(nl.coordination.mean())
-        for symbol in frame.species:
-            mask = frame.symbols == symbol
-            per_species.setdefault(symbol, []).append(bonds.coordination[mask].mean())
-        if frame.pbc.all():
-            density.append(frame.mass_density)
-            g_total.append(rdf(frame, r_max=shell_cutoff, bin_width=0.02).g.sel(pair="total").values)
-        if frame.time is not None:
-            times.append(frame.time)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", GstorderWarning)  # frames without Ge: NaN tetrahedral fraction
-            motifs.append(bond_motifs(frame, cutoff=bond_cutoff))
-        if set(frame.species) <= {"Ge", "Sb", "Te"}:
-            kbars.append(float(crystallinity.kbar(frame, reference=reference).kbar_mean[0]))
-        p = altbc(frame)
-        altbc_map = altbc_map + p * p.attrs["n_centres"]
-        altbc_weight += p.attrs["n_centres"]
-        if p.attrs["n_collinear"]:
-            ratio += p.attrs["long_short_ratio"] * p.attrs["n_collinear"]
-            n_collinear += p.attrs["n_collinear"]
+    traj = Trajectory(path, format=format, species=species, timestep_fs=timestep_fs)
+    first = traj[selected_positions(len(traj), index)[0]] if len(traj) else None
     if first is None:
-        print(f"{path}: no frames selected", file=out)
-        return
-    n = len(coordination)
-    m = xr.concat(motifs, dim="frame")
-    w = print
-    w(f"gstorder {__version__} report: {path}", file=out)
-    w(f"  format         {traj.format}, {n_frames} frames in file, {n} analysed", file=out)
-    w(f"  atoms          {len(first)}  ({first.formula})", file=out)
-    w(f"  cell           {' x '.join(f'{x:.3f}' for x in np.linalg.norm(first.cell, axis=1))} Å, pbc {first.pbc.tolist()}", file=out)
-    if density:
-        w(f"  density        {np.mean(density):.3f} g/cm³" + (f" (range {min(density):.3f}-{max(density):.3f})" if np.ptp(density) > 0 else ""), file=out)
-    if times:
-        w(f"  time           {times[0]:g} to {times[-1]:g} ps", file=out)
-    w(f"  velocities     {'yes' if first.velocities is not None else 'no'}", file=out)
-    w(f"  bonds < {bond_cutoff:g} Å   mean coordination {np.mean(coordination):.2f}", file=out)
-    for symbol, values in per_species.items():
-        w(f"      {symbol:<3}        {np.mean(values):.2f}", file=out)
-    w(f"  shell < {shell_cutoff:g} Å   {np.mean(shell):.1f} neighbours per atom", file=out)
-    if g_total:
-        g = np.mean(g_total, axis=0)
-        r = (np.arange(len(g)) + 0.5) * 0.02
-        k = int(np.argmax(np.where(r < bond_cutoff, g, -1.0)))
-        w(f"  g(r)           first peak at {r[k]:.2f} Å (height {g[k]:.2f}, largest below {bond_cutoff:g} Å)", file=out)
-    tet = m.tetrahedral_fraction
-    if np.isfinite(tet).any():
-        w(f"  tetrahedral Ge {100 * float(tet.mean()):.1f} % ± {100 * float(tet.std()):.1f}", file=out)
-    w(f"  homopolar bonds {100 * float(m.homopolar_fraction.mean()):.1f} % of bonds ± {100 * float(m.homopolar_fraction.std()):.1f}", file=out)
-    if n_collinear:
-        p = altbc_map / altbc_weight
-        a, b = np.unravel_index(int(np.argmax(p.values)), p.shape)
-        w(f"  ALTBC          peak at ({float(p.r1[a]):.2f}, {float(p.r2[b]):.2f}) Å, mean long/short {ratio / n_collinear:.3f}", file=out)
-    if kbars:
-        w(f"  k̄ ({reference})  {np.mean(kbars):.3f} ± {np.std(kbars):.3f}, first frame {kbars[0]:.3f}, last {kbars[-1]:.3f}", file=out)
-    w(f"  neighbour lists {1000 * t_nl / n:.2f} ms per frame", file=out)
+        raise MissingDataError(f"{path}: the file holds no frames")
+    wanted = {"rdf": {"r_max": 5.5, "bin_width": 0.02}, "motifs": {"cutoff": bond_cutoff},
+              "altbc": {}, "kbar": {"reference": reference}, "density": {}}
+    for name in list(wanted):
+        if _applicable(name, first):
+            del wanted[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GstorderWarning)  # frames without Ge: NaN tetrahedral fraction
+        tree = analyze(traj, wanted, index=index, show_progress=show_progress)
+    print(format_text(tree), file=out)
 
 
-def main(argv=None) -> int:
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _analyses(args) -> dict | str:
+    chosen = {}
+    for name in ANALYSES:
+        value = getattr(args, name)
+        if name == "kbar" and value is not None:
+            chosen["kbar"] = {"reference": value}
+        elif name != "kbar" and value:
+            chosen[name] = {}
+    if args.all or not chosen:
+        if chosen:
+            raise ValueError("--all runs every analysis; drop the single analysis flags")
+        return "all"
+    return chosen
+
+
+def analyze_command(args, out=None) -> int:
+    """``gstorder analyze``: run, write DIR/results.nc, figures and report.html, print the paths."""
+    out = sys.stdout if out is None else out
+    if args.scheduler and args.workers:
+        raise ValueError("give either --scheduler or --workers, not both")
+    if args.workers is not None and args.workers < 1:
+        raise ValueError(f"--workers must be a positive integer, got {args.workers}")
+    client = None
+    if args.scheduler:
+        from dask.distributed import Client
+
+        client = Client(args.scheduler)
+    try:
+        parameters = {"command": "gstorder " + " ".join(args.argv)}
+        tree, paths = analyze_into(args.out, args.trajectory, _analyses(args), index=_index(args.index), format=args.format,
+                                   species=_species(args.species), timestep_fs=args.timestep_fs, client=client,
+                                   workers=args.workers, per_atom=True if args.per_atom else None, parameters=parameters,
+                                   block_size=None, chunk_frames=None, show_progress=None)
+    finally:
+        if client is not None:
+            client.close()
+    skipped = _literal(tree.attrs.get("skipped", "{}"))
+    for name, why in skipped.items():
+        print(f"skipped {name}: {why}", file=out)
+    for path in paths.values():
+        print(path, file=out)
+    return 0
+
+
+def _literal(text):
+    import ast
+
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return {}
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gstorder", description="Structural order of Ge-Sb-Te trajectories.")
     parser.add_argument("--version", action="version", version=f"gstorder {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    rep = sub.add_parser("report", help="summarise a trajectory: frames, composition, density, coordination")
-    rep.add_argument("trajectory")
-    rep.add_argument("--index", help="frames to use: N or start:stop:step (default all)")
-    rep.add_argument("--format", choices=FORMATS, help="file format (guessed by default)")
-    rep.add_argument("--species", help="LAMMPS type map, e.g. 1=Ge,2=Sb,3=Te")
+    for name, text in (("report", "print the key numbers of a trajectory: composition, density, coordination, k̄"),
+                       ("analyze", "run every analysis in one pass; write results.nc, figures and report.html")):
+        p = sub.add_parser(name, help=text, description=text)
+        p.add_argument("trajectory")
+        p.add_argument("--index", help="frames to use: N or start:stop:step (default all)")
+        p.add_argument("--format", choices=FORMATS, help="file format (guessed by default)")
+        p.add_argument("--species", help="LAMMPS type map, e.g. 1=Ge,2=Sb,3=Te")
+        p.add_argument("--timestep-fs", type=float, help="MD time step in fs (LAMMPS dumps without ITEM: TIME)")
+    rep = sub.choices["report"]
     rep.add_argument("--bond-cutoff", type=float, default=3.2, help="bond cut-off in Å (default 3.2)")
     rep.add_argument("--reference", choices=("rocksalt", "trigonal"), default="rocksalt",
                      help="k̄ reference crystals for Ge-Sb-Te frames (default rocksalt)")
-    args = parser.parse_args(argv)
+    ana = sub.choices["analyze"]
+    group = ana.add_argument_group("analyses (default --all: every analysis the frames allow)")
+    for name, text in (("rdf", "partial and total g(r)"), ("adf", "bond-angle distributions"),
+                       ("motifs", "coordination, tetrahedral Ge, homopolar bonds"), ("altbc", "ALTBC map (Peierls distortion)"),
+                       ("temperature", "temperature map (needs velocities)"), ("layers", "z profile and layer tracking"),
+                       ("msd", "mean square displacement"), ("density", "density per frame")):
+        group.add_argument(f"--{name}", action="store_true", help=text)
+    group.add_argument("--kbar", metavar="REF", help="k̄ crystallinity against REF: rocksalt, trigonal or a saved reference")
+    group.add_argument("--all", action="store_true", help="every analysis the frames allow")
+    ana.add_argument("--per-atom", action="store_true", help="also write per-atom k̄, motifs and temperatures (DIR/atoms.nc)")
+    where = ana.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS", help="dask scheduler to run on, e.g. tcp://node01:8786")
+    where.add_argument("--workers", type=int, help="local dask worker processes (default: this process)")
+    ana.add_argument("--out", required=True, metavar="DIR", help="output folder (created; written all or nothing)")
+    return parser
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = _parser().parse_args(argv)
+    args.argv = argv
     try:
-        report(args.trajectory, index=_index(args.index), format=args.format, species=_species(args.species), bond_cutoff=args.bond_cutoff,
-               reference=args.reference)
-    except (GstorderError, FileNotFoundError) as exc:
-        print(f"gstorder: error: {exc}", file=sys.stderr)
+        if args.command == "analyze":
+            return analyze_command(args)
+        report(args.trajectory, index=_index(args.index), format=args.format, species=_species(args.species),
+               bond_cutoff=args.bond_cutoff, reference=args.reference, timestep_fs=args.timestep_fs)
+    except (GstorderError, FileNotFoundError, FileExistsError, ValueError, TypeError, IndexError) as exc:
+        print(f"gstorder: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. piped into head
         sys.stderr.close()
