@@ -35,9 +35,35 @@ def local_client(workers: int):
     workers = int(workers)
     if workers < 1:
         raise ValueError(f"workers must be a positive integer, got {workers}")
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                      silence_logs=40) as cluster, Client(cluster) as client:
+    with _main_not_rerun():
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
+                               silence_logs=40)
+    with cluster, Client(cluster) as client:
         yield client
+
+
+@contextlib.contextmanager
+def _main_not_rerun():
+    """Start worker processes without re-running the user's script in them.
+
+    Spawned processes re-execute the ``__main__`` file: a script piped to
+    ``python -`` (``__file__`` is ``<stdin>``) then kills every worker, and a
+    script without an ``if __name__ == "__main__"`` guard would start
+    clusters recursively. gstorder's tasks need nothing from ``__main__``
+    (dask pickles objects defined there by value), so hide its path meanwhile.
+    """
+    import sys
+
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if path is None or getattr(main, "__spec__", None) is not None:
+        yield
+        return
+    del main.__file__
+    try:
+        yield
+    finally:
+        main.__file__ = path
 
 
 class _Source:
@@ -97,7 +123,7 @@ def _analyse_chunk(analyses, source, positions, first, n_threads, block_size, pa
 
 
 def _analyse_in_order(analyses, source, positions, n_threads, desc):
-    """Parts of the sequential analyses over every frame, in order (one dask task)."""
+    """Times, parts and final state of the sequential analyses over every frame, in order (one dask task)."""
     parts, times = [[] for _ in analyses], []
     with threads(n_threads):
         for k in positions:
@@ -107,7 +133,7 @@ def _analyse_in_order(analyses, source, positions, n_threads, desc):
             for store, part in zip(parts, frame_parts(frame, analyses)):
                 store.append(part)
             times.append(frame_time(frame))
-    return times, parts
+    return times, parts, analyses  # their state (e.g. the layers found) is what their results are made of
 
 
 def _task_threads(client) -> int:
@@ -177,7 +203,7 @@ def run_on_dask(frames, analyses, *, client=None, workers=None, index=None, bloc
         for future in futures:
             chunk = pending.pop(future)
             if chunk is None:
-                sequential_times, sequential_parts = future.result()
+                sequential_times, sequential_parts, in_order = future.result()
                 if not chunked:
                     bar.update(len(positions))
                 continue
@@ -196,4 +222,6 @@ def run_on_dask(frames, analyses, *, client=None, workers=None, index=None, bloc
     parts = {a.name: [row[m] for row in by_frame] for m, a in enumerate(chunked)}
     for a, p in zip(in_order, sequential_parts or []):
         parts[a.name] = [_sink(atoms_sink, n, times[n], part) for n, part in enumerate(p)]
+    finished = {a.name: a for a in in_order}
+    analyses = [finished.get(a.name, a) for a in analyses]
     return results(analyses, [parts[a.name] for a in analyses], times)

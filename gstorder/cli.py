@@ -127,10 +127,17 @@ def _literal(text):
         return {}
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit status 2), like every other failure of the command."""
+
+    def error(self, message):
+        self.exit(2, f"gstorder: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gstorder", description="Structural order of Ge-Sb-Te trajectories.")
+    parser = _Parser(prog="gstorder", description="Structural order of Ge-Sb-Te trajectories.")
     parser.add_argument("--version", action="version", version=f"gstorder {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name, text in (("report", "print the key numbers of a trajectory: composition, density, coordination, k̄"),
                        ("analyze", "run every analysis in one pass; write results.nc, figures and report.html")):
         p = sub.add_parser(name, help=text, description=text)
