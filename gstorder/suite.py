@@ -107,10 +107,14 @@ def _requested(analyses) -> dict:
     else:
         table = {}
         for item in analyses:
-            if not isinstance(item, str):
-                raise TypeError(f"analyses are names ({', '.join(ANALYSES)}) or a dict name -> options, got {item!r}")
-            table[item] = {}
-    unknown = [k for k in table if k not in ANALYSES]
+            if isinstance(item, Analysis):  # a ready analysis object (also one of the user's own)
+                table[item] = item
+            elif isinstance(item, str):
+                table[item] = {}
+            else:
+                raise TypeError(f"analyses are names ({', '.join(ANALYSES)}), Analysis objects or a dict name -> options, "
+                                f"got {item!r}")
+    unknown = [k for k in table if isinstance(k, str) and k not in ANALYSES]
     if unknown:
         raise ValueError(f"unknown analysis {unknown[0]!r}; choose from {', '.join(ANALYSES)} or 'all'")
     if not table:
@@ -127,10 +131,11 @@ def analyze(source, analyses="all", *, index=None, format=None, species=None, ti
     ----------
     source : path, Trajectory, Frame, ase.Atoms or list of them
         A trajectory file (any format :func:`gstorder.read_frames` reads) or frames.
-    analyses : 'all', str, sequence of str or dict
+    analyses : 'all', str, sequence of str or Analysis, or dict
         Names from :data:`ANALYSES`, or a dict name -> options (keyword
         arguments of the analysis, e.g. ``{"kbar": {"reference": "trigonal"},
-        "rdf": {"r_max": 6.0}}``). ``"all"`` (default) runs every analysis the
+        "rdf": {"r_max": 6.0}}``), or :class:`~gstorder.pipeline.Analysis`
+        objects (e.g. ``gstorder.pairs.RDF(r_max=6.0)`` or your own). ``"all"`` (default) runs every analysis the
         frames allow (the temperature map needs velocities, k̄ Ge-Sb-Te
         frames, ...) and records why the others were skipped in
         ``attrs["skipped"]``; a named analysis that cannot run is an error.
@@ -218,7 +223,8 @@ def _analyze(source, analyses, *, index, format, species, timestep_fs, client, w
             if why:
                 skipped[name] = why
                 del requested[name]
-    objects = [a for name, options in requested.items() for a in _make(name, options, first, per_atom is not None)]
+    objects = [a for name, options in requested.items()
+               for a in ([options] if isinstance(options, Analysis) else _make(name, options, first, per_atom is not None))]
     sink = AtomsWriter(per_atom, first, len(positions)) if per_atom is not None else None
     try:
         found = run(frames, objects, index=index, block_size=block_size, show_progress=show_progress, client=client,
@@ -237,7 +243,8 @@ def _analyze(source, analyses, *, index, format, species, timestep_fs, client, w
         n_atoms=len(first), formula=first.formula,
         cell_lengths=" x ".join(f"{x:.3f}" for x in np.linalg.norm(first.cell, axis=1)), pbc=str(first.pbc.tolist()),
         time_first=float(times[0]), time_last=float(times[-1]), has_velocities=first.velocities is not None,
-        index=repr(index), analyses=requested, skipped=skipped, per_atom_file=None if per_atom is None else str(per_atom),
+        index=repr(index), analyses={str(getattr(k, "name", k)): (v.parameters() if isinstance(v, Analysis) else v)
+                                     for k, v in requested.items()}, skipped=skipped, per_atom_file=None if per_atom is None else str(per_atom),
     )
     return tree
 

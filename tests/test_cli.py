@@ -11,12 +11,20 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "data" / "gst124_rocksalt_189at_thermal.extxyz"
 
 
-def test_readme_main_command_runs_on_the_shipped_example(capsys):
+def test_readme_main_command_runs_on_the_shipped_example(capsys, tmp_path, monkeypatch):
     readme = (ROOT / "README.md").read_text()
     command = re.search(r"<!-- main-command -->\s*```bash\n(.+)\n```", readme).group(1)
     args = command.split("&&")[-1].split()
-    assert args[:2] == ["gstorder", "report"] and (ROOT / args[2]).is_file()
-    assert cli.main(["report", str(ROOT / args[2])]) == 0
+    assert args[:2] == ["gstorder", "analyze"] and (ROOT / args[2]).is_file() and args[3] == "--out"
+    monkeypatch.chdir(tmp_path)
+    assert cli.main([args[1], str(ROOT / args[2]), *args[3:]]) == 0
+    written = capsys.readouterr().out.split()
+    assert written[:2] == [f"{args[4]}/results.nc", f"{args[4]}/report.html"] and len(written) == 12
+    assert all((tmp_path / p).stat().st_size > 0 for p in written)
+
+
+def test_report_prints_the_key_numbers_of_the_example(capsys):
+    assert cli.main(["report", str(EXAMPLE)]) == 0
     out = capsys.readouterr().out
     assert "189  (Ge27Sb54Te108)" in out
     assert "20 frames in file, 20 analysed" in out
