@@ -153,15 +153,18 @@ class Analysis:
 class FrameNeighbours:
     """The neighbour lists of one frame for a set of needs, block by block of centre atoms.
 
-    One cell list is built at the largest cut-off and each block of centres
-    is searched once; the lists at shorter cut-offs, per-pair tables or
-    centre species are that search filtered (:class:`BlockLists`). Memory
-    stays bounded by the block size.
+    One search per kind of list: the full lists share one cell list at the
+    largest full cut-off, and a half list reaching further (e.g. an RDF to
+    8 Å beside SOAP at 5.5 Å) gets its own, cheaper half search; every other
+    need — shorter cut-offs, per-pair tables, centre species, half lists
+    within the full reach — is that search filtered (:class:`BlockLists`).
+    Each block of centres is searched once per kind, so memory stays bounded
+    by the block size.
 
     Attributes
     ----------
     searches : int
-        Neighbour searches made (one per block).
+        Neighbour searches made (one per kind per block).
     """
 
     def __init__(self, frame: Frame, needs, *, block_size: int = DEFAULT_BLOCK_SIZE, parallel=None):
@@ -171,8 +174,6 @@ class FrameNeighbours:
         if block_size < 1:
             raise ValueError(f"block_size must be positive, got {block_size}")
         self.frame, self.needs, self.block_size, self.parallel = frame, needs, int(block_size), parallel
-        self.reach = max(n.reach for n in needs)
-        self.full = any(n.full for n in needs)
         self._masks = {n: _centre_mask(frame, n.centres) for n in needs if n.centres is not None}
         if len(self._masks) < len(needs):
             self.centres = np.arange(len(frame), dtype=np.int64)
@@ -181,16 +182,19 @@ class FrameNeighbours:
             for m in self._masks.values():
                 union |= m
             self.centres = np.flatnonzero(union)
-        self._grid = neighbors._Grid(frame, self.reach)
+        full_reach = max((n.reach for n in needs if n.full), default=0.0)
+        half_reach = max((n.reach for n in needs if not n.full and n.reach > full_reach), default=0.0)
+        self._grids = [(neighbors._Grid(frame, reach), full) for reach, full in ((full_reach, True), (half_reach, False))
+                       if reach > 0]
         self._types = None
         self.searches = 0
 
     def blocks(self) -> Iterator["BlockLists"]:
         for start in range(0, len(self.centres), self.block_size):
             chunk = self.centres[start : start + self.block_size]
-            base = self._grid.query(chunk, full=self.full, parallel=self.parallel)
-            self.searches += 1
-            yield BlockLists(self, base)
+            bases = [grid.query(chunk, full=full, parallel=self.parallel) for grid, full in self._grids]
+            self.searches += len(bases)
+            yield BlockLists(self, bases)
 
     def pair_cutoffs(self, nl, table) -> np.ndarray:
         """Per-pair cut-offs of a per-species-pair table for the pairs of ``nl``."""
@@ -201,14 +205,14 @@ class FrameNeighbours:
 
 
 class BlockLists:
-    """The neighbour lists of one block of centres, by :class:`Need` (filtered from one search, cached)."""
+    """The neighbour lists of one block of centres, by :class:`Need` (filtered from the block's searches, cached)."""
 
-    def __init__(self, owner: FrameNeighbours, base):
-        self._owner, self.base, self._cache = owner, base, {}
+    def __init__(self, owner: FrameNeighbours, bases):
+        self._owner, self.bases, self._cache = owner, bases, {}
 
     @property
     def centers(self) -> np.ndarray:
-        return self.base.centers
+        return self.bases[0].centers
 
     @property
     def parallel(self):
@@ -221,7 +225,9 @@ class BlockLists:
         return self._cache[need]
 
     def _derive(self, need: Need):
-        nl = self.base
+        # filter the shortest list made so far that holds every pair needed (fewer pairs to sift)
+        made = [done for n, done in self._cache.items() if n.centres is None and not isinstance(n.cutoff, tuple)]
+        nl = min((done for done in made + self.bases if done.full >= need.full and done.cutoff >= need.reach), key=len)
         if need.centres is not None:
             keep = self._owner._masks[need][nl.centers]
             if not keep.all():

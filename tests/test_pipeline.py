@@ -43,6 +43,7 @@ def test_block_lists_equal_their_own_search(need):
     shared = FrameNeighbours(frame, [Need.of(6.0), need], block_size=50)
     blocks = [b[need] for b in shared.blocks()]
     assert shared.searches == len(blocks) == -(-len(frame) // 50)
+    assert all(b.full for b in blocks)
     got = type(direct)(np.concatenate([b.centers for b in blocks]),
                        np.concatenate([[0]] + [b.offsets[1:] + sum(len(x) for x in blocks[:k]) for k, b in enumerate(blocks)]),
                        *(np.concatenate([getattr(b, a) for b in blocks]) for a in ("i", "j", "distances", "vectors", "shifts")),
@@ -52,17 +53,20 @@ def test_block_lists_equal_their_own_search(need):
 
 
 def test_each_frame_is_searched_once_for_every_analysis(monkeypatch):
-    grids, queries = [], []
-    real_init, real_query = neighbors._Grid.__init__, neighbors._Grid.query
-    monkeypatch.setattr(neighbors._Grid, "__init__", lambda self, *a, **k: (grids.append(1), real_init(self, *a, **k))[1])
-    monkeypatch.setattr(neighbors._Grid, "query", lambda self, *a, **k: (queries.append(1), real_query(self, *a, **k))[1])
+    made = []
+    real = neighbors._Grid.query
+    monkeypatch.setattr(neighbors._Grid, "query", lambda self, *a, **k: (made.append((self.max_cutoff, k["full"])),
+                                                                           real(self, *a, **k))[1])
+    gstorder.crystallinity.reference("rocksalt")  # built (and cached) before counting
+    made.clear()
     tree = gstorder.analyze(EXAMPLE, ["rdf", "adf", "motifs", "altbc", "kbar"], index=slice(0, 3))
     assert sorted(tree.children) == ["adf", "altbc", "kbar", "motifs", "rdf"]
-    # kbar's references are built once (cached) before the frames; then one cell list and one search per frame
-    frames_grids = grids[-3:]
-    assert len(queries) >= 3 and queries[-3:] == frames_grids
-    n_reference_searches = len(grids) - 3
-    assert len(queries) == n_reference_searches + 3
+    # per frame: one full search at SOAP's 5.5 Å (adf, motifs, ALTBC and k̄'s averaging filter it) and one half
+    # search at the RDF's 8 Å
+    assert made == [(5.5, True), (8.0, False)] * 3
+    made.clear()
+    gstorder.analyze(EXAMPLE, {"rdf": {"r_max": 4.0}, "motifs": {}, "altbc": {}}, index=slice(0, 3))
+    assert made == [(4.0, True)] * 3  # the half RDF list within ALTBC's full 4 Å list is that list filtered
 
 
 def test_wrappers_equal_the_suite_in_one_pass():
