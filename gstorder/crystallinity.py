@@ -34,7 +34,7 @@ from ._soap import BACKENDS, SOAP_BLOCK_SIZE, SoapBlocks, SoapSettings, iter_soa
 from .errors import EmptyFrameError, InconsistentFramesError, UnknownSpeciesError
 from .frames import iter_frames, species_numbers
 
-__all__ = ["soap", "kbar", "KBar", "Reference", "reference", "calibrate", "Calibration", "write_extxyz", "GROUPS",
+__all__ = ["soap", "kbar", "KBar", "NORMALISATIONS", "self_similarity", "Reference", "reference", "calibrate", "Calibration", "write_extxyz", "GROUPS",
            "SoapSettings", "soap_settings"]
 
 
@@ -293,7 +293,8 @@ def _merge(vectors: np.ndarray, tolerance: float):
 # --------------------------------------------------------------------------- k-bar
 
 
-def kbar(frames, *, reference="rocksalt", groups=None, zeta: float = 4, neighbour_average: bool = True,
+def kbar(frames, *, reference="rocksalt", groups=None, zeta: float = 4, normalise: str = "reference",
+         neighbour_average: bool = True,
          neighbour_cutoff: float = 3.2, soap=None, backend: str = "numba", index=None,
          block_size: int = SOAP_BLOCK_SIZE, parallel=None, workers: int | None = None,
          show_progress=None) -> xr.Dataset:
@@ -312,6 +313,19 @@ def kbar(frames, *, reference="rocksalt", groups=None, zeta: float = 4, neighbou
         for other groups (or other ``soap`` options) is an error.
     zeta : float
         Kernel exponent ζ in k = (p̂_i · p̂_j)^ζ (default 4).
+    normalise : {'reference', 'none', 'best'}
+        How a similarity is put on the paper's scale, where k̄ = 1 means
+        ideal crystal-like order. ``'reference'`` (default): the mean over
+        the group's reference environments divided by that group's mean
+        self-similarity (the same mean taken over the reference's own
+        environments), so an ideal crystal like the reference averages 1
+        (its single atoms scatter around 1, a little above or below).
+        ``'none'``: the raw mean, which an ideal crystal cannot reach when
+        its environments differ from each other (0.65 for rock-salt
+        Ge1Sb2Te4). ``'best'``: the best match, the largest (p̂_i · p̂_j)^ζ
+        over the group's environments (at most 1). The paper states neither
+        ζ nor this choice; ``'reference'`` is our reading of "k̄ = 1
+        indicating ideal crystal-like order", and the others are one keyword away.
     neighbour_average : bool
         Average k over each atom and its neighbours within
         ``neighbour_cutoff`` (default 3.2 Å); ``False`` gives k̄ = k.
@@ -344,7 +358,7 @@ def kbar(frames, *, reference="rocksalt", groups=None, zeta: float = 4, neighbou
     >>> round(float(ds.kbar_mean[0]), 10)
     1.0
     """
-    analysis = KBar(reference=reference, groups=groups, zeta=zeta, neighbour_average=neighbour_average,
+    analysis = KBar(reference=reference, groups=groups, zeta=zeta, normalise=normalise, neighbour_average=neighbour_average,
                     neighbour_cutoff=neighbour_cutoff, soap=soap, backend=backend, block_size=block_size, workers=workers)
     return run(frames, [analysis], index=index, parallel=parallel, show_progress=show_progress, workers=workers)["kbar"]
 
@@ -360,12 +374,17 @@ class KBar(Analysis):
     name = "kbar"
     same_atoms = True
 
-    def __init__(self, *, reference="rocksalt", groups=None, zeta: float = 4, neighbour_average: bool = True,
-                 neighbour_cutoff: float = 3.2, soap=None, backend: str = "numba", block_size: int = SOAP_BLOCK_SIZE,
-                 per_atom: bool = True, workers=None):
+    def __init__(self, *, reference="rocksalt", groups=None, zeta: float = 4, normalise: str = "reference",
+                 neighbour_average: bool = True, neighbour_cutoff: float = 3.2, soap=None, backend: str = "numba",
+                 block_size: int = SOAP_BLOCK_SIZE, per_atom: bool = True, workers=None):
         self.ref = _reference(reference, groups, backend, 1e-10, soap)
         if not zeta > 0:
             raise ValueError(f"zeta must be positive, got {zeta}")
+        if normalise not in NORMALISATIONS:
+            raise ValueError(f"normalise={normalise!r}; choose one of {', '.join(map(repr, NORMALISATIONS))}")
+        self.normalise = normalise
+        self.self_similarity = {g: self_similarity(self.ref, g, zeta) for g in self.ref.groups}
+        self._scale = np.array([1.0 / self.self_similarity[g] if normalise == "reference" else 1.0 for g in self.ref.groups])
         if neighbour_average and not neighbour_cutoff > 0:
             raise ValueError(f"neighbour_cutoff must be a positive length in Å, got {neighbour_cutoff}")
         if backend not in BACKENDS:
@@ -380,7 +399,8 @@ class KBar(Analysis):
         self.needs = tuple(n for n in (self.soap_need, self.average_need) if n is not None)
 
     def parameters(self) -> dict:
-        return {"reference": self.ref.description, "zeta": self.zeta, "neighbour_cutoff": self.neighbour_cutoff}
+        return {"reference": self.ref.description, "zeta": self.zeta, "normalise": self.normalise,
+                "neighbour_cutoff": self.neighbour_cutoff}
 
     def setup(self, frame):
         self.symbols = frame.symbols
@@ -406,16 +426,22 @@ class KBar(Analysis):
         """k of the centres ``ids`` from their SOAP vectors: the mean of (p·p')^ζ over their group's environments."""
         ref, k, gi = self.ref, state["k"], state["groups"]
         # threaded BLAS busy-waits after each product and slows the next SOAP block: use it only where it pays
+        best = self.normalise == "best"
         with threadpool_limits(1 if self.few is not None or len(ids) < 2048 else None, user_api="blas"):
             if self.few is not None:
                 all_refs, weights = self.few
-                k[ids] = ((vecs @ all_refs.T) ** self.zeta * weights[gi[ids]]).sum(axis=1)
-                return
-            for g, name in enumerate(ref.groups):
-                rows = gi[ids] == g
-                if rows.any():
-                    w = ref.weights[name]
-                    k[ids[rows]] = (vecs[rows] @ ref.vectors[name].T) ** self.zeta @ (w / w.sum())
+                products = (vecs @ all_refs.T) ** self.zeta
+                own = weights[gi[ids]]
+                k[ids] = np.where(own > 0, products, -np.inf).max(axis=1) if best else (products * own).sum(axis=1)
+            else:
+                for g, name in enumerate(ref.groups):
+                    rows = gi[ids] == g
+                    if rows.any():
+                        w = ref.weights[name]
+                        products = (vecs[rows] @ ref.vectors[name].T) ** self.zeta
+                        k[ids[rows]] = products.max(axis=1) if best else products @ (w / w.sum())
+            if self.normalise == "reference":
+                k[ids] *= self._scale[gi[ids]]
 
     def end_frame(self, state, frame) -> Part:
         if self.soap_need is None:  # quippy: the whole frame at once
@@ -447,7 +473,9 @@ class KBar(Analysis):
             data,
             coords={**frame_coords(times), "atom": np.arange(len(self.symbols)), "symbol": ("atom", self.symbols),
                     "species": self.species},
-            attrs=attrs_of(analysis="kbar", reference=ref.description, zeta=self.zeta, workers=self.workers,
+            attrs=attrs_of(analysis="kbar", reference=ref.description, zeta=self.zeta, normalise=self.normalise,
+                           self_similarity={g: round(float(v), 12) for g, v in self.self_similarity.items()},
+                           workers=self.workers,
                            neighbour_average=self.neighbour_average, neighbour_cutoff=self.neighbour_cutoff,
                            groups={g: list(v) for g, v in ref.groups.items()},
                            n_reference_environments={g: n for g, (n, _) in ref.n_environments.items()},
@@ -456,6 +484,21 @@ class KBar(Analysis):
 
 
 _ATOM_ATTRS = {"k": {"long_name": "SOAP similarity k", "units": ""}, "kbar": {"long_name": "crystallinity k̄", "units": ""}}
+
+
+#: How k is put on the paper's scale (see :func:`kbar`).
+NORMALISATIONS = ("reference", "none", "best")
+
+
+def self_similarity(ref: Reference, group: str, zeta: float = 4) -> float:
+    """The mean similarity of a reference group's environments to each other, Σ_jj' w_j w_j' (p̂_j · p̂_j')^ζ / (Σ w)².
+
+    An ideal crystal distributed like the reference has this mean raw k;
+    ``normalise="reference"`` divides by it.
+    """
+    v, w = ref.vectors[group], ref.weights[group]
+    w = w / w.sum()
+    return float(w @ (v @ v.T) ** zeta @ w)
 
 
 def _all_environments(ref, limit: int = 64):

@@ -111,6 +111,10 @@ def altbc(da, *, ax=None, cmap: str = "viridis", colorbar: bool = True):
 
 # --------------------------------------------------------------------------- crystallinity
 
+#: The fixed k̄ colour scale of :func:`kbar_slice`: red at 0 (no crystal-like order), yellow at 1 (ideal crystal).
+KBAR_RANGE = (0.0, 1.0)
+
+
 def kbar_colormap():
     """Red (amorphous) to yellow (crystalline), the paper's k̄ colouring."""
     from matplotlib.colors import LinearSegmentedColormap
@@ -180,9 +184,14 @@ def kbar_histogram(ds, *, ax=None, bins: int = 60, by_species: bool = True, thre
 
 
 def kbar_slice(frame, ds, *, ax=None, frame_index: int = -1, axis: str = "y", centre: float | None = None,
-               thickness: float = 6.0, vmin: float | None = None, vmax: float | None = None, size: float = 6.0,
-               colorbar: bool = True):
+               thickness: float = 6.0, vmin: float | None = KBAR_RANGE[0], vmax: float | None = KBAR_RANGE[1],
+               size: float = 6.0, colorbar: bool = True):
     """A slab of a frame seen along ``axis``, atoms coloured by k̄ from red (amorphous) to yellow (crystal).
+
+    The colour scale is fixed (:data:`KBAR_RANGE`, 0 red to 1 yellow, as in the paper's Figs 4 and 6)
+    so pictures of different frames and runs compare; an ideal crystal is yellow throughout, values
+    above 1 (single atoms of an ideal crystal scatter around 1) are drawn yellow. Pass ``vmin=None,
+    vmax=None`` to scale to the data instead.
 
     Parameters
     ----------
@@ -215,7 +224,7 @@ def kbar_slice(frame, ds, *, ax=None, frame_index: int = -1, axis: str = "y", ce
     ax.set_xlabel(f"{'xyz'[u]} (Å)")
     ax.set_ylabel(f"{'xyz'[v]} (Å)")
     if colorbar:
-        ax.figure.colorbar(points, ax=ax, label="k̄")
+        ax.figure.colorbar(points, ax=ax, label="k̄", extend="both" if vmin is not None else "neither")
     return ax
 
 
