@@ -88,16 +88,20 @@ def demo_gap():
 # --------------------------------------------------------------------------- regions and heat
 
 
-def half_cylinder(atoms, *, radius: float, centre: float | None = None, axis: str = "y", height: str = "z") -> np.ndarray:
-    """Atoms within ``radius`` Å of a line along ``axis`` at the bottom (height 0) of the cell, at ``centre`` Å along the third axis.
+def half_cylinder(atoms, *, radius: float, centre: float | None = None, axis: str = "y", height: str = "z",
+                  base: float | None = None) -> np.ndarray:
+    """Atoms within ``radius`` Å of a line along ``axis`` at height ``base``, at ``centre`` Å along the third axis.
 
-    The mushroom cell's heater: a half-cylinder at the bottom centre of the x–z plane.
+    The mushroom cell's heater: a half-cylinder at the bottom centre of the
+    x–z plane. ``base`` defaults to the lowest atom (the bottom plane, a
+    quarter lattice constant above z = 0 in :func:`~gstorder.structures.mushroom_cell`).
     """
     a, h = "xyz".index(axis), "xyz".index(height)
     w = 3 - a - h
     pos = atoms.get_positions()
     c = atoms.cell[w, w] / 2 if centre is None else centre
-    return np.hypot(pos[:, w] - c, pos[:, h]) < radius
+    b = pos[:, h].min() if base is None else base
+    return np.hypot(pos[:, w] - c, pos[:, h] - b) < radius
 
 
 def slab(atoms, *, axis: str = "z", lower: float, upper: float) -> np.ndarray:

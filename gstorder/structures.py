@@ -452,7 +452,11 @@ def mushroom_cell(seed=0, *, size=(32, 5, 20), a: float | None = None, fixed_lay
     top ``fixed_layers`` atomic (001) layers (the paper fixes four), and
     ``heater``, a half-cylinder of radius ``heater_radius`` Å with its axis
     along y at the bottom centre of the x-z plane, where heat pulses go (the
-    paper does not give its radius; the default 2 nm is a choice).
+    paper does not give its radius; the default 2 nm is a choice). The
+    atomic planes sit at z = a/4 + n a/2, a quarter lattice constant from
+    the periodic boundary, so the heater's base (the bottom plane, the
+    axis at z = a/4: ``info["heater_axis"]`` is its (x, z)) is not cut by
+    it and stays away from the fixed top layers.
 
     Returns
     -------
@@ -461,14 +465,18 @@ def mushroom_cell(seed=0, *, size=(32, 5, 20), a: float | None = None, fixed_lay
     atoms = rocksalt("Ge1Sb2Te4", size, a=a, seed=seed)
     a = atoms.info["a"]
     lx, _, lz = atoms.cell.lengths()
+    # lift every (001) plane by a quarter lattice constant: no plane lies on z = 0 / z = Lz, so thermal motion
+    # never carries the heater's base plane across the periodic boundary into the fixed layers at the top
+    atoms.positions[:, 2] += a / 4
     z = atoms.positions[:, 2]
-    layer = np.round(z / (a / 2)).astype(int)
+    layer = np.round((z - a / 4) / (a / 2)).astype(int)
     top = layer.max()
     atoms.new_array("fixed", layer > top - fixed_layers)
     dx = atoms.positions[:, 0] - lx / 2
-    atoms.new_array("heater", dx**2 + z**2 < heater_radius**2)
+    bottom = a / 4
+    atoms.new_array("heater", dx**2 + (z - bottom) ** 2 < heater_radius**2)
     atoms.info.update(model="mushroom", fixed_layers=fixed_layers, heater_radius=heater_radius,
-                      heater_axis=(lx / 2, 0.0), cross_section_nm=(lx / 10, lz / 10))
+                      heater_axis=(lx / 2, bottom), cross_section_nm=(lx / 10, lz / 10))
     return atoms
 
 

@@ -111,7 +111,11 @@ def temperature_map(frames, *, plane: str = "xz", bins=(60, 36), sigma_nm: float
         Pixels along the two axes (default 60 x 36, the paper's grid).
     sigma_nm : float or None
         Gaussian smoothing width in nm (default 1 nm); ``None`` or 0: none.
-        Periodic axes wrap.
+        Periodic axes wrap, except across a barrier: where excluded (fixed)
+        atoms fill whole pixel rows (the mushroom cell's fixed top layers),
+        the smoothing along that axis does not wrap, so no heat passes from
+        the heater through the fixed layers across the periodic boundary
+        (``attrs["barrier"]`` names such axes).
     average_frames : int
         Sum this many consecutive frames into each map.
     exclude, com
@@ -171,7 +175,13 @@ class TemperatureMap(Analysis):
         return {"plane": self.plane, "bins": list(self.bins), "sigma_nm": self.sigma_nm or 0.0}
 
     def setup(self, frame):
-        self.geometry = _fractions(frame, self.axes)[1:]
+        frac, extent, periodic = _fractions(frame, self.axes)
+        # a layer of excluded (fixed) atoms across the cell is a thermal barrier: heat must not be smoothed
+        # through it across the periodic boundary (the mushroom cell's fixed top layers above its heater)
+        excluded = _mask(frame, self.exclude, "exclude", default_fixed=True) if isinstance(self.exclude, str) or \
+            self.exclude is None else _mask(frame, self.exclude, "exclude")
+        self.barrier = np.array([periodic[k] and _blocks(frac[:, k], excluded, self.bins[k]) for k in range(2)])
+        self.geometry = (extent, periodic & ~self.barrier)
 
     def end_frame(self, state, frame) -> Part:
         nu, nv = self.bins
@@ -222,6 +232,8 @@ class TemperatureMap(Analysis):
             coords={**frame_coords(times), u: (u, cu, {"long_name": u, "units": "Å"}),
                     v: (v, cv, {"long_name": v, "units": "Å"})},
             attrs=attrs_of(analysis="temperature_map", plane=self.plane, bins=[nu, nv], sigma_nm=sigma_nm or 0.0,
+                           smoothing_wraps=[u for u, p in zip((u, v), periodic) if p],
+                           barrier=[u for u, b in zip((u, v), self.barrier) if b],
                            average_frames=self.average_frames, min_atoms=min_atoms,
                            exclude=exclude if isinstance(exclude, str) or exclude is None else "mask",
                            com=com if isinstance(com, str) or com is None else "mask"),
@@ -310,6 +322,16 @@ def _mask(frame, spec, name, *, default_fixed=False) -> np.ndarray:
     out = np.zeros(n, dtype=bool)
     out[spec.astype(np.int64)] = True
     return out
+
+
+def _blocks(frac, excluded, n_bins) -> bool:
+    """Whether excluded atoms fill some pixel row (along the other axis) that holds no counted atom."""
+    if not excluded.any() or excluded.all():
+        return False
+    rows = np.minimum((frac * n_bins).astype(np.int64), n_bins - 1)
+    only_excluded = np.bincount(rows[excluded], minlength=n_bins) > 0
+    only_excluded &= np.bincount(rows[~excluded], minlength=n_bins) == 0
+    return bool(only_excluded.any())
 
 
 def _plane_axes(plane: str) -> tuple[int, int]:

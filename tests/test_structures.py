@@ -248,9 +248,12 @@ def test_mushroom_cell_tags():
     assert np.allclose(np.unique(np.round(z[fixed], 6)), top - a / 2 * np.arange(4)[::-1])
     assert not fixed[z < top - 1.5 * a - 1e-6].any()
     heater = atoms.arrays["heater"]
-    r = np.hypot(atoms.positions[:, 0] - atoms.cell[0, 0] / 2, z)
+    r = np.hypot(atoms.positions[:, 0] - atoms.cell[0, 0] / 2, z - a / 4)
     assert np.array_equal(heater, r < 20.0)
     assert heater.any() and not (heater & fixed).any()
+    # no plane on the periodic boundary: the heater's base is a quarter lattice constant above z = 0
+    assert z.min() == pytest.approx(a / 4) and z.max() == pytest.approx(20 * a - a / 4)
+    assert atoms.info["heater_axis"] == (32 * a / 2, a / 4)
 
 
 def test_tags_survive_writing_with_ase(tmp_path):

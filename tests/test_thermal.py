@@ -199,3 +199,22 @@ def test_slab_with_a_zero_cell_vector_and_integer_masks():
     assert prof.sizes["r"] == 3
     with pytest.raises(ValueError, match=r"pass it as .astype\(bool\)"):
         temperature_map(frame, exclude=(frame.positions[:, 2] > 5).astype(int))
+
+
+def test_one_hot_spot_at_the_heater_and_none_across_the_fixed_layers(slab):
+    """Fig. 5: thermal motion must not carry the heater's base across z = 0, nor smoothing carry heat into the top."""
+    frame = _maxwell(slab, 300.0, seed=8)
+    frame = _maxwell(frame, 2000.0, seed=9, mask=slab.arrays["heater"])
+    frame.velocities[slab.arrays["fixed"]] = 0.0  # as the LAMMPS deck leaves them
+    frame.positions[:] += np.random.default_rng(10).normal(0, 0.3, frame.positions.shape)  # thermal displacements
+    frame.positions[:, 2] %= frame.cell[2, 2]  # wrapped, as dumps are
+    assert frame.positions[slab.arrays["heater"], 2].max() < frame.cell[2, 2] / 2  # no heater atom wraps to the top
+    ds = temperature_map(frame)
+    assert ds.attrs["barrier"] == "['z']" and ds.attrs["smoothing_wraps"] == "['x']"
+    t = ds.temperature.isel(frame=0)
+    below_fixed = t.isel(z=slice(-8, None)).values
+    below_fixed = below_fixed[np.isfinite(below_fixed)]
+    assert len(below_fixed) and abs(below_fixed.mean() - 300) < 30 and below_fixed.max() < 400  # no second hot spot
+    hottest = t.where(t == t.max(), drop=True)
+    assert abs(float(hottest.x[0]) - 96) < 25 and float(hottest.z[0]) < 20  # the one hot spot, at the heater
+    assert np.isnan(t.isel(z=-1)).all()  # the fixed layers carry no temperature
