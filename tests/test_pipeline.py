@@ -207,7 +207,7 @@ def test_dask_run_from_standard_input_does_not_hang(tmp_path):
     """)
     done = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "kbar 0.6" in done.stdout
+    assert "kbar 0.99" in done.stdout
 
 
 def test_docs_code_blocks_run(tmp_path, monkeypatch):
