@@ -228,21 +228,22 @@ class SoapBlocks:
     block of :class:`gstorder.pipeline.FrameNeighbours`).
     """
 
-    def __init__(self, frame: Frame, s: SoapSettings):
+    def __init__(self, frame: Frame, s: SoapSettings, *, buffer: np.ndarray | None = None):
         self.s = s
         self.basis = radial_basis(s)
         self.norms = ylm_norms(s.l_max)
         self.channel = np.full(len(frame), -1, dtype=np.int64)
         for k, z in enumerate(species_numbers(s.species)):
             self.channel[frame.numbers == z] = k
-        self._buffer = None
+        #: The output buffer ``vectors(reuse=True)`` writes into; hand it to the next frame's SoapBlocks to keep it.
+        self.buffer = buffer if buffer is not None and buffer.shape[1:] == (s.dimension,) else None
 
     def vectors(self, nl, *, parallel=None, reuse: bool = False) -> np.ndarray:
-        """SOAP vectors of the block's centres; with ``reuse`` written into one buffer kept between blocks."""
+        """SOAP vectors of the block's centres; with ``reuse`` written into one buffer kept between blocks (and frames)."""
         s = self.s
-        if not reuse or self._buffer is None or len(self._buffer) < len(nl.centers):
-            self._buffer = np.empty((len(nl.centers), s.dimension))
-        out = self._buffer[: len(nl.centers)]
+        if not reuse or self.buffer is None or len(self.buffer) < len(nl.centers):
+            self.buffer = np.empty((len(nl.centers), s.dimension))
+        out = self.buffer[: len(nl.centers)]
         if len(nl.centers):
             alpha, rb, transform, l0 = self.basis
             soap_block(nl.offsets, nl.centers, nl.j, nl.distances, nl.vectors, self.channel,

@@ -398,6 +398,26 @@ class KBar(Analysis):
         self.average_need = Need.of(self.neighbour_cutoff) if self.neighbour_average else None
         self.needs = tuple(n for n in (self.soap_need, self.average_need) if n is not None)
 
+    @property
+    def _scratch(self) -> dict:
+        """Work buffers reused from frame to frame (never pickled: each process makes its own)."""
+        if "_scratch_buffers" not in self.__dict__:
+            self._scratch_buffers = {}
+        return self._scratch_buffers
+
+    def _buffer(self, name: str, shape) -> np.ndarray:
+        """A C-contiguous work array of ``shape``, a view of a buffer kept between calls (grown when too small)."""
+        size = int(np.prod(shape))
+        buffer = self._scratch.get(name)
+        if buffer is None or buffer.size < size:
+            buffer = self._scratch[name] = np.empty(size)
+        return buffer[:size].reshape(shape)
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_scratch_buffers", None)
+        return state
+
     def parameters(self) -> dict:
         return {"reference": self.ref.description, "zeta": self.zeta, "normalise": self.normalise,
                 "neighbour_cutoff": self.neighbour_cutoff}
@@ -412,7 +432,7 @@ class KBar(Analysis):
                                           "structure")
         require_species(frame, self.ref.settings, "reference SOAP")
         return {"k": np.full(len(frame), np.nan), "groups": self.ref.group_index(frame), "blocks": [],
-                "soap": SoapBlocks(frame, self.ref.settings) if self.soap_need else None}
+                "soap": SoapBlocks(frame, self.ref.settings, buffer=self._scratch.get("soap")) if self.soap_need else None}
 
     def add_block(self, state, frame, lists):
         if self.soap_need is not None:
@@ -435,10 +455,14 @@ class KBar(Analysis):
                 k[ids] = np.where(own > 0, products, -np.inf).max(axis=1) if best else (products * own).sum(axis=1)
             else:
                 for g, name in enumerate(ref.groups):
-                    rows = gi[ids] == g
-                    if rows.any():
+                    rows = np.flatnonzero(gi[ids] == g)
+                    if len(rows):
                         w = ref.weights[name]
-                        products = (vecs[rows] @ ref.vectors[name].T) ** self.zeta
+                        # into buffers kept between blocks and frames: fresh multi-MB arrays per frame cost page
+                        # faults, all the more under dask's workers (MALLOC_TRIM_THRESHOLD_ disables glibc's reuse)
+                        mine = np.take(vecs, rows, axis=0, out=self._buffer("rows", (len(rows), vecs.shape[1])))
+                        products = np.matmul(mine, ref.vectors[name].T, out=self._buffer("products", (len(rows), len(w))))
+                        np.power(products, self.zeta, out=products)
                         k[ids[rows]] = products.max(axis=1) if best else products @ (w / w.sum())
             if self.normalise == "reference":
                 k[ids] *= self._scale[gi[ids]]
@@ -447,6 +471,8 @@ class KBar(Analysis):
         if self.soap_need is None:  # quippy: the whole frame at once
             for ids, vecs in iter_soap(frame, self.ref.settings, backend=self.backend):
                 self._similarity(state, ids, vecs)
+        else:
+            self._scratch["soap"] = state["soap"].buffer
         k = state["k"]
         if self.neighbour_average:
             kb = np.empty(len(frame))
