@@ -335,3 +335,22 @@ def density(results, *, ax=None, labels=None):
     if any(labels):
         ax.legend(frameon=False, fontsize="small")
     return ax
+
+
+# --------------------------------------------------------------------------- structure maps
+
+
+def similarity_map(ds, *, ax=None, size: float = 18.0, legend: bool = True):
+    """The 2-D structural map of :func:`gstorder.structure_map.similarity_map`, one colour per label (Fig. 1b)."""
+    ax = _axes(ax)
+    labels = ds.label.values
+    for k, name in enumerate(dict.fromkeys(labels)):
+        sel = labels == name
+        ax.scatter(ds.x.values[sel], ds.y.values[sel], s=size, color=f"C{k % 10}", label=str(name), linewidths=0)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_xlabel("t-SNE 1")
+    ax.set_ylabel("t-SNE 2")
+    if legend:
+        ax.legend(frameon=False, fontsize="small")
+    return ax
