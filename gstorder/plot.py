@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 __all__ = ["rdf", "adf", "bond_motifs", "altbc", "kbar_time", "kbar_pulses", "kbar_histogram", "kbar_slice", "kbar_colormap",
@@ -67,33 +69,61 @@ def adf(ds, *, ax=None, centers=None, label: str | None = None):
 
 
 def bond_motifs(results, *, ax=None, labels=None):
-    """Fig. 2b/c style: homopolar-bond share (bars) and tetrahedral-Ge fraction (line), with error bars.
+    """Fig. 2c: homopolar bonds per pair and in all (% of bonds) and tetrahedral Ge (% of Ge atoms), one axis.
 
     Parameters
     ----------
     results : xarray.Dataset or list of them
         Results of :func:`gstorder.bond_motifs`, one per model (e.g. per
-        composition or per run); bars show the mean over frames, error bars
-        the standard deviation.
+        composition or per run), drawn side by side; bars show the mean over
+        frames, error bars the standard deviation. Pairs are homopolar by the
+        ``groups`` the result was computed with (default cations {Ge, Sb}, anions {Te}).
     labels : list of str, optional
-        One per result (default ``"0", "1", ...``).
+        One per result, for the legend.
     """
+    import ast
+
     ax = _axes(ax)
     results = [results] if hasattr(results, "data_vars") else list(results)
-    labels = [str(k) for k in range(len(results))] if labels is None else list(labels)
-    x = np.arange(len(results))
-    homo = [100 * r.homopolar_fraction.mean("frame").item() for r in results]
-    homo_err = [100 * r.homopolar_fraction.std("frame").item() for r in results]
-    tet = [100 * r.tetrahedral_fraction.mean("frame").item() for r in results]
-    tet_err = [100 * r.tetrahedral_fraction.std("frame").item() for r in results]
-    ax.bar(x, homo, yerr=homo_err, width=0.6, color="#9ecae1", edgecolor="k", capsize=3, label="homopolar bonds")
-    ax.set_ylabel("homopolar bonds (%)")
-    ax.set_xticks(x, labels)
-    twin = ax.twinx()
-    twin.errorbar(x, tet, yerr=tet_err, color="#d62728", marker="o", capsize=3, label="tetrahedral Ge")
-    twin.set_ylabel("tetrahedral Ge (%)", color="#d62728")
-    twin.set_ylim(bottom=0)
+    labels = [None] * len(results) if labels is None else list(labels)
+    if len(labels) != len(results):
+        raise ValueError(f"{len(labels)} labels for {len(results)} results")
+
+    def rows(ds):
+        groups = ds.attrs.get("groups", {"cations": ["Ge", "Sb"], "anions": ["Te"]})
+        groups = ast.literal_eval(groups) if isinstance(groups, str) else groups
+        group_of = {s: g for g, members in groups.items() for s in members}
+        out = {}
+        for pair in ds.pair.values:
+            a, _, b = str(pair).partition("-")
+            if a in group_of and group_of[a] == group_of.get(b):
+                out[f"{a}–{b}"] = ds.bond_fraction.sel(pair=pair).values
+        out["all\nhomopolar"] = ds.homopolar_fraction.values
+        out["tetrahedral\nGe"] = ds.tetrahedral_fraction.values
+        return out
+
+    tables = [rows(ds) for ds in results]
+    categories = list(dict.fromkeys(c for t in tables for c in t))
+    x = np.arange(len(categories))
+    width = 0.8 / len(results)
+    for k, (table, label) in enumerate(zip(tables, labels)):
+        values = [100 * np.asarray(table.get(c, [np.nan]), dtype=float) for c in categories]
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # categories a model lacks stay empty
+            mean = [np.nanmean(v) for v in values]
+            std = [np.nanstd(v) for v in values]
+        colour = "#9ecae1" if len(results) == 1 else f"C{k % 10}"
+        bars = ax.bar(x + (k - (len(results) - 1) / 2) * width, mean, yerr=std, width=width, color=colour,
+                      edgecolor="k", capsize=3, label=label)
+        if len(results) == 1:
+            bars[-1].set_color("#d62728")
+            bars[-1].set_edgecolor("k")
+    ax.set_xticks(x, categories)
+    ax.set_ylabel("share (%)")
+    ax.set_title("bonds: % of all bonds; tetrahedral: % of Ge atoms", fontsize="small")
     ax.set_ylim(bottom=0)
+    if any(label is not None for label in labels):
+        ax.legend(frameon=False)
     return ax
 
 

@@ -308,28 +308,11 @@ def _adf_figure(ds):
 
 def _motifs_figure(ds):
     """Homopolar bonds per pair (% of all bonds) and tetrahedral Ge (% of Ge atoms), one axis, std as error bars."""
-    groups = _literal(ds.attrs.get("groups"), DEFAULT_GROUPS)
-    group_of = {s: g for g, members in groups.items() for s in members}
-    bars = []  # (label, per-frame %, colour)
-    for pair in ds.pair.values:
-        a, _, b = str(pair).partition("-")
-        if a in group_of and group_of.get(a) == group_of.get(b):
-            bars.append((f"{a}–{b}\nbonds", 100 * ds.bond_fraction.sel(pair=pair).values, "#9ecae1"))
-    bars.append(("all\nhomopolar", 100 * ds.homopolar_fraction.values, "#3182bd"))
-    bars.append(("tetrahedral\nGe atoms", 100 * ds.tetrahedral_fraction.values, "#d62728"))
-    bars = [bar for bar in bars if np.isfinite(bar[1]).any()]
-    if not bars:
+    if not (np.isfinite(ds.homopolar_fraction.values).any() or np.isfinite(ds.tetrahedral_fraction.values).any()):
         return None
-    fig, ax = _new_figure((1.2 + 0.8 * len(bars), 3.4))
-    mean = [_nanmean(v) for _, v, _ in bars]
-    std = [_nanstd(v) for _, v, _ in bars]
-    x = np.arange(len(bars))
-    drawn = ax.bar(x, mean, yerr=std, width=0.65, color=[c for *_, c in bars], edgecolor="k", capsize=3)
-    ax.bar_label(drawn, fmt="%.1f", padding=2, fontsize="x-small")
-    ax.set_xticks(x, [label for label, *_ in bars], fontsize="small")
-    ax.set_ylabel("share (%)")
-    ax.set_ylim(0, max(5.0, 1.15 * float(np.nanmax(np.add(mean, std)))))
-    ax.set_title("bonds: % of all bonds; Ge: % of Ge atoms", fontsize="small")
+    fig, ax = _new_figure((1.2 + 0.8 * (len(ds.pair) + 2), 3.4))
+    plot.bond_motifs(ds, ax=ax)
+    ax.set_ylim(0, max(5.0, ax.get_ylim()[1]))
     return fig
 
 

@@ -350,3 +350,25 @@ def test_plot_helpers_return_axes():
     for ax in axes:
         assert isinstance(ax, plt.Axes) and ax.has_data()
     plt.close("all")
+
+
+def test_plot_bond_motifs_draws_fig_2c_on_one_axis():
+    """Bars are the per-pair homopolar shares, all homopolar bonds and tetrahedral Ge in %, on one y axis."""
+    import matplotlib.pyplot as plt
+    from ase.io import read
+    from conftest import extdata
+
+    frames = read(extdata("aGeTe_AIMD_300K_216at_400fr.extxyz"), "::100")
+    ds = bond_motifs(frames)
+    ax = gstorder.plot.bond_motifs(ds)
+    from matplotlib.container import BarContainer
+
+    bars = next(c for c in ax.containers if isinstance(c, BarContainer))
+    heights = [b.get_height() for b in bars]
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks == ["Ge–Ge", "Te–Te", "all\nhomopolar", "tetrahedral\nGe"]
+    expect = [100 * float(ds.bond_fraction.sel(pair=p).mean()) for p in ("Ge-Ge", "Te-Te")]
+    expect += [100 * float(ds.homopolar_fraction.mean()), 100 * float(ds.tetrahedral_fraction.mean())]
+    np.testing.assert_allclose(heights, expect)
+    assert len(ax.figure.axes) == 1  # no twin axis with its own scale
+    plt.close(ax.figure)
