@@ -35,7 +35,7 @@ def _species(text: str | None):
 
 
 def report(path, *, index=None, format=None, species=None, bond_cutoff=3.2, reference="rocksalt", timestep_fs=None,
-           out=None, show_progress=None):
+           groups=None, out=None, show_progress=None):
     """Print the key numbers of a trajectory: composition, density, coordination, g(r), motifs, ALTBC, k̄.
 
     Runs the one-pass runner (:func:`gstorder.analyze`) with rdf (to the bond
@@ -55,7 +55,7 @@ def report(path, *, index=None, format=None, species=None, bond_cutoff=3.2, refe
         k̄ reference for Ge-Sb-Te frames: ``"rocksalt"`` or ``"trigonal"``.
     """
     out = sys.stdout if out is None else out
-    traj = Trajectory(path, format=format, species=species, timestep_fs=timestep_fs)
+    traj = Trajectory(path, format=format, species=species, timestep_fs=timestep_fs, groups=groups)
     first = traj[selected_positions(len(traj), index)[0]] if len(traj) else None
     if first is None:
         raise MissingDataError(f"{path}: the file holds no frames")
@@ -104,7 +104,8 @@ def analyze_command(args, out=None) -> int:
     try:
         parameters = {"command": "gstorder " + " ".join(args.argv)}
         tree, paths = analyze_into(args.out, args.trajectory, _analyses(args), index=_index(args.index), format=args.format,
-                                   species=_species(args.species), timestep_fs=args.timestep_fs, client=client,
+                                   species=_species(args.species), timestep_fs=args.timestep_fs, groups=args.groups,
+                                   client=client,
                                    workers=args.workers, per_atom=True if args.per_atom else None, parameters=parameters,
                                    block_size=None, chunk_frames=None, show_progress=None)
     finally:
@@ -146,6 +147,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--format", choices=FORMATS, help="file format (guessed by default)")
         p.add_argument("--species", help="LAMMPS type map, e.g. 1=Ge,2=Sb,3=Te")
         p.add_argument("--timestep-fs", type=float, help="MD time step in fs (LAMMPS dumps without ITEM: TIME)")
+        p.add_argument("--groups", metavar="FILE", help="LAMMPS group file (e.g. the deck's groups.lmp): fixed/heater tags")
     rep = sub.choices["report"]
     rep.add_argument("--bond-cutoff", type=float, default=3.2, help="bond cut-off in Å (default 3.2)")
     rep.add_argument("--reference", choices=("rocksalt", "trigonal"), default="rocksalt",
@@ -175,7 +177,7 @@ def main(argv=None) -> int:
         if args.command == "analyze":
             return analyze_command(args)
         report(args.trajectory, index=_index(args.index), format=args.format, species=_species(args.species),
-               bond_cutoff=args.bond_cutoff, reference=args.reference, timestep_fs=args.timestep_fs)
+               bond_cutoff=args.bond_cutoff, reference=args.reference, timestep_fs=args.timestep_fs, groups=args.groups)
     except (GstorderError, FileNotFoundError, FileExistsError, ValueError, TypeError, IndexError) as exc:
         print(f"gstorder: error: {_one_line(exc)}", file=sys.stderr)
         return 2

@@ -31,12 +31,13 @@ from ase.data import atomic_numbers
 from .errors import MissingDataError, TrajectoryFormatError, UnknownFormatError
 from .frames import ASE_VELOCITY_TO_A_PER_PS, Frame, as_frame, species_numbers
 
-__all__ = ["read_frames", "Trajectory", "FORMATS"]
+__all__ = ["read_frames", "read_groups", "Trajectory", "FORMATS"]
 
 FORMATS = ("extxyz", "lammps-dump", "xdatcar", "traj", "poscar", "cif")
 
 
-def read_frames(path, *, index=None, format=None, species=None, timestep_fs=None, units="metal") -> Iterator[Frame]:
+def read_frames(path, *, index=None, format=None, species=None, timestep_fs=None, units="metal",
+                groups=None) -> Iterator[Frame]:
     """Stream frames from a trajectory file.
 
     Parameters
@@ -58,6 +59,12 @@ def read_frames(path, *, index=None, format=None, species=None, timestep_fs=None
         MD time step in fs, to turn LAMMPS step numbers into times.
     units : {'metal', 'real'}
         LAMMPS units of a dump (velocities Å/ps or Å/fs).
+    groups : path or dict, optional
+        LAMMPS groups of a dump's atoms: a file of ``group NAME id ...``
+        lines (``groups.lmp`` of :func:`gstorder.md.lammps_deck`) or a dict
+        name -> atom ids. Each group becomes a boolean per-atom array, so
+        ``fixed`` and ``heater`` tags survive a LAMMPS run (the temperature
+        map then leaves the fixed atoms out, as it does for ASE runs).
 
     Yields
     ------
@@ -69,8 +76,37 @@ def read_frames(path, *, index=None, format=None, species=None, timestep_fs=None
         For a truncated, corrupt or inconsistent file; the message names the
         file, the frame and the line.
     """
-    traj = Trajectory(path, format=format, species=species, timestep_fs=timestep_fs, units=units)
+    traj = Trajectory(path, format=format, species=species, timestep_fs=timestep_fs, units=units, groups=groups)
     yield from traj.iter(index)
+
+
+def read_groups(source) -> dict[str, np.ndarray]:
+    """LAMMPS groups as atom ids: from a file of ``group NAME id ID ...`` / ``group NAME empty`` lines, or a dict.
+
+    Lines naming the same group add to it; other commands and comments are
+    skipped; ``id`` ranges ``A:B`` are expanded.
+    """
+    if isinstance(source, dict):
+        return {str(k): np.asarray(v, dtype=np.int64).reshape(-1) for k, v in source.items()}
+    groups: dict[str, list] = {}
+    with open(source, "rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            words = raw.decode("utf-8", "replace").split("#")[0].split()
+            if len(words) < 3 or words[0] != "group":
+                continue
+            name, style, args = words[1], words[2], words[3:]
+            ids = groups.setdefault(name, [])
+            if style == "empty":
+                continue
+            if style != "id":
+                raise ValueError(f"{source}: line {lineno}: group style {style!r}; only 'id' lists (and 'empty') are read")
+            for word in args:
+                lo, _, hi = word.partition(":")
+                try:
+                    ids.extend(range(int(lo), int(hi or lo) + 1))
+                except ValueError:
+                    raise ValueError(f"{source}: line {lineno}: {word!r} is not an atom id or range") from None
+    return {name: np.array(ids, dtype=np.int64) for name, ids in groups.items()}
 
 
 class Trajectory:
@@ -81,7 +117,7 @@ class Trajectory:
     iteration streams. Parameters as in :func:`read_frames`.
     """
 
-    def __init__(self, path, *, format=None, species=None, timestep_fs=None, units="metal"):
+    def __init__(self, path, *, format=None, species=None, timestep_fs=None, units="metal", groups=None):
         self.path = Path(path)
         if not self.path.is_file():
             raise FileNotFoundError(f"no trajectory file at {str(self.path)!r}")
@@ -90,7 +126,11 @@ class Trajectory:
             raise UnknownFormatError(f"format={format!r} is not supported; choose one of {', '.join(FORMATS)}")
         if units not in ("metal", "real"):
             raise ValueError(f"units={units!r}: LAMMPS dumps are read in 'metal' or 'real' units")
+        if groups is not None and self.format != "lammps-dump":
+            raise ValueError(f"groups= names atoms by LAMMPS id and applies to LAMMPS dumps, not {self.format} files")
         self._reader = _READERS[self.format](self.path, species=species, timestep_fs=timestep_fs, units=units)
+        if groups is not None:
+            self._reader.groups = read_groups(groups)
         self._offsets = None
 
     def __repr__(self):
@@ -215,6 +255,7 @@ class _TextReader:
     """
 
     def __init__(self, path, *, species=None, timestep_fs=None, units="metal"):
+        self.groups = {}
         self.path = path
         self.types = _type_map(species)
         self.timestep_fs = timestep_fs
@@ -556,6 +597,9 @@ class _LammpsDumpReader(_TextReader):
             if len(np.unique(ids)) != n:
                 raise self.error(k, first, "duplicate atom ids")
             tok = tok[order]
+            ids = ids[order]
+        elif self.groups:
+            raise self.error(k, atoms_line, "groups= needs the 'id' column")
         if "element" in col:
             numbers = _symbols_to_numbers(tok[:, col["element"]], self, k, first)
         elif "type" in col:
@@ -584,7 +628,7 @@ class _LammpsDumpReader(_TextReader):
                 break
         if positions is None:
             raise self.error(k, atoms_line, "no position columns (x y z, xu yu zu, xs ys zs or xsu ysu zsu)")
-        arrays = {}
+        arrays = {name: np.isin(ids, members) for name, members in self.groups.items()}
         if all(x in col for x in ("ix", "iy", "iz")):
             if not unwrapped:  # flags of unwrapped positions are already applied: adding them again would double
                 arrays["image"] = get(["ix", "iy", "iz"], "image flags", _as_int)

@@ -497,9 +497,11 @@ def lammps_deck(segments, atoms, potential, directory, *, species=("Ge", "Sb", "
     potential : path
         The GAP XML file (``pair_coeff * * FILE "Potential xml_label=LABEL" Z...``).
     directory : path
-        Receives ``data.lmp``, ``in.lmp`` and ``groups.lmp``; the run writes
-        ``dump.lammpstrj`` (id type x y z vx vy vz ix iy iz, readable by
-        :func:`gstorder.read_frames` with ``species=``) and ``log.lammps``.
+        Receives ``data.lmp``, ``in.lmp`` and ``groups.lmp`` (``fixed``,
+        ``heater`` and the heat regions); the run writes ``dump.lammpstrj``
+        (id type x y z vx vy vz ix iy iz) and ``log.lammps``. Read the dump
+        back with the tags: ``gstorder.read_frames("dump.lammpstrj",
+        species=[...], groups="groups.lmp")``.
     species : sequence of str
         LAMMPS atom types 1, 2, 3... in this order.
     pair_style : (str, str), optional
@@ -527,6 +529,8 @@ def lammps_deck(segments, atoms, potential, directory, *, species=("Ge", "Sb", "
                                                           masses=True, units="metal", atom_style="atomic"))
     fixed, segments = _held_atoms(atoms, segments)
     groups = {"fixed": fixed}
+    if "heater" in atoms.arrays:  # a tag only, for read_frames(groups=...) to give back
+        groups["heater"] = np.asarray(atoms.arrays["heater"], dtype=bool)
     for k, seg in enumerate(segments):
         if seg.heat is not None:
             groups[f"heat{k}"] = seg.heat.region

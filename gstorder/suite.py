@@ -122,7 +122,7 @@ def _requested(analyses) -> dict:
     return table
 
 
-def analyze(source, analyses="all", *, index=None, format=None, species=None, timestep_fs=None, client=None,
+def analyze(source, analyses="all", *, index=None, format=None, species=None, timestep_fs=None, groups=None, client=None,
             workers: int | None = None, per_atom=None, out=None, block_size: int | None = None,
             chunk_frames: int | None = None, show_progress=None) -> xr.DataTree:
     """Run many analyses over a trajectory in one pass: each frame read once, each neighbour list searched once.
@@ -141,8 +141,10 @@ def analyze(source, analyses="all", *, index=None, format=None, species=None, ti
         ``attrs["skipped"]``; a named analysis that cannot run is an error.
     index : int or slice, optional
         Frames to analyse (default all).
-    format, species, timestep_fs
-        As in :func:`gstorder.read_frames` (for files).
+    format, species, timestep_fs, groups
+        As in :func:`gstorder.read_frames` (for files); ``groups`` (e.g. the
+        deck's ``groups.lmp``) gives LAMMPS dumps their ``fixed`` and
+        ``heater`` tags back.
     client : dask.distributed.Client, optional
         Analyse chunks of frames as tasks on its workers (they must see the
         file); default: in this process.
@@ -182,7 +184,8 @@ def analyze(source, analyses="all", *, index=None, format=None, species=None, ti
     >>> sorted(tree.children), float(tree["motifs"].coordination.sel(species="Ge")[0])
     (['motifs', 'rdf'], 6.0)
     """
-    options = dict(index=index, format=format, species=species, timestep_fs=timestep_fs, client=client, workers=workers,
+    options = dict(index=index, format=format, species=species, timestep_fs=timestep_fs, groups=groups, client=client,
+                   workers=workers,
                    block_size=block_size, chunk_frames=chunk_frames, show_progress=show_progress)
     if out is not None:
         return analyze_into(out, source, analyses, per_atom=per_atom, **options)[0]
@@ -203,11 +206,11 @@ def analyze_into(folder, source, analyses="all", *, per_atom=None, parameters=No
     return tree, {key: folder / name for key, name in names.items()}
 
 
-def _analyze(source, analyses, *, index, format, species, timestep_fs, client, workers, per_atom, block_size, chunk_frames,
-             show_progress) -> xr.DataTree:
+def _analyze(source, analyses, *, index, format, species, timestep_fs, groups, client, workers, per_atom, block_size,
+             chunk_frames, show_progress) -> xr.DataTree:
     requested = _requested(analyses)
     if isinstance(source, (str, os.PathLike)):
-        source = Trajectory(source, format=format, species=species, timestep_fs=timestep_fs)
+        source = Trajectory(source, format=format, species=species, timestep_fs=timestep_fs, groups=groups)
     frames = source if isinstance(source, Trajectory) else _frame_list(source)
     n_total = len(frames)
     positions = selected_positions(n_total, index)

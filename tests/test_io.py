@@ -1,5 +1,7 @@
 """Trajectory readers: round trips through ASE's writers, hand-made LAMMPS dumps, real files, bad files."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from ase import Atoms
@@ -316,3 +318,43 @@ def test_real_nanoparticle_is_a_non_periodic_cluster():
     assert frame.formula == "Ge17034Sb14060Te41325"
     nl = gstorder.neighbors.build(frame, 3.4)
     assert 2.0 < nl.coordination.mean() < 6.0
+
+
+def test_lammps_groups_give_dumps_their_fixed_and_heater_tags(tmp_path):
+    """A deck's groups.lmp read back: fixed atoms (v = 0 in the dump) leave the temperature map, as in ASE runs."""
+    from gstorder import md, structures, temperature_map
+    from gstorder.io import read_groups
+
+    atoms = structures.mushroom_cell(size=(8, 2, 6), heater_radius=8.0)
+    n = len(atoms)
+    md.lammps_deck("anneal", atoms, "unused.xml", tmp_path, pair_style=("lj/cut 6.0", "* * 0.05 2.7"))
+    groups = read_groups(tmp_path / "groups.lmp")
+    assert set(groups) >= {"fixed", "heater"} and groups["fixed"].tolist() == (np.flatnonzero(atoms.arrays["fixed"]) + 1).tolist()
+    rng = np.random.default_rng(0)
+    v = rng.normal(0, 3.0, (n, 3))
+    v[atoms.arrays["fixed"]] = 0.0  # what LAMMPS dumps for frozen atoms
+    order = rng.permutation(n)  # LAMMPS writes atoms in any order
+    lines = ["ITEM: TIMESTEP", "0", "ITEM: NUMBER OF ATOMS", str(n), "ITEM: BOX BOUNDS pp pp pp"]
+    lines += [f"0 {x}" for x in atoms.cell.lengths()]
+    lines.append("ITEM: ATOMS id type x y z vx vy vz")
+    types = {"Ge": 1, "Sb": 2, "Te": 3}
+    for i in order:
+        p, s = atoms.positions[i], atoms.get_chemical_symbols()[i]
+        lines.append(f"{i + 1} {types[s]} {p[0]} {p[1]} {p[2]} {v[i, 0]} {v[i, 1]} {v[i, 2]}")
+    dump = tmp_path / "dump.lammpstrj"
+    dump.write_text("\n".join(lines) + "\n")
+    frame = next(gstorder.read_frames(dump, species=["Ge", "Sb", "Te"], groups=tmp_path / "groups.lmp"))
+    np.testing.assert_array_equal(frame.arrays["fixed"], atoms.arrays["fixed"])
+    np.testing.assert_array_equal(frame.arrays["heater"], atoms.arrays["heater"])
+    tagged = temperature_map(frame, bins=(4, 6), sigma_nm=None)
+    untagged = temperature_map(next(gstorder.read_frames(dump, species=["Ge", "Sb", "Te"])), bins=(4, 6), sigma_nm=None)
+    assert np.isnan(tagged.temperature.values[0, :, -1]).all()  # the fixed rows carry no temperature
+    hot = np.nanmean(tagged.temperature.values)
+    assert np.nanmean(untagged.temperature.values[0, :, -1]) < 0.02 * hot  # without tags: frozen atoms read as ~0 K
+    with pytest.raises(ValueError, match="applies to LAMMPS dumps"):
+        gstorder.Trajectory(Path(__file__).parents[1] / "data" / "gst124_rocksalt_189at_thermal.extxyz",
+                            groups=tmp_path / "groups.lmp")
+    bad = tmp_path / "bad.lmp"
+    bad.write_text("group fixed region box\n")
+    with pytest.raises(ValueError, match="only 'id' lists"):
+        read_groups(bad)

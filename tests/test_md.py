@@ -185,9 +185,13 @@ def test_lammps_deck_runs_in_real_lammps(tmp_path):
     before = etot[step == 50][0]
     after = etot[step == 100][-1]
     assert after - before == pytest.approx(2.0, abs=0.15)  # 20 eV/ps for 0.1 ps, added by fix heat
-    frames = list(gstorder.read_frames(tmp_path / "dump.lammpstrj", species=["Ge", "Sb", "Te"]))
+    frames = list(gstorder.read_frames(tmp_path / "dump.lammpstrj", species=["Ge", "Sb", "Te"],
+                                       groups=tmp_path / "groups.lmp"))
     assert len(frames) == 15 and frames[-1].velocities is not None and frames[-1].time == pytest.approx(0.28)
     fixed = atoms.arrays["fixed"]
+    for frame in frames:  # the tags come back from the deck's group file
+        np.testing.assert_array_equal(frame.arrays["fixed"], fixed)
+        np.testing.assert_array_equal(frame.arrays["heat1"], segments[1].heat.region & ~fixed)
     moved = frames[12].positions - atoms.positions  # step 120, before the NPT stage rescales the box
     moved -= np.round(moved / atoms.cell.lengths()) * atoms.cell.lengths()
     np.testing.assert_allclose(moved[fixed], 0.0, atol=1e-6)
@@ -201,7 +205,10 @@ def test_quip_deck_text(tmp_path):
     assert "pair_style quip" in text and 'Potential xml_label=GAP_2022" 32 51 52' in text
     assert text.count("\nrun ") == 5
     groups = (tmp_path / "groups.lmp").read_text()
-    assert groups.startswith("group fixed id ") and sum(len(l.split()) - 3 for l in groups.splitlines()) == atoms.arrays["fixed"].sum()
+    assert groups.startswith("group fixed id ")
+    lines = groups.splitlines()
+    assert sum(len(l.split()) - 3 for l in lines if l.startswith("group fixed ")) == atoms.arrays["fixed"].sum()
+    assert sum(len(l.split()) - 3 for l in lines if l.startswith("group heater ")) == atoms.arrays["heater"].sum()
     with pytest.raises(ValueError, match="protocol='quench'"):
         md.lammps_deck("quench", atoms, "gap.xml", tmp_path)
 
