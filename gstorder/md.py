@@ -20,6 +20,8 @@ import csv
 import dataclasses
 import os
 import pickle
+import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,13 +37,15 @@ except ImportError:  # pragma: no cover
     from ase.md.velocitydistribution import MaxwellBoltzmannDistribution as _thermalize
 
 from ._progress import Progress
-from .errors import MissingDataError
+from .errors import GstorderWarning, MissingDataError
 
 __all__ = ["gap", "demo_gap", "HeatPulse", "Segment", "run", "protocol", "lammps_deck", "melt_quench", "anneal", "heat_ramp", "set_pulses",
            "reset_pulse", "device_melt", "half_cylinder", "slab", "sphere", "TIMESTEP_FS"]
 
 #: The paper's MD time step in fs.
 TIMESTEP_FS = 2.0
+#: Langevin damping time (ps) of both runners: ASE's friction 1/damp, LAMMPS' ``fix langevin`` damp.
+LANGEVIN_DAMP_PS = 0.1
 
 #: Where the shipped demo potential lives.
 DEMO_GAP = Path(__file__).resolve().parent / "data" / "demo_gap" / "gap.xml"
@@ -199,13 +203,14 @@ class _State:
     step: int = 0  # within the segment
     total_step: int = 0
     heat_added: float = 0.0
+    start_ps: float = 0.0  # time of the run's first frame (continues the previous run's)
     offsets: dict = field(default_factory=dict)
 
 
 def run(atoms, calculator, segments, *, trajectory="md.extxyz", thermo="md_thermo.csv", timestep_fs: float = TIMESTEP_FS,
-        write_every: int = 50, seed=None, temperature_K: float | None = None, friction_per_ps: float = 1.0,
-        pressure_damping_ps: float = 1.0, thermostat_ps: float = 0.1, checkpoint=None, checkpoint_every: int = 500,
-        hooks=(), show_progress=None):
+        write_every: int = 50, seed=None, temperature_K: float | None = None, langevin_damp_ps: float = LANGEVIN_DAMP_PS,
+        friction_per_ps: float | None = None, pressure_damping_ps: float = 1.0, thermostat_ps: float = 0.1,
+        checkpoint=None, checkpoint_every: int = 500, hooks=(), show_progress=None):
     """Run segments of MD on ``atoms`` with ``calculator`` and write a trajectory and a thermo log.
 
     Parameters
@@ -225,8 +230,21 @@ def run(atoms, calculator, segments, *, trajectory="md.extxyz", thermo="md_therm
     temperature_K : float, optional
         Draw initial Maxwell–Boltzmann velocities at this temperature
         (default: keep the atoms' velocities, or the first segment's target if they have none).
-    friction_per_ps, thermostat_ps, pressure_damping_ps : float
-        Langevin friction; NPT thermostat and barostat time constants.
+    langevin_damp_ps : float
+        Langevin damping time (friction 1/damp), the same parameter and
+        default (0.1 ps) as :func:`lammps_deck`'s ``fix langevin``, so both
+        runners thermostat alike. ``friction_per_ps`` (older spelling) overrides it.
+    thermostat_ps, pressure_damping_ps : float
+        NPT thermostat and barostat time constants.
+
+    Notes
+    -----
+    Time is continuous across calls: the run starts at
+    ``atoms.info["time_ps"]`` (0 for a fresh model), writes that starting
+    frame, and leaves the final time there for the next call. After a few
+    steps the run projects its duration and warns (``GstorderWarning``) when
+    it will take more than an hour on this machine: device-scale models
+    belong in :func:`lammps_deck` on a cluster.
     checkpoint : path, optional
         Pickle written every ``checkpoint_every`` steps; if it exists when the
         run starts, the run resumes from it (same trajectory as without the
@@ -242,6 +260,10 @@ def run(atoms, calculator, segments, *, trajectory="md.extxyz", thermo="md_therm
         ``(step, time_ps, value)``), ``heat_added_eV``.
     """
     dt_ps = timestep_fs / 1000.0
+    if friction_per_ps is None:
+        if not langevin_damp_ps > 0:
+            raise ValueError(f"langevin_damp_ps must be a positive time in ps, got {langevin_damp_ps}")
+        friction_per_ps = 1.0 / langevin_damp_ps
     rng = np.random.default_rng(seed)
     fixed, segments = _held_atoms(atoms, segments)
     if fixed.any():
@@ -262,7 +284,10 @@ def run(atoms, calculator, segments, *, trajectory="md.extxyz", thermo="md_therm
             Stationary(atoms)
         with open(thermo_part, "w", newline="") as fh:
             csv.writer(fh).writerow(_THERMO)
+        state.start_ps = float(atoms.info.get("time_ps", 0.0))
+        _write(atoms, traj_part, thermo_part, state, segments[0], segments[0].target(0.0), state.start_ps, fixed)
     steps = [max(1, int(round(s.duration_ps / dt_ps))) for s in segments]
+    clock = (time.perf_counter(), state.total_step)
     bar = Progress(total=sum(steps), desc="md", show=show_progress, unit="step")
     bar.update(state.total_step)
     while state.segment < len(segments):
@@ -277,7 +302,10 @@ def run(atoms, calculator, segments, *, trajectory="md.extxyz", thermo="md_therm
             state.step += 1
             state.total_step += 1
             bar.update(1)
-            time_ps = state.total_step * dt_ps
+            if clock is not None and state.total_step - clock[1] == 10:
+                _warn_if_long(time.perf_counter() - clock[0], 10, sum(steps) - state.total_step, len(atoms))
+                clock = None
+            time_ps = state.start_ps + state.total_step * dt_ps
             for every, hook in hooks:
                 if state.total_step % every == 0:
                     hook_values.append((state.total_step, time_ps, hook(atoms, state.total_step, time_ps)))
@@ -290,9 +318,21 @@ def run(atoms, calculator, segments, *, trajectory="md.extxyz", thermo="md_therm
     bar.close()
     os.replace(traj_part, trajectory)
     os.replace(thermo_part, thermo)
+    atoms.info["time_ps"] = state.start_ps + state.total_step * dt_ps
     if checkpoint is not None and os.path.exists(checkpoint):
         os.unlink(checkpoint)
     return {"trajectory": str(trajectory), "thermo": str(thermo), "hooks": hook_values, "heat_added_eV": state.heat_added}
+
+
+def _warn_if_long(seconds, steps_done, steps_left, n_atoms, limit_s: float = 3600.0):
+    """Warn when the steps left will take longer than ``limit_s`` at the pace of the first steps."""
+    per_step = seconds / steps_done
+    left = per_step * steps_left
+    if left > limit_s:
+        warnings.warn(f"this MD run will take about {left / 3600:.1f} h more on this machine ({1000 * per_step:.0f} ms per "
+                      f"step, {1e6 * per_step / max(n_atoms, 1):.0f} µs per atom and step, {steps_left} steps left): "
+                      "for device-scale models write a deck with gstorder.md.lammps_deck and run it on a cluster",
+                      GstorderWarning, stacklevel=3)
 
 
 def _held_atoms(atoms, segments):
@@ -416,13 +456,22 @@ def _set_pulses(*, pulses=((650.0, 100.0), (600.0, 100.0), (600.0, 50.0))):
     return [Segment(d, "nvt", t, label=f"pulse {k + 1}") for k, (t, d) in enumerate(pulses)]
 
 
-def _reset_pulse(*, region, energy_eV=1650.0, pulse_ps=30.0, relax_ps=70.0):
+def _first_anneal(anneal_K, anneal_ps):
+    """The paper's 300 K NVT anneal before a pulse (none when ``anneal_ps`` is 0)."""
+    if anneal_ps < 0 or not np.isfinite(anneal_ps):
+        raise ValueError(f"anneal_ps must be a non-negative time in ps, got {anneal_ps}")
+    return [Segment(anneal_ps, "nvt", anneal_K, label="anneal")] if anneal_ps > 0 else []
+
+
+def _reset_pulse(*, region, energy_eV=1650.0, pulse_ps=30.0, relax_ps=70.0, anneal_K=300.0, anneal_ps=10.0):
     heat = HeatPulse(np.asarray(region, dtype=bool), energy_eV / pulse_ps)
-    return [Segment(pulse_ps, "nve", heat=heat, label="pulse"), Segment(relax_ps, "nve", label="relax")]
+    return _first_anneal(anneal_K, anneal_ps) + [Segment(pulse_ps, "nve", heat=heat, label="pulse"),
+                                                 Segment(relax_ps, "nve", label="relax")]
 
 
-def _device_melt(*, region, power_eV_per_ps=55.0, duration_ps=50.0):
-    return [Segment(duration_ps, "nve", heat=HeatPulse(np.asarray(region, dtype=bool), power_eV_per_ps), label="pulse")]
+def _device_melt(*, region, power_eV_per_ps=55.0, duration_ps=50.0, anneal_K=300.0, anneal_ps=10.0):
+    return _first_anneal(anneal_K, anneal_ps) + [
+        Segment(duration_ps, "nve", heat=HeatPulse(np.asarray(region, dtype=bool), power_eV_per_ps), label="pulse")]
 
 
 def melt_quench(atoms, calculator, *, melt_K: float = 3000.0, melt_ps: float = 20.0, melting_point_K: float = 900.0,
@@ -461,19 +510,27 @@ def set_pulses(atoms, calculator, *, pulses=((650.0, 100.0), (600.0, 100.0), (60
 
 
 def reset_pulse(atoms, calculator, *, region, energy_eV: float = 1650.0, pulse_ps: float = 30.0, relax_ps: float = 70.0,
-                **run_options):
-    """An iterative-RESET step (NVE): ``energy_eV`` added to ``region`` over ``pulse_ps``, then ``relax_ps`` of NVE.
+                anneal_K: float = 300.0, anneal_ps: float = 10.0, **run_options):
+    """An iterative-RESET step: ``anneal_ps`` of NVT at ``anneal_K`` (as the paper does first; 0 skips it), then
+    ``energy_eV`` added to ``region`` over ``pulse_ps`` (NVE) and ``relax_ps`` of NVE.
 
-    1,650 eV over 30 ps is the paper's 55 eV/ps pulse.
+    1,650 eV over 30 ps is the paper's 55 eV/ps pulse. A fresh model gets
+    Maxwell-Boltzmann velocities at ``anneal_K`` (not 0 K).
     """
-    return run(atoms, calculator, _reset_pulse(region=region, energy_eV=energy_eV, pulse_ps=pulse_ps, relax_ps=relax_ps),
-               **run_options)
+    segments = _reset_pulse(region=region, energy_eV=energy_eV, pulse_ps=pulse_ps, relax_ps=relax_ps, anneal_K=anneal_K,
+                            anneal_ps=anneal_ps)
+    run_options.setdefault("temperature_K", None if atoms.has("momenta") else anneal_K)
+    return run(atoms, calculator, segments, **run_options)
 
 
-def device_melt(atoms, calculator, *, region, power_eV_per_ps: float = 55.0, duration_ps: float = 50.0, **run_options):
-    """Melting a device cell by a vertical high-energy pulse (NVE): ``power_eV_per_ps`` into ``region``."""
-    return run(atoms, calculator, _device_melt(region=region, power_eV_per_ps=power_eV_per_ps, duration_ps=duration_ps),
-               **run_options)
+def device_melt(atoms, calculator, *, region, power_eV_per_ps: float = 55.0, duration_ps: float = 50.0,
+                anneal_K: float = 300.0, anneal_ps: float = 10.0, **run_options):
+    """Melting a device cell: ``anneal_ps`` of NVT at ``anneal_K`` (0 skips it), then a vertical high-energy
+    pulse (NVE) of ``power_eV_per_ps`` into ``region``; a fresh model starts at ``anneal_K``, not 0 K."""
+    segments = _device_melt(region=region, power_eV_per_ps=power_eV_per_ps, duration_ps=duration_ps, anneal_K=anneal_K,
+                            anneal_ps=anneal_ps)
+    run_options.setdefault("temperature_K", None if atoms.has("momenta") else anneal_K)
+    return run(atoms, calculator, segments, **run_options)
 
 
 # --------------------------------------------------------------------------- LAMMPS
@@ -481,7 +538,7 @@ def device_melt(atoms, calculator, *, region, power_eV_per_ps: float = 55.0, dur
 
 def lammps_deck(segments, atoms, potential, directory, *, species=("Ge", "Sb", "Te"), xml_label: str | None = None,
                 pair_style: tuple | None = None, timestep_fs: float = TIMESTEP_FS, temperature_K: float | None = None,
-                seed: int = 12345, dump_every: int = 500, thermo_every: int = 100, langevin_damp_ps: float = 0.1,
+                seed: int = 12345, dump_every: int = 500, thermo_every: int = 100, langevin_damp_ps: float = LANGEVIN_DAMP_PS,
                 npt_damp_ps: tuple = (0.1, 1.0)):
     """Write a LAMMPS data file and input script running ``segments`` with ``pair_style quip``.
 

@@ -39,7 +39,7 @@ def test_nve_conserves_energy_and_output_reads_back(tmp_path):
     log = np.genfromtxt(out["thermo"], delimiter=",", names=True)
     assert np.ptp(log["total_eV"]) < 2e-3 * abs(log["total_eV"][0])
     frames = list(gstorder.read_frames(out["trajectory"]))
-    assert len(frames) == 20 and frames[-1].time == pytest.approx(0.4)
+    assert len(frames) == 21 and frames[0].time == 0.0 and frames[-1].time == pytest.approx(0.4)  # with the t = 0 frame
     assert frames[-1].velocities is not None
     ke = 0.5 * (frames[-1].atom_masses * (frames[-1].velocities ** 2).sum(1)).sum() * gstorder.thermal.EV_PER_AMU_A2_PS2
     assert ke == pytest.approx(log["kinetic_eV"][-1], rel=1e-6)
@@ -52,13 +52,14 @@ def test_reset_pulse_adds_the_energy_and_fixed_atoms_stay(tmp_path):
     atoms.new_array("fixed", z > z.max() - 0.1)
     start = atoms.positions.copy()
     region = md.slab(atoms, axis="z", lower=0.0, upper=3.5)
-    out = md.reset_pulse(atoms, lj(), region=region, energy_eV=2.0, pulse_ps=0.1, relax_ps=0.1, temperature_K=100.0,
-                         seed=2, write_every=5, trajectory=tmp_path / "reset.xyz", thermo=tmp_path / "reset.csv")
+    out = md.reset_pulse(atoms, lj(), region=region, energy_eV=2.0, pulse_ps=0.1, relax_ps=0.1, anneal_ps=0,
+                         temperature_K=100.0, seed=2, write_every=5, trajectory=tmp_path / "reset.xyz",
+                         thermo=tmp_path / "reset.csv")
     log = np.genfromtxt(out["thermo"], delimiter=",", names=True)
     assert out["heat_added_eV"] == pytest.approx(2.0)
     gained = log["total_eV"][-1] - log["total_eV"][0]
-    assert log["step"][0] == 5
-    assert gained == pytest.approx(2.0 - 5 * 2.0 / 50, abs=0.05)  # the first row comes after 5 of the 50 pulse steps
+    assert log["step"][0] == 0  # the starting frame
+    assert gained == pytest.approx(2.0, abs=0.05)
     fixed = atoms.arrays["fixed"]
     np.testing.assert_array_equal(atoms.positions[fixed], start[fixed])
     assert not np.allclose(atoms.positions[~fixed], start[~fixed])
@@ -99,7 +100,7 @@ def test_checkpoint_resume_gives_the_same_trajectory(tmp_path):
     md.run(resumed, lj(), segments, **options)
     a = list(gstorder.read_frames(tmp_path / "a.xyz"))
     b = list(gstorder.read_frames(tmp_path / "b.xyz"))
-    assert len(a) == len(b) == 16
+    assert len(a) == len(b) == 17  # with the starting frame
     for fa, fb in zip(a, b):
         np.testing.assert_array_equal(fa.positions, fb.positions)
         np.testing.assert_array_equal(fa.velocities, fb.velocities)
@@ -114,7 +115,7 @@ def test_hooks_npt_and_set_pulses(tmp_path):
                         hooks=[(5, lambda a, s, t: seen.append(s) or len(a))], trajectory=tmp_path / "set.xyz",
                         thermo=tmp_path / "set.csv")
     assert seen == [5, 10, 15, 20] and [v for _, _, v in out["hooks"]] == [64] * 4
-    assert len(list(gstorder.read_frames(out["trajectory"]))) == 2  # one frame at the end of each pulse
+    assert len(list(gstorder.read_frames(out["trajectory"]))) == 3  # the start, then one frame at the end of each pulse
     npt = small()
     md.run(npt, lj(), [md.Segment(0.04, "npt", 300.0, pressure_GPa=0.0)], seed=5, trajectory=tmp_path / "npt.xyz",
            thermo=tmp_path / "npt.csv")
@@ -261,3 +262,33 @@ def test_run_leaves_the_callers_segments_alone(tmp_path):
     out = md.run(atoms, lj(), segments, temperature_K=100.0, seed=1, trajectory=tmp_path / "a.xyz", thermo=tmp_path / "a.csv")
     assert segments[0].heat.region is region and region.all()  # the fixed atoms were left out of a copy
     assert out["heat_added_eV"] == pytest.approx(0.01)
+
+
+
+def test_device_protocols_anneal_at_300_K_first_and_time_runs_on(tmp_path):
+    segments = md.protocol("reset_pulse", region=np.ones(8, bool))
+    assert [s.label for s in segments] == ["anneal", "pulse", "relax"]
+    assert segments[0].ensemble == "nvt" and segments[0].target(0.0) == 300.0 and segments[0].duration_ps == 10.0
+    assert [s.label for s in md.protocol("device_melt", region=np.ones(8, bool), anneal_ps=0)] == ["pulse"]
+    atoms = structures.rocksalt("GeTe", (3, 2, 2), a=6.0)
+    script = md.lammps_deck(md.protocol("reset_pulse", region=md.slab(atoms, axis="z", lower=0.0, upper=3.5)), atoms,
+                            "gap.xml", tmp_path / "deck")
+    text = script.read_text()
+    assert "velocity mobile create 300.0" in text and "fix s0lang mobile langevin 300.0 300.0 0.1" in text
+    # one damping parameter, the same default in both runners
+    assert md.LANGEVIN_DAMP_PS == 0.1 and "langevin_damp_ps" in md.run.__doc__
+    small_cell = small()
+    first = md.run(small_cell, lj(), [md.Segment(0.02, "nvt", 300.0)], seed=1, write_every=5,
+                   trajectory=tmp_path / "a.xyz", thermo=tmp_path / "a.csv")
+    second = md.run(small_cell, lj(), [md.Segment(0.02, "nve")], seed=1, write_every=5,
+                    trajectory=tmp_path / "b.xyz", thermo=tmp_path / "b.csv")
+    a = list(gstorder.read_frames(first["trajectory"]))
+    b = list(gstorder.read_frames(second["trajectory"]))
+    assert a[0].time == 0.0 and b[0].time == pytest.approx(a[-1].time) and b[-1].time == pytest.approx(0.04)
+    assert small_cell.info["time_ps"] == pytest.approx(0.04)
+
+
+def test_long_runs_are_announced_with_a_cost_estimate():
+    with pytest.warns(gstorder.errors.GstorderWarning, match=r"about 2\.8 h more.*lammps_deck"):
+        md._warn_if_long(1.0, 10, 100_000, 22_400)  # 0.1 s per step, 100,000 steps left
+    md._warn_if_long(1.0, 10, 1_000, 189)  # 100 s: silent
