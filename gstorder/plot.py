@@ -215,13 +215,14 @@ def kbar_histogram(ds, *, ax=None, bins: int = 60, by_species: bool = True, thre
 
 def kbar_slice(frame, ds, *, ax=None, frame_index: int = -1, axis: str = "y", centre: float | None = None,
                thickness: float = 6.0, vmin: float | None = KBAR_RANGE[0], vmax: float | None = KBAR_RANGE[1],
-               size: float = 6.0, colorbar: bool = True):
+               size: float = 6.0, colorbar: bool = True, antisites=None):
     """A slab of a frame seen along ``axis``, atoms coloured by k̄ from red (amorphous) to yellow (crystal).
 
     The colour scale is fixed (:data:`KBAR_RANGE`, 0 red to 1 yellow, as in the paper's Figs 4 and 6)
     so pictures of different frames and runs compare; an ideal crystal is yellow throughout, values
     above 1 (single atoms of an ideal crystal scatter around 1) are drawn yellow. Pass ``vmin=None,
-    vmax=None`` to scale to the data instead.
+    vmax=None`` to scale to the data instead. ``antisites`` (a boolean mask, e.g. from
+    :func:`gstorder.crystallinity.antisites`) draws those atoms black, as Fig. 4 does.
 
     Parameters
     ----------
@@ -247,9 +248,17 @@ def kbar_slice(frame, ds, *, ax=None, frame_index: int = -1, axis: str = "y", ce
     mid = pos[:, a].mean() if centre is None else centre
     sel = np.abs(pos[:, a] - mid) < thickness / 2
     u, v = [d for d in range(3) if d != a]
+    if antisites is not None:
+        antisites = np.asarray(antisites, dtype=bool)
+        if antisites.shape != (len(frame),):
+            raise ValueError(f"antisites must be a boolean mask of the {len(frame)} atoms, got shape {antisites.shape}")
+        black = sel & antisites
+        sel = sel & ~antisites
     order = np.argsort(pos[sel, a])
     points = ax.scatter(pos[sel, u][order], pos[sel, v][order], c=k[sel][order], s=size, cmap=kbar_colormap(),
                         vmin=vmin, vmax=vmax, linewidths=0)
+    if antisites is not None and black.any():
+        ax.scatter(pos[black, u], pos[black, v], s=size, color="k", linewidths=0, label="anti-sites")
     ax.set_aspect("equal")
     ax.set_xlabel(f"{'xyz'[u]} (Å)")
     ax.set_ylabel(f"{'xyz'[v]} (Å)")

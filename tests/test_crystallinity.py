@@ -278,3 +278,26 @@ def test_kbar_slice_draws_an_ideal_crystal_yellow_on_a_fixed_scale():
     colours = points.to_rgba(points.get_array())
     assert np.abs(colours - yellow).max(axis=1).mean() < 0.08  # the whole ideal crystal near the top of the scale
     plt.close(ax.figure)
+
+
+def test_antisites_are_found_from_the_lattice_and_drawn_black():
+    import matplotlib.pyplot as plt
+
+    atoms = structures.rocksalt("Ge1Sb2Te4", 4, seed=3, antisite_fraction=0.05)
+    truth = atoms.arrays["antisite"]
+    assert truth.sum() > 10
+    np.testing.assert_array_equal(crystallinity.antisites(atoms), truth)
+    thermal = atoms.copy()
+    thermal.rattle(0.12, seed=1)
+    thermal.positions += [0.7, -0.4, 1.1]  # another origin
+    np.testing.assert_array_equal(crystallinity.antisites(thermal, a=None), truth)
+    del thermal.info["a"]  # the lattice constant estimated from the bonds
+    np.testing.assert_array_equal(crystallinity.antisites(thermal), truth)
+    ds = crystallinity.kbar(atoms)
+    ax = gstorder.plot.kbar_slice(atoms, ds, thickness=100.0, antisites=truth)
+    black = ax.collections[1]
+    assert len(black.get_offsets()) == truth.sum() and np.allclose(black.get_facecolor()[0][:3], 0.0)
+    assert len(ax.collections[0].get_offsets()) == len(atoms) - truth.sum()
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match="aligned with the axes"):
+        crystallinity.antisites(structures.trigonal("Ge1Sb2Te4"))
