@@ -127,10 +127,21 @@ def bond_motifs(results, *, ax=None, labels=None):
     return ax
 
 
-def altbc(da, *, ax=None, cmap: str = "viridis", colorbar: bool = True):
-    """ALTBC colour map P(r1, r2) from :func:`gstorder.altbc` (Fig. 2d/e)."""
+def altbc(da, *, ax=None, cmap: str = "viridis", colorbar: bool = True, smooth_bins: float = 0.0, contours: int = 0):
+    """ALTBC colour map P(r1, r2) from :func:`gstorder.altbc` (Fig. 2d/e).
+
+    ``smooth_bins`` applies a Gaussian of that many bins (display only);
+    ``contours`` draws that many contour lines between 10 % and 90 % of the maximum, as Fig. 2e.
+    """
+    from scipy.ndimage import gaussian_filter
+
     ax = _axes(ax)
-    mesh = ax.pcolormesh(da.r1, da.r2, da.values.T, cmap=cmap, shading="nearest")
+    values = gaussian_filter(np.nan_to_num(da.values), smooth_bins) if smooth_bins else da.values
+    mesh = ax.pcolormesh(da.r1, da.r2, values.T, cmap=cmap, shading="nearest")
+    if contours:
+        top = float(np.nanmax(values))
+        if top > 0:
+            ax.contour(da.r1, da.r2, values.T, levels=np.linspace(0.1, 0.9, contours) * top, colors="w", linewidths=0.6)
     ax.set_aspect("equal")
     ax.set_xlabel("r$_1$ (Å)")
     ax.set_ylabel("r$_2$ (Å)")
@@ -327,25 +338,102 @@ def temperature_movie(ds, path, *, fps: int = 5, vmin: float | None = 300.0, vma
     return path
 
 
-def z_evolution(z, *, ax=None, stride: int = 1, size: float = 1.0):
+def z_evolution(z, *, ax=None, stride: int = 1, size: float = 1.0, panels: bool = True):
     """Fig. 6c: each atom's coordinate against time, coloured by species.
 
     Parameters
     ----------
     z : xarray.DataArray
         From :func:`gstorder.layers.z_coordinates` (frame, atom).
+    ax : matplotlib Axes or array of Axes, optional
+        With ``panels``, one Axes per species (a new row of panels by default).
     stride : int
         Plot every ``stride``-th atom (device cells have 500,000).
+    panels : bool
+        One panel per species (default), so Ge and Sb on the same layers do not
+        hide under Te; ``False`` draws all species on one Axes, semi-transparent.
+
+    Returns
+    -------
+    matplotlib Axes, or an array of them (one per species) with ``panels``
     """
-    ax = _axes(ax)
-    t = z.time.values if np.isfinite(z.time.values).all() else z.frame.values
-    for s in np.unique(z.symbol.values):
+    import matplotlib.pyplot as plt
+
+    species = [s for s in SPECIES_COLOURS if s in set(z.symbol.values)] + sorted(set(z.symbol.values) - set(SPECIES_COLOURS))
+    timed = np.isfinite(z.time.values).all()
+    t = z.time.values if timed else z.frame.values
+    if panels:
+        if ax is None:
+            _, ax = plt.subplots(1, len(species), figsize=(3.2 * len(species), 3.4), sharey=True, layout="constrained",
+                                 squeeze=False)
+            ax = ax[0]
+        axes = np.atleast_1d(ax)
+        if len(axes) != len(species):
+            raise ValueError(f"panels=True needs one Axes per species ({species}), got {len(axes)}")
+    else:
+        axes = [_axes(ax)] * len(species)
+    for s, a in zip(species, axes):
         cols = np.flatnonzero(z.symbol.values == s)[::stride]
         tt = np.repeat(t, len(cols))
-        ax.scatter(tt, z.values[:, cols].ravel(), s=size, color=SPECIES_COLOURS.get(s), label=s, linewidths=0)
-    ax.set_xlabel("time (ps)" if np.isfinite(z.time.values).all() else "frame")
-    ax.set_ylabel(f"{z.name} (Å)")
-    ax.legend(frameon=False, fontsize="small", markerscale=4)
+        a.scatter(tt, z.values[:, cols].ravel(), s=size, color=SPECIES_COLOURS.get(s), label=s, linewidths=0,
+                  alpha=1.0 if panels else 0.4)
+        a.set_xlabel("time (ps)" if timed else "frame")
+        if panels:
+            a.set_title(s, color=SPECIES_COLOURS.get(s))
+    axes[0].set_ylabel(f"{z.name} (Å)")
+    if not panels:
+        axes[0].legend(frameon=False, fontsize="small", markerscale=4)
+        return axes[0]
+    return axes
+
+
+def kbar_temperature(results, temperatures, *, ax=None, labels=None, species=None):
+    """Fig. 3b: mean k̄ against temperature along a heating run.
+
+    Parameters
+    ----------
+    results : xarray.Dataset or list of them
+        :func:`gstorder.crystallinity.kbar` results.
+    temperatures : array or list of arrays
+        One temperature (K) per frame of each result, e.g. the thermo log's
+        ``target_K`` or ``temperature_K`` at the frames' steps.
+    species : str, optional
+        Plot that species' mean k̄ instead of all atoms'.
+    """
+    ax = _axes(ax)
+    results, labels = _runs(results, labels)
+    temperatures = [temperatures] if np.ndim(temperatures[0]) == 0 else list(temperatures)
+    if len(temperatures) != len(results):
+        raise ValueError(f"{len(temperatures)} temperature series for {len(results)} results")
+    for ds, label, temps in zip(results, labels, temperatures):
+        y = ds.kbar_mean if species is None else ds.kbar_species.sel(species=species)
+        if len(temps) != y.sizes["frame"]:
+            raise ValueError(f"{len(temps)} temperatures for {y.sizes['frame']} frames")
+        ax.plot(np.asarray(temps, dtype=float), y.values, marker="o", ms=3, label=label)
+    ax.set_xlabel("temperature (K)")
+    ax.set_ylabel("k̄" + (f" ({species})" if species else ""))
+    ax.set_ylim(KBAR_RANGE)
+    if any(label is not None for label in labels):
+        ax.legend(frameon=False)
+    return ax
+
+
+def layer_kbar(track, *, ax=None, colorbar: bool = True):
+    """Fig. 6: the mean k̄ of each layer against time, on the fixed k̄ scale (red 0, yellow 1).
+
+    ``track`` is :func:`gstorder.layers.track_layers` run with ``kbar=``.
+    """
+    if "kbar" not in track:
+        raise ValueError("track has no per-layer k̄: run layers.track_layers(..., kbar=crystallinity.kbar(...))")
+    ax = _axes(ax)
+    timed = np.isfinite(track.time.values).all()
+    t = track.time.values if timed else track.frame.values
+    mesh = ax.pcolormesh(t, track.position.values, track.kbar.values.T, cmap=kbar_colormap(), vmin=KBAR_RANGE[0],
+                         vmax=KBAR_RANGE[1], shading="nearest")
+    ax.set_xlabel("time (ps)" if timed else "frame")
+    ax.set_ylabel(f"layer position along {track.attrs.get('axis', 'z')} (Å)")
+    if colorbar:
+        ax.figure.colorbar(mesh, ax=ax, label="k̄ of the layer", extend="both")
     return ax
 
 

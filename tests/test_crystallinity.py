@@ -301,3 +301,32 @@ def test_antisites_are_found_from_the_lattice_and_drawn_black():
     plt.close(ax.figure)
     with pytest.raises(ValueError, match="aligned with the axes"):
         crystallinity.antisites(structures.trigonal("Ge1Sb2Te4"))
+
+
+def test_plot_kbar_against_temperature_and_per_layer():
+    import matplotlib.pyplot as plt
+
+    cell = structures.trigonal("Ge1Sb2Te4").repeat((2, 2, 1))
+    frames = []
+    for k in range(3):
+        atoms = cell.copy()
+        atoms.rattle(0.1 * k, seed=k)
+        frames.append(atoms)
+    ds = crystallinity.kbar(frames, reference="trigonal")
+    ax = gstorder.plot.kbar_temperature(ds, [300.0, 600.0, 900.0])
+    x, y = ax.lines[0].get_data()
+    np.testing.assert_allclose(x, [300, 600, 900])
+    np.testing.assert_allclose(y, ds.kbar_mean.values)
+    with pytest.raises(ValueError, match="2 temperatures for 3 frames"):
+        gstorder.plot.kbar_temperature(ds, [300.0, 600.0])
+    track = gstorder.layers.track_layers(frames, kbar=ds)
+    ax = gstorder.plot.layer_kbar(track)
+    mesh = ax.collections[0]
+    assert mesh.norm.vmin == 0.0 and mesh.norm.vmax == 1.0
+    np.testing.assert_allclose(np.asarray(mesh.get_array()).reshape(track.kbar.T.shape), track.kbar.values.T)
+    with pytest.raises(ValueError, match="no per-layer k̄"):
+        gstorder.plot.layer_kbar(gstorder.layers.track_layers(frames))
+    p = gstorder.altbc(structures.trigonal("GeTe", (3, 3, 1), functional="experiment"))
+    ax = gstorder.plot.altbc(p, smooth_bins=1.0, contours=4)
+    assert len(ax.collections) >= 2  # the map and its contour lines
+    plt.close("all")

@@ -99,8 +99,16 @@ def test_z_coordinates_unwrapped_and_plot():
         frames.append(a)
     z = layers.z_coordinates(frames)
     np.testing.assert_allclose(z[3] - z[0], 21.0, atol=1e-9)
-    ax = gstorder.plot.z_evolution(z, stride=2)
-    assert ax.has_data()
+    axes = gstorder.plot.z_evolution(z, stride=2)  # one panel per species, each with only its own atoms
+    species = [s for s in ("Ge", "Sb", "Te") if s in set(z.symbol.values)]
+    assert [a.get_title() for a in axes] == species
+    for a, s in zip(axes, species):
+        n = len(np.flatnonzero(z.symbol.values == s)[::2])
+        assert len(a.collections) == 1 and len(a.collections[0].get_offsets()) == n * z.sizes["frame"]
+        np.testing.assert_allclose(np.sort(a.collections[0].get_offsets()[:, 1]),
+                                   np.sort(z.values[:, np.flatnonzero(z.symbol.values == s)[::2]].ravel()))
+    one = gstorder.plot.z_evolution(z, panels=False)
+    assert len(one.collections) == len(species)
     plt.close("all")
 
 
