@@ -70,6 +70,9 @@ def bond_motifs(frames, *, cutoff=3.2, q_threshold: float = 0.8, octahedral_tole
         ``partial_coordination`` (frame, center, neighbor),
         ``coordination`` (frame, species) mean, ``cn_histogram`` (frame,
         species, cn) fraction of atoms with each coordination number,
+        ``octahedral_like_fraction`` (frame, species): sites with 3-6 bonds
+        that are not tetrahedral, the literature's "defective octahedral"
+        class (Caravati et al. 2007), and, stricter,
         ``octahedral_fraction`` and ``defective_octahedral_fraction`` (frame,
         species): sites with all angles near 90°/180° and 6 resp. 3-5 bonds.
         Take ``.mean("frame")`` and ``.std("frame")`` for mean and spread.
@@ -184,6 +187,9 @@ def _frame_row(frame, species, types, cn, partial, bonds, motif, group_of, max_c
                                       for a in range(ns)]),
             "octahedral_fraction": np.array([(motif[types == a] == 2).mean() if n_a[a] else np.nan for a in range(ns)]),
             "defective_octahedral_fraction": np.array([(motif[types == a] == 3).mean() if n_a[a] else np.nan for a in range(ns)]),
+            # Caravati et al. (2007): every 3- to 6-fold site that is not tetrahedral counts as (defective) octahedral
+            "octahedral_like_fraction": np.array([((motif[types == a] != 1) & (cn[types == a] >= 3) & (cn[types == a] <= 6)).mean()
+                                                  if n_a[a] else np.nan for a in range(ns)]),
         }
     ge = species.index("Ge") if "Ge" in species else None
     row["tetrahedral_fraction"] = (motif[types == ge] == 1).mean() if ge is not None and n_a[ge] else np.nan
@@ -205,6 +211,8 @@ def _assemble(rows, species, times, max_cn) -> xr.Dataset:
             "coordination": (("frame", "species"), stack["coordination"], {**frac, "long_name": "coordination number"}),
             "cn_histogram": (("frame", "species", "cn"), stack["cn_histogram"], {**frac, "long_name": "fraction of atoms"}),
             "octahedral_fraction": (("frame", "species"), stack["octahedral_fraction"], {**frac, "long_name": "octahedral fraction"}),
+            "octahedral_like_fraction": (("frame", "species"), stack["octahedral_like_fraction"],
+                                         {**frac, "long_name": "octahedral-like (3-6 bonds, not tetrahedral) fraction"}),
             "defective_octahedral_fraction": (("frame", "species"), stack["defective_octahedral_fraction"],
                                               {**frac, "long_name": "defective octahedral fraction"}),
         },

@@ -372,3 +372,18 @@ def test_plot_bond_motifs_draws_fig_2c_on_one_axis():
     np.testing.assert_allclose(heights, expect)
     assert len(ax.figure.axes) == 1  # no twin axis with its own scale
     plt.close(ax.figure)
+
+
+def test_ge_in_amorphous_gete_is_tetrahedral_or_octahedral_like_as_in_the_literature():
+    from ase.io import read
+    from conftest import extdata
+
+    ds = bond_motifs(read(extdata("aGeTe_AIMD_300K_216at_400fr.extxyz"), "::40"))
+    tet = float(ds.tetrahedral_fraction.mean())
+    octa_like = float(ds.octahedral_like_fraction.sel(species="Ge").mean())
+    strict = float(ds.defective_octahedral_fraction.sel(species="Ge").mean())
+    # measured: 0.32 tetrahedral, 0.67 octahedral-like (Caravati 2007: about a third tetrahedral, the rest defective
+    # octahedral); the strict 15° angle test keeps only 0.19
+    assert 0.25 < tet < 0.4 and 0.6 < octa_like and tet + octa_like > 0.97 and strict < octa_like
+    crystal = bond_motifs(structures.rocksalt("GeTe", 2, a=6.0))
+    assert float(crystal.octahedral_like_fraction.sel(species="Ge")[0]) == 1.0
