@@ -53,3 +53,16 @@ def test_parsers():
     assert cli._species("Ge,Te") == ["Ge", "Te"]
     with pytest.raises(SystemExit):
         cli.main(["--version"])
+
+
+def test_readme_quick_start_runs_as_written(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    readme = (ROOT / "README.md").read_text()
+    code = re.search(r"## Quick start\s*```python\n(.*?)```", readme, re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").symlink_to(ROOT / "data")
+    namespace = {"__name__": "__main__"}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert (tmp_path / "rdf.nc").stat().st_size > 0 and "kbar" in namespace["tree"].children
+    plt.close("all")
