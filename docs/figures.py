@@ -93,6 +93,22 @@ GALLERY = [
         frame.velocities[atoms.arrays["fixed"]] = 0.0
         gstorder.plot.temperature_map(gstorder.temperature_map(frame))
     """),
+    ("fig6_layer_kbar", "Fig. 6 — k̄ of each layer against time (a melting front from below)", """
+        import numpy as np
+        import gstorder
+        from gstorder import crystallinity, layers, structures
+
+        cell = structures.trigonal("Ge1Sb2Te4").repeat((3, 3, 2))
+        frames = []
+        for k in range(6):                                  # stand-in melting: the lowest k/5 of the cell disorders
+            atoms = cell.copy()
+            low = atoms.positions[:, 2] < atoms.cell[2, 2] * k / 5
+            atoms.positions[low] += np.random.default_rng(k).normal(0.0, 0.7, (low.sum(), 3))
+            atoms.info["time_ps"] = 10.0 * k
+            frames.append(atoms)
+        track = layers.track_layers(frames, kbar=crystallinity.kbar(frames, reference="trigonal"))
+        gstorder.plot.layer_kbar(track)
+    """),
     ("fig6c_z_evolution", "Fig. 6c — atoms' z against time, one panel per species", """
         import gstorder
         from gstorder import layers
