@@ -59,14 +59,14 @@ def radial_functions(r, alpha, rb, l_max, out):
                 out[l, 0] = 0.0
             continue
         ratio *= step
-        x = 2.0 * alpha * r * rb[b]
+        inv_x = 1.0 / (2.0 * alpha * r * rb[b])  # one division per basis function, not one per l
         e_minus = np.exp(-alpha * (r - rb[b]) ** 2)
         e_plus = e_minus * ratio
-        g_lm2 = 0.5 * (e_minus + e_plus) / x  # l = -1
-        g_lm1 = 0.5 * (e_minus - e_plus) / x  # l = 0
+        g_lm2 = 0.5 * (e_minus + e_plus) * inv_x  # l = -1
+        g_lm1 = 0.5 * (e_minus - e_plus) * inv_x  # l = 0
         out[0, b] = g_lm1
         for l in range(1, l_max + 1):
-            g = g_lm2 - (2 * l - 1) * g_lm1 / x
+            g = g_lm2 - (2 * l - 1) * g_lm1 * inv_x
             out[l, b] = g
             g_lm2, g_lm1 = g_lm1, g
 
@@ -87,7 +87,8 @@ def _centre_spectrum(c, offsets, j, distances, vectors, channel, own, central_al
             f = 0.5 * (np.cos(np.pi * (r - rc + width) / width) + 1.0)
         else:
             f = 1.0
-        real_spherical_harmonics(vectors[p, 0] / r, vectors[p, 1] / r, vectors[p, 2] / r, l_max, ylm_norm, ylm)
+        inv_r = 1.0 / r
+        real_spherical_harmonics(vectors[p, 0] * inv_r, vectors[p, 1] * inv_r, vectors[p, 2] * inv_r, l_max, ylm_norm, ylm)
         radial_functions(r, alpha, rb, l_max, radial)
         for b in range(n_max):
             for l in range(l_max + 1):
