@@ -187,6 +187,7 @@ class FrameNeighbours:
         self._grids = [(neighbors._Grid(frame, reach), full) for reach, full in ((full_reach, True), (half_reach, False))
                        if reach > 0]
         self._types = None
+        self._tables = {}
         self.searches = 0
 
     def blocks(self) -> Iterator["BlockLists"]:
@@ -200,7 +201,10 @@ class FrameNeighbours:
         """Per-pair cut-offs of a per-species-pair table for the pairs of ``nl``."""
         if self._types is None:
             self._types = np.searchsorted(np.unique(self.frame.numbers), self.frame.numbers)
-        _, matrix, _, _ = neighbors._cutoff_tables(self.frame, table)
+        key = tuple(sorted(table.items()))
+        if key not in self._tables:  # once per frame, not once per block
+            self._tables[key] = neighbors._cutoff_tables(self.frame, table)[1]
+        matrix = self._tables[key]
         return matrix[self._types[nl.i], self._types[nl.j]]
 
 
@@ -382,7 +386,7 @@ def analysis_frames(frames: Any, index=None, *, desc: str, show_progress=None, a
 
         frames = Trajectory(frames)
     if hasattr(frames, "__len__"):
-        total = len(frames) if index is None else _selected_count(len(frames), index)
+        total = len(selected_positions(len(frames), index))
     count = 0
     for frame in progress(iter_frames(frames, index=index), total=total, desc=desc, show=show_progress):
         if len(frame) == 0 and not allow_empty:
@@ -391,12 +395,6 @@ def analysis_frames(frames: Any, index=None, *, desc: str, show_progress=None, a
         yield frame
     if count == 0:
         raise EmptyFrameError(f"no frames selected for {desc} (index={index!r})")
-
-
-def _selected_count(n: int, index) -> int | None:
-    if isinstance(index, slice):
-        return len(range(n)[index])
-    return 1
 
 
 def selected_positions(n: int, index) -> list[int]:

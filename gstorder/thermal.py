@@ -178,8 +178,7 @@ class TemperatureMap(Analysis):
         frac, extent, periodic = _fractions(frame, self.axes)
         # a layer of excluded (fixed) atoms across the cell is a thermal barrier: heat must not be smoothed
         # through it across the periodic boundary (the mushroom cell's fixed top layers above its heater)
-        excluded = _mask(frame, self.exclude, "exclude", default_fixed=True) if isinstance(self.exclude, str) or \
-            self.exclude is None else _mask(frame, self.exclude, "exclude")
+        excluded = _mask(frame, self.exclude, "exclude", default_fixed=True)
         self.barrier = np.array([periodic[k] and _blocks(frac[:, k], excluded, self.bins[k]) for k in range(2)])
         self.geometry = (extent, periodic & ~self.barrier)
 
