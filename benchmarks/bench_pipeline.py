@@ -454,6 +454,13 @@ def cpu_model():
         return platform.processor() or platform.machine()
 
 
+def _step_rows(names, cols, cell):
+    """One Markdown row per step, ``cell(step)`` for each run that has it, "–" otherwise."""
+    for name in names:
+        steps = [next((s for s in r["steps"] if s["step"] == name), None) for r in cols]
+        print(f"| {name} | " + " | ".join("–" if s is None else cell(s) for s in steps) + " |")
+
+
 def report(data):
     runs, dump = data.get("runs", []), data.get("dump")
     meta = data.get("meta", {})
@@ -485,12 +492,7 @@ def report(data):
     head = [f"{r['variant']} #{r['repeat']}{' †' if r.get('others', 0) > BUSY else ''}" for r in cols]
     print("| step | " + " | ".join(head) + " |")
     print("|---|" + "---:|" * len(cols))
-    for name in names:
-        cells = []
-        for r in cols:
-            s = next((s for s in r["steps"] if s["step"] == name), None)
-            cells.append("–" if s is None else f"{s['s_per_frame']:.3f} ({s['wall_s']:.2f})")
-        print(f"| {name} | " + " | ".join(cells) + " |")
+    _step_rows(names, cols, lambda s: f"{s['s_per_frame']:.3f} ({s['wall_s']:.2f})")
     print("| **total (timed region)** | " + " | ".join(f"**{r['total_s_per_frame']:.2f}** ({r['total_s']:.1f})" for r in cols) + " |")
     print("| warm-up, not in total (s) | " + " | ".join(f"{r['warmup_s']:.1f}" for r in cols) + " |")
     print("| other processes (cores) | " + " | ".join(f"{r.get('others', float('nan')):.2f}" for r in cols) + " |")
@@ -498,12 +500,7 @@ def report(data):
     print("\n### Per step: cores used (CPU / wall) and peak resident set during the step (MB)\n")
     print("| step | " + " | ".join(head) + " |")
     print("|---|" + "---:|" * len(cols))
-    for name in names:
-        cells = []
-        for r in cols:
-            s = next((s for s in r["steps"] if s["step"] == name), None)
-            cells.append("–" if s is None else f"{s['cpu_s'] / s['wall_s'] if s['wall_s'] else 0:.2f}, {s['peak_mb']:,.0f}")
-        print(f"| {name} | " + " | ".join(cells) + " |")
+    _step_rows(names, cols, lambda s: f"{s['cpu_s'] / s['wall_s'] if s['wall_s'] else 0:.2f}, {s['peak_mb']:,.0f}")
     print("| resident after warm-up (MB) | " + " | ".join(f"{r['rss_after_warmup_mb']:,.0f}" for r in cols) + " |")
     print("| peak before the timed region: imports, warm-up (MB) | "
           + " | ".join(f"{r.get('peak_before_timed_mb', float('nan')):,.0f}" for r in cols) + " |")
