@@ -585,6 +585,8 @@ def antisites(frame, *, a: float | None = None, tolerance: float = 0.35) -> np.n
     from .frames import as_frame
 
     frame = as_frame(frame)
+    if not (np.isfinite(tolerance) and 0 < tolerance <= 1):
+        raise ValueError(f"tolerance must lie in (0, 1] (a fraction of a/2), got {tolerance}")
     cell = frame.cell
     if np.abs(cell - np.diag(np.diag(cell))).max() > 1e-6 * max(np.abs(cell).max(), 1.0):
         raise ValueError("antisites needs a rock-salt model in a cell aligned with the axes (an orthogonal box)")

@@ -86,8 +86,8 @@ def similarity_map(structures, *, labels=None, zeta: float = 1.0, perplexity: fl
     >>> ds.distance.shape, float(ds.kernel[0, 0])
     ((8, 8), 1.0)
     """
-    if not zeta > 0:
-        raise ValueError(f"zeta must be positive, got {zeta}")
+    if not (np.isfinite(zeta) and zeta > 0):
+        raise ValueError(f"zeta must be a positive finite number, got {zeta}")
     if isinstance(structures, dict):
         frames, given = [], []
         for label, group in structures.items():

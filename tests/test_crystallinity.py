@@ -301,6 +301,13 @@ def test_antisites_are_found_from_the_lattice_and_drawn_black():
     plt.close(ax.figure)
     with pytest.raises(ValueError, match="aligned with the axes"):
         crystallinity.antisites(structures.trigonal("Ge1Sb2Te4"))
+    for bad in (0.0, -0.1, float("nan"), 2.0):
+        with pytest.raises(ValueError, match="tolerance must lie in"):
+            crystallinity.antisites(atoms, tolerance=bad)
+    with pytest.raises(ValueError, match="positive lattice constant"):
+        crystallinity.antisites(atoms, a=float("nan"))
+    with pytest.raises(gstorder.errors.UnknownSpeciesError, match="needs Te and Ge/Sb"):
+        crystallinity.antisites(structures.rocksalt("GeTe", 2, a=6.0)[[0, 2]])
 
 
 def test_plot_kbar_against_temperature_and_per_layer():

@@ -60,5 +60,6 @@ def test_bad_input():
         similarity_map(cells[:2], soap=SOAP)
     with pytest.raises(ValueError, match="2 labels for 3 structures"):
         similarity_map(cells, labels=["a", "b"], soap=SOAP)
-    with pytest.raises(ValueError, match="zeta must be positive"):
-        similarity_map(cells, zeta=0, soap=SOAP)
+    for zeta in (0, -1, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="zeta must be a positive finite number"):
+            similarity_map(cells, zeta=zeta, soap=SOAP)
