@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 import numpy as np
+from ase import Atoms
 
 from . import neighbors
 from ._progress import progress
@@ -385,6 +386,8 @@ def analysis_frames(frames: Any, index=None, *, desc: str, show_progress=None, a
         from .io import Trajectory
 
         frames = Trajectory(frames)
+    if isinstance(frames, (Frame, Atoms)):  # one frame, whose len() counts atoms
+        frames = [frames]
     if hasattr(frames, "__len__"):
         total = len(selected_positions(len(frames), index))
     count = 0
