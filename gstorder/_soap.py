@@ -18,7 +18,7 @@ from scipy.special import erf
 
 from . import neighbors
 from .parallel import n_tasks
-from ._kernels.soap import soap_block
+from ._kernels.soap import radial_decay, soap_block
 from .errors import UnknownSpeciesError
 from .frames import Frame, species_numbers
 
@@ -196,14 +196,16 @@ def centre_mask(frame: Frame, s: SoapSettings) -> np.ndarray:
 
 
 def iter_soap(frame: Frame, s: SoapSettings, *, backend: str = "numba", centers=None, block_size: int = SOAP_BLOCK_SIZE,
-              parallel=None, reuse: bool = False) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+              parallel=None, reuse: bool = False, out: np.ndarray | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """SOAP vectors of a frame, block by block: ``(centre atom indices, vectors (n, dim))``.
 
     ``centers`` (indices or mask) restricts the centres further; by default
     every atom whose species is in ``s.centres``. With ``reuse=True`` every
     block is written into the same buffer (fresh pages for each 218 MB block
     cost about a quarter of the SOAP time): use a block before asking for
-    the next.
+    the next. With ``out`` (C-contiguous, one row per centre: see
+    :func:`centre_mask`), the blocks are written straight into its
+    consecutive rows and the yielded vectors are views of it.
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend={backend!r}; choose one of {', '.join(BACKENDS)}")
@@ -212,12 +214,20 @@ def iter_soap(frame: Frame, s: SoapSettings, *, backend: str = "numba", centers=
         chosen = np.zeros(len(frame), dtype=bool)
         chosen[np.asarray(centers)] = True
         mask &= chosen
+    if out is not None and (out.shape != (int(mask.sum()), s.dimension) or not out.flags.c_contiguous):
+        raise ValueError(f"out must be C-contiguous with shape {(int(mask.sum()), s.dimension)}, got {out.shape}")
     if backend == "quippy":
-        yield _quippy_vectors(frame, s, mask)
+        ids, vectors = _quippy_vectors(frame, s, mask)
+        if out is not None:
+            out[:] = vectors
+            vectors = out
+        yield ids, vectors
         return
-    blocks = SoapBlocks(frame, s)
+    blocks, start = SoapBlocks(frame, s), 0
     for nl in neighbors.iter_blocks(frame, float(s.cutoff), block_size=block_size, centers=mask, parallel=parallel):
-        yield nl.centers, blocks.vectors(nl, parallel=parallel, reuse=reuse)
+        rows = None if out is None else out[start : start + len(nl.centers)]
+        start += len(nl.centers)
+        yield nl.centers, blocks.vectors(nl, parallel=parallel, reuse=reuse, out=rows)
 
 
 class SoapBlocks:
@@ -231,6 +241,7 @@ class SoapBlocks:
     def __init__(self, frame: Frame, s: SoapSettings, *, buffer: np.ndarray | None = None):
         self.s = s
         self.basis = radial_basis(s)
+        self.decay = radial_decay(self.basis[0], self.basis[1], float(s.cutoff))
         self.norms = ylm_norms(s.l_max)
         self.channel = np.full(len(frame), -1, dtype=np.int64)
         for k, z in enumerate(species_numbers(s.species)):
@@ -238,18 +249,24 @@ class SoapBlocks:
         #: The output buffer ``vectors(reuse=True)`` writes into; hand it to the next frame's SoapBlocks to keep it.
         self.buffer = buffer if buffer is not None and buffer.shape[1:] == (s.dimension,) else None
 
-    def vectors(self, nl, *, parallel=None, reuse: bool = False) -> np.ndarray:
-        """SOAP vectors of the block's centres; with ``reuse`` written into one buffer kept between blocks (and frames)."""
+    def vectors(self, nl, *, parallel=None, reuse: bool = False, out: np.ndarray | None = None) -> np.ndarray:
+        """SOAP vectors of the block's centres.
+
+        Into ``out`` (C-contiguous, (n_centres, dim)) if given; else, with
+        ``reuse``, into one buffer kept between blocks (and frames).
+        """
         s = self.s
-        if not reuse or self.buffer is None or len(self.buffer) < len(nl.centers):
-            self.buffer = np.empty((len(nl.centers), s.dimension))
-        out = self.buffer[: len(nl.centers)]
+        if out is None:
+            if not reuse or self.buffer is None or len(self.buffer) < len(nl.centers):
+                self.buffer = np.empty((len(nl.centers), s.dimension))
+            out = self.buffer[: len(nl.centers)]
         if len(nl.centers):
             alpha, rb, transform, l0 = self.basis
             soap_block(nl.offsets, nl.centers, nl.j, nl.distances, nl.vectors, self.channel,
-                       bool(s.central_reference_all_species), rb, alpha, float(s.cutoff), float(s.cutoff_transition_width),
-                       transform, l0, float(s.central_weight), int(s.l_max), len(s.species), self.norms, bool(s.normalise),
-                       float(s.covariance_sigma0), out, n_tasks(len(nl.centers), parallel))
+                       bool(s.central_reference_all_species), rb, self.decay, alpha, float(s.cutoff),
+                       float(s.cutoff_transition_width), transform, l0, float(s.central_weight), int(s.l_max),
+                       len(s.species), self.norms, bool(s.normalise), float(s.covariance_sigma0), out,
+                       n_tasks(len(nl.centers), parallel))
         return out
 
 

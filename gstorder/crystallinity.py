@@ -30,7 +30,8 @@ from ._labels import attrs_of, frame_coords
 from .pipeline import Analysis, Need, Part, analysis_frames, run
 from .species import GROUPS, species_groups
 from ._kernels.soap import neighbour_mean
-from ._soap import BACKENDS, SOAP_BLOCK_SIZE, SoapBlocks, SoapSettings, iter_soap, require_species, soap_settings
+from ._soap import (BACKENDS, SOAP_BLOCK_SIZE, SoapBlocks, SoapSettings, centre_mask, iter_soap, require_species,
+                    soap_settings)
 from .errors import EmptyFrameError, InconsistentFramesError, UnknownSpeciesError
 from .frames import iter_frames, species_numbers
 
@@ -89,14 +90,17 @@ def soap(frames, *, backend: str = "numba", index=None, block_size: int = SOAP_B
     s = soap_settings(options)
     rows, centre_ids, times = [], None, []
     for frame in analysis_frames(frames, index, desc="soap", show_progress=show_progress):
-        parts = list(iter_soap(frame, s, backend=backend, block_size=block_size, parallel=parallel))
-        ids = np.concatenate([p[0] for p in parts])
+        vectors = np.empty((int(centre_mask(frame, s).sum()), s.dimension))
+        # each block is written straight into its rows of vectors
+        ids = np.concatenate([i for i, _ in iter_soap(frame, s, backend=backend, block_size=block_size,
+                                                      parallel=parallel, out=vectors)] or [np.zeros(0, np.int64)])
         if centre_ids is not None and not np.array_equal(ids, centre_ids):
             raise ValueError(f"{frame.describe()} has other centre atoms than the first frame; call soap() per frame")
         centre_ids = ids
-        rows.append(np.concatenate([p[1] for p in parts]))
+        rows.append(vectors)
         times.append(np.nan if frame.time is None else frame.time)
-    return xr.DataArray(np.array(rows), dims=("frame", "atom", "feature"),
+    data = rows[0][None] if len(rows) == 1 else np.stack(rows)  # one frame: a view, no copy
+    return xr.DataArray(data, dims=("frame", "atom", "feature"),
                         coords={**frame_coords(np.array(times)), "atom": centre_ids},
                         name="soap", attrs={"long_name": "SOAP power spectrum", "units": "",
                                             "descriptor": s.descriptor_string(), "backend": backend})

@@ -107,3 +107,30 @@ def test_public_soap_layout_and_refused_options():
         crystallinity.soap(structures.trigonal("GeTe"), backend="dscribe")
     with pytest.raises(ValueError, match="atom_sigma must be positive"):
         soap_settings(atom_sigma=0)
+
+
+def test_radial_exponentials_by_recurrence_equal_direct_ones():
+    from gstorder._kernels.soap import radial_decay, radial_functions
+    from gstorder._soap import radial_basis
+
+    s = soap_settings()
+    alpha, rb, _, _ = radial_basis(s)
+    decay = radial_decay(alpha, rb, s.cutoff)
+    assert decay[0] == 1.0  # the paper's settings take the recurrence
+    scratch = np.empty((3, len(rb)))
+    fast, direct = np.empty((5, len(rb))), np.empty((5, len(rb)))
+    # from 1 Å out (below it, the upward recursion in l amplifies the last bit of either form, as in quippy)
+    for r in np.linspace(1.0, s.cutoff, 97):
+        radial_functions(r, alpha, rb, decay, 4, *scratch, fast)
+        radial_functions(r, alpha, rb, np.zeros_like(decay), 4, *scratch, direct)
+        np.testing.assert_allclose(fast, direct, rtol=1e-12, atol=1e-300)
+    # narrow Gaussians and a long cut-off would leave double range: every exponential is then direct
+    narrow = soap_settings(atom_sigma=0.2, cutoff=7.0)
+    alpha, rb, _, _ = radial_basis(narrow)
+    assert not radial_decay(alpha, rb, narrow.cutoff).any()
+
+
+def test_direct_exponentials_still_equal_quippy():
+    atoms = structures.rocksalt("GeTe", 2, seed=0)
+    atoms.rattle(0.1, seed=3)
+    _assert_same(atoms, species=["Ge", "Te"], atom_sigma=0.2, cutoff=7.0, n_max=6, l_max=3)

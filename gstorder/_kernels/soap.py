@@ -8,8 +8,11 @@ computes it"); each centre's row is written by one thread only.
 import numpy as np
 from numba import njit, prange
 
+#: Fused multiply-adds allowed (results change in the last bit, never more); nothing else of fastmath.
+_FMA = {"contract"}
 
-@njit(cache=True, nogil=True)
+
+@njit(cache=True, nogil=True, fastmath=_FMA)
 def real_spherical_harmonics(x, y, z, l_max, norm, out):
     """Orthonormal real spherical harmonics of a unit vector into ``out[l*l + l + m]``.
 
@@ -39,42 +42,77 @@ def real_spherical_harmonics(x, y, z, l_max, norm, out):
                 out[l * l + l - m] = norm[l * l + l - m] * q * b
 
 
-@njit(cache=True, nogil=True)
-def radial_functions(r, alpha, rb, l_max, out):
+@njit(cache=True, nogil=True, fastmath=_FMA)
+def radial_functions(r, alpha, rb, decay, l_max, e_minus, e_plus, inv_x, out):
     """quippy's Gaussian radial functions ``out[l, b] = exp(-α(r² + r_b²)) i_l(2α r r_b)``.
 
     The modified spherical Bessel functions come from upward recursion with
-    the exponentials folded in, as quippy evaluates them; ``rb`` must be
-    equispaced from 0 (quippy's basis), so exp(-α(r + r_b)²) is
-    exp(-α(r - r_b)²) times a power of exp(-4α r h).
+    the exponentials folded in, as quippy evaluates them. ``rb`` must be
+    equispaced from 0 (quippy's basis, spacing h); then exp(-α(r - r_b)²)
+    follows from its predecessor times exp(2α h r) exp(-α h² (2b - 1)), the
+    latter tabulated in ``decay`` (see :func:`radial_decay`), and
+    exp(-α(r + r_b)²) is exp(-α(r - r_b)²) times exp(-4α h r)^b: two
+    exponentials per neighbour instead of 2 n_max. Where those products
+    could leave double range (``decay[0] == 0``) every exponential is
+    evaluated directly. ``e_minus``, ``e_plus`` and ``inv_x`` are scratch
+    arrays of length n_max.
     """
     n_max = rb.shape[0]
     h = rb[1] - rb[0] if n_max > 1 else 0.0
-    step = np.exp(-4.0 * alpha * r * h)
-    ratio = 1.0
-    for b in range(n_max):
-        if b == 0:
-            out[0, 0] = np.exp(-alpha * r * r)
-            for l in range(1, l_max + 1):
-                out[l, 0] = 0.0
-            continue
-        ratio *= step
-        inv_x = 1.0 / (2.0 * alpha * r * rb[b])  # one division per basis function, not one per l
-        e_minus = np.exp(-alpha * (r - rb[b]) ** 2)
-        e_plus = e_minus * ratio
-        g_lm2 = 0.5 * (e_minus + e_plus) * inv_x  # l = -1
-        g_lm1 = 0.5 * (e_minus - e_plus) * inv_x  # l = 0
-        out[0, b] = g_lm1
-        for l in range(1, l_max + 1):
-            g = g_lm2 - (2 * l - 1) * g_lm1 * inv_x
-            out[l, b] = g
-            g_lm2, g_lm1 = g_lm1, g
+    if decay[0] != 0.0:
+        grow = np.exp(2.0 * alpha * h * r)
+        step = 1.0 / (grow * grow)
+        e, ratio = np.exp(-alpha * r * r), 1.0
+        for b in range(n_max):
+            if b > 0:
+                e *= grow * decay[b]
+                ratio *= step
+            e_minus[b] = e
+            e_plus[b] = e * ratio
+    else:
+        for b in range(n_max):
+            e_minus[b] = np.exp(-alpha * (r - rb[b]) ** 2)
+            e_plus[b] = np.exp(-alpha * (r + rb[b]) ** 2)
+    # l = 0 and the recursion in l, vectorised over the basis functions b >= 1
+    two_alpha_r = 2.0 * alpha * r
+    for b in range(1, n_max):
+        inv_x[b] = 1.0 / (two_alpha_r * rb[b])
+    out[0, 0] = e_minus[0]
+    for b in range(1, n_max):
+        out[0, b] = 0.5 * (e_minus[b] - e_plus[b]) * inv_x[b]
+    for l in range(1, l_max + 1):
+        out[l, 0] = 0.0
+        for b in range(1, n_max):
+            previous = out[l - 2, b] if l >= 2 else 0.5 * (e_minus[b] + e_plus[b]) * inv_x[b]
+            out[l, b] = previous - (2 * l - 1) * out[l - 1, b] * inv_x[b]
 
 
-@njit(cache=True, nogil=True)
-def _centre_spectrum(c, offsets, j, distances, vectors, channel, own, central_all, rb, alpha, rc, width,
+def radial_decay(alpha, rb, cutoff):
+    """The table ``decay[b] = exp(-α h² (2b - 1))`` of :func:`radial_functions`, or zeros.
+
+    Zeros (direct exponentials) unless every factor of the recurrence stays
+    far inside double range for neighbours up to ``cutoff``.
+    """
+    n_max = len(rb)
+    h = rb[1] - rb[0] if n_max > 1 else 0.0
+    safe = max(alpha * cutoff**2, 2.0 * alpha * h * cutoff, alpha * h**2 * (2 * n_max - 1)) < 600.0
+    if not safe:
+        return np.zeros(n_max)
+    decay = np.exp(-alpha * h**2 * (2.0 * np.arange(n_max) - 1.0))
+    decay[0] = 1.0
+    return decay
+
+
+@njit(cache=True, nogil=True, fastmath=_FMA)
+def _centre_spectrum(c, offsets, j, distances, vectors, channel, own, central_all, rb, decay, alpha, rc, width,
                      transform, l0, central_weight, l_max, n_species, ylm_norm, normalise, sigma0,
-                     raw, coeff, spectrum, radial, ylm, ps_factor, out_row):
+                     raw, coeff, coeff_k, pair_row, radial, ylm, scratch, ps_factor, out_row):
+    """One centre's SOAP vector into ``out_row``.
+
+    Scratch layouts keep every innermost loop contiguous and zero-based, so
+    that it vectorises: ``raw[s, lm, b]``, ``coeff[lm, s, a]`` (the same
+    memory as ``coeff_k[lm, k]`` with k = s n_max + a), ``pair_row[l, k']``.
+    """
     n_max = rb.shape[0]
     n_lm = (l_max + 1) * (l_max + 1)
     raw[:] = 0.0
@@ -89,42 +127,42 @@ def _centre_spectrum(c, offsets, j, distances, vectors, channel, own, central_al
             f = 1.0
         inv_r = 1.0 / r
         real_spherical_harmonics(vectors[p, 0] * inv_r, vectors[p, 1] * inv_r, vectors[p, 2] * inv_r, l_max, ylm_norm, ylm)
-        radial_functions(r, alpha, rb, l_max, radial)
-        for b in range(n_max):
-            for l in range(l_max + 1):
-                g = f * radial[l, b]
-                for lm in range(l * l, (l + 1) * (l + 1)):
-                    raw[s, b, lm] += g * ylm[lm]
-    # change to the orthonormal radial basis: coeff[lm, s n_max + a] = Σ_b raw[s, b, lm] T[b, a]
+        radial_functions(r, alpha, rb, decay, l_max, scratch[0], scratch[1], scratch[2], radial)
+        for l in range(l_max + 1):
+            for lm in range(l * l, (l + 1) * (l + 1)):
+                g = f * ylm[lm]
+                for b in range(n_max):
+                    raw[s, lm, b] += g * radial[l, b]
+    # change to the orthonormal radial basis: coeff[lm, s, a] = Σ_b raw[s, lm, b] T[b, a]
     coeff[:] = 0.0
     for s in range(n_species):
-        for b in range(n_max):
-            for lm in range(n_lm):
-                x = raw[s, b, lm]
+        for lm in range(n_lm):
+            for b in range(n_max):
+                x = raw[s, lm, b]
                 for a in range(n_max):
-                    coeff[lm, s * n_max + a] += x * transform[b, a]
+                    coeff[lm, s, a] += x * transform[b, a]
     # the central atom, a Gaussian at the origin, in its own species channel (or all)
     for s in range(n_species):
         if s == own or central_all:
             for a in range(n_max):
-                coeff[0, s * n_max + a] += central_weight * l0[a] / np.sqrt(4.0 * np.pi)
-    # power spectrum P^l_kk' = Σ_m c_klm c_k'lm for k' <= k, contiguous in k'
+                coeff[0, s, a] += central_weight * l0[a] / np.sqrt(4.0 * np.pi)
+    # power spectrum P^l_kk' = Σ_m c_klm c_k'lm for k' <= k, written pair by pair with l fastest
     n_k = n_species * n_max
-    spectrum[:] = 0.0
-    for l in range(l_max + 1):
-        for lm in range(l * l, (l + 1) * (l + 1)):
-            for k in range(n_k):
-                ck = coeff[lm, k]
-                base = k * (k + 1) // 2
-                for k2 in range(k + 1):
-                    spectrum[l, base + k2] += ck * coeff[lm, k2]
+    n_l = l_max + 1
     norm2 = 0.0
     for k in range(n_k):
+        for l in range(n_l):
+            for k2 in range(k + 1):
+                pair_row[l, k2] = 0.0
+            for lm in range(l * l, (l + 1) * (l + 1)):
+                ck = coeff_k[lm, k]
+                for k2 in range(k + 1):
+                    pair_row[l, k2] += ck * coeff_k[lm, k2]
         base = k * (k + 1) // 2
         for k2 in range(k + 1):
-            for l in range(l_max + 1):
-                acc = spectrum[l, base + k2] * (ps_factor[l] if k == k2 else ps_factor[l] * np.sqrt(2.0))
-                out_row[(base + k2) * (l_max + 1) + l] = acc
+            for l in range(n_l):
+                acc = pair_row[l, k2] * (ps_factor[l] if k == k2 else ps_factor[l] * np.sqrt(2.0))
+                out_row[(base + k2) * n_l + l] = acc
                 norm2 += acc * acc
     last = out_row.shape[0] - 1
     out_row[last] = 0.0
@@ -135,32 +173,34 @@ def _centre_spectrum(c, offsets, j, distances, vectors, channel, own, central_al
     out_row[last] = sigma0
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def soap_block(offsets, centers, j, distances, vectors, channel, central_all, rb, alpha, rc, width, transform, l0,
+@njit(cache=True, nogil=True, parallel=True, fastmath=_FMA)
+def soap_block(offsets, centers, j, distances, vectors, channel, central_all, rb, decay, alpha, rc, width, transform, l0,
                central_weight, l_max, n_species, ylm_norm, normalise, sigma0, out, n_tasks):
     """SOAP power spectra of the centres of one neighbour-list block into ``out`` (n_centres, dim).
 
     ``channel[atom]`` is the species channel of each atom (-1: neither
     neighbour nor centre); the centre's own channel receives the central
-    Gaussian unless ``central_all``.
+    Gaussian unless ``central_all``. ``decay`` comes from :func:`radial_decay`.
     """
     n_c = offsets.shape[0] - 1
     n_max = rb.shape[0]
     n_lm = (l_max + 1) * (l_max + 1)
     n_tasks = max(1, min(n_tasks, n_c))
     for t in prange(n_tasks):
-        raw = np.empty((n_species, n_max, n_lm))
-        coeff = np.empty((n_lm, n_species * n_max))
-        spectrum = np.empty((l_max + 1, n_species * n_max * (n_species * n_max + 1) // 2))
+        raw = np.empty((n_species, n_lm, n_max))
+        coeff = np.empty((n_lm, n_species, n_max))
+        coeff_k = coeff.reshape((n_lm, n_species * n_max))
+        pair_row = np.empty((l_max + 1, n_species * n_max))
         radial = np.empty((l_max + 1, n_max))
         ylm = np.empty(n_lm)
+        scratch = np.empty((3, n_max))
         ps_factor = np.empty(l_max + 1)
         for l in range(l_max + 1):
             ps_factor[l] = 1.0 / np.sqrt(2.0 * l + 1.0)
         for c in range(t * n_c // n_tasks, (t + 1) * n_c // n_tasks):
-            _centre_spectrum(c, offsets, j, distances, vectors, channel, channel[centers[c]], central_all, rb, alpha, rc,
-                             width, transform, l0, central_weight, l_max, n_species, ylm_norm, normalise, sigma0,
-                             raw, coeff, spectrum, radial, ylm, ps_factor, out[c])
+            _centre_spectrum(c, offsets, j, distances, vectors, channel, channel[centers[c]], central_all, rb, decay, alpha,
+                             rc, width, transform, l0, central_weight, l_max, n_species, ylm_norm, normalise, sigma0,
+                             raw, coeff, coeff_k, pair_row, radial, ylm, scratch, ps_factor, out[c])
 
 
 @njit(cache=True, nogil=True, parallel=True)
