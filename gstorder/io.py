@@ -20,6 +20,9 @@ Positions become Å, velocities Å/ps and times ps:
 
 from __future__ import annotations
 
+import bz2
+import gzip
+import lzma
 import os
 import re
 from pathlib import Path
@@ -28,8 +31,10 @@ from typing import Iterator
 import numpy as np
 from ase.data import atomic_numbers
 
+from ._kernels.text import BAD_NUMBER, OK, TOKEN_WIDTH, deferred_tokens, first_non_integer, line_starts, parse_table
 from .errors import MissingDataError, TrajectoryFormatError, UnknownFormatError
 from .frames import ASE_VELOCITY_TO_A_PER_PS, Frame, as_frame, species_numbers
+from .parallel import n_tasks
 
 __all__ = ["read_frames", "read_groups", "Trajectory", "FORMATS"]
 
@@ -121,7 +126,7 @@ class Trajectory:
         self.path = Path(path)
         if not self.path.is_file():
             raise FileNotFoundError(f"no trajectory file at {str(self.path)!r}")
-        self.format = _guess_format(self.path) if format is None else format
+        self.format = _guess_format(self.path) if format is None else _ASE_NAMES.get(format, format)
         if self.format not in FORMATS:
             raise UnknownFormatError(f"format={format!r} is not supported; choose one of {', '.join(FORMATS)}")
         if units not in ("metal", "real"):
@@ -175,9 +180,23 @@ class Trajectory:
 # --------------------------------------------------------------------------- helpers
 
 
+#: Compressed files are read through these, chosen by the last suffix; the format is guessed from the name before it.
+_DECOMPRESSORS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open, ".lzma": lzma.open}
+
+#: ASE's names of the formats gstorder reads itself.
+_ASE_NAMES = {"lammps-dump-text": "lammps-dump", "vasp-xdatcar": "xdatcar", "vasp": "poscar"}
+
+
+def _open_binary(path):
+    """``path`` opened for reading bytes, decompressed on the fly when it ends in .gz, .bz2 or .xz."""
+    return _DECOMPRESSORS.get(Path(path).suffix.lower(), open)(path, "rb")
+
+
 def _guess_format(path: Path) -> str:
     name = path.name.lower()
-    suffix = path.suffix.lower()
+    if path.suffix.lower() in _DECOMPRESSORS:
+        name = name[: -len(path.suffix)]
+    suffix = Path(name).suffix
     if suffix in (".xyz", ".extxyz"):
         return "extxyz"
     if suffix == ".traj":
@@ -190,7 +209,7 @@ def _guess_format(path: Path) -> str:
         return "poscar"
     if suffix in (".lammpstrj", ".dump") or "dump" in name:
         return "lammps-dump"
-    with open(path, "rb") as fh:
+    with _open_binary(path) as fh:
         first = fh.readline().strip()
     if first.startswith(b"ITEM:"):
         return "lammps-dump"
@@ -220,30 +239,136 @@ def _type_map(species) -> dict[int, int]:
 
 
 class _LineReader:
-    """Binary line reader that counts lines (1-based) for error messages."""
+    """Buffered binary line reader that counts lines (1-based) for error messages.
+
+    ``read_table_lines`` hands a whole block of lines to the Numba table
+    parser as one byte array, without splitting it into Python objects.
+    """
+
+    CHUNK = 1 << 22
 
     def __init__(self, fh, lineno=0):
         self.fh = fh
         self.lineno = lineno
+        self.base = fh.tell()  # file offset of buf[0]
+        self.buf = b""
+        self.pos = 0
 
     def tell(self):
-        return self.fh.tell(), self.lineno
+        return self.base + self.pos, self.lineno
+
+    def _more(self) -> bool:
+        chunk = self.fh.read(self.CHUNK)
+        if not chunk:
+            return False
+        self.base += self.pos
+        self.buf = self.buf[self.pos :] + chunk
+        self.pos = 0
+        return True
 
     def readline(self) -> bytes:
-        line = self.fh.readline()
-        if line:
-            self.lineno += 1
+        end = self.buf.find(b"\n", self.pos)
+        while end < 0:
+            searched = len(self.buf) - self.pos
+            if not self._more():
+                line = bytes(self.buf[self.pos :])
+                self.pos = len(self.buf)
+                if line:
+                    self.lineno += 1
+                return line
+            end = self.buf.find(b"\n", searched)
+        line = bytes(self.buf[self.pos : end + 1])  # the buffer may be a bytearray after a table
+        self.pos = end + 1
+        self.lineno += 1
         return line
 
     def readlines(self, n) -> list[bytes]:
         out = []
         for _ in range(n):
-            line = self.fh.readline()
+            line = self.readline()
             if not line:
                 break
             out.append(line)
-        self.lineno += len(out)
         return out
+
+    def read_table_lines(self, n) -> tuple[np.ndarray, np.ndarray]:
+        """The next ``n`` lines as (bytes as a uint8 array, offset of each line in it); fewer at the end of the file.
+
+        Reads what the lines so far say the rest will take in one go (no
+        per-chunk copies of a 30 MB frame).
+        """
+        data = self.buf[self.pos :]
+        self.base += self.pos
+        starts = np.empty(n, np.int64)
+        pos, found = line_starts(np.frombuffer(data, np.uint8), 0, starts, 0)
+        if found < n:
+            average = pos / found if found else 64.0
+            grown = bytearray(len(data) + int((n - found) * average * 1.02) + self.CHUNK)
+            grown[: len(data)] = data
+            size = len(data)
+            view = memoryview(grown)
+            while found < n:
+                if size == len(grown):  # the estimate fell short: grow
+                    view.release()
+                    grown.extend(bytes(len(grown) // 2))
+                    view = memoryview(grown)
+                got = self.fh.readinto(view[size:])
+                if not got:  # end of file: a last line without its newline still counts
+                    if pos < size:
+                        starts[found] = pos
+                        found, pos = found + 1, size
+                    break
+                size += got
+                pos, found = line_starts(np.frombuffer(grown, np.uint8, count=size), pos, starts, found)
+            view.release()
+            del grown[size:]
+            data = grown
+        self.lineno += found
+        self.buf, self.pos = data, pos
+        return np.frombuffer(data, np.uint8), starts[:found]
+
+
+def _read_table(reader, k, first_line, buf, starts, names, text=()) -> tuple[np.ndarray, np.ndarray]:
+    """Columns ``names`` of the lines at ``starts``: numbers (n, columns not in ``text``) and text (n, columns in ``text``).
+
+    Numbers equal Python's ``float()`` of each token; a malformed row raises
+    :class:`TrajectoryFormatError` naming its line and column.
+    """
+    kinds = np.array([1 if name in text else 0 for name in names], dtype=np.int64)
+    n = len(starts)
+    numbers = np.empty((n, int((kinds == 0).sum())))
+    chars = np.zeros((n, int(kinds.sum()), _TEXT_WIDTH), np.uint8)
+    status, row, deferred = parse_table(buf, starts, kinds, numbers, chars, n_tasks(n))
+    if status != OK:
+        line = _line_text(buf, starts, row)
+        tokens = line.split()
+        if status != BAD_NUMBER:
+            message = f"expected {len(names)} columns, found {len(tokens)}: {line[:80]!r}"
+        else:
+            c = next(c for c, tok in enumerate(tokens) if not _is_token(tok, kinds[c]))
+            message = f"cannot read {names[c]} from {tokens[c][:80]!r}"
+        raise reader.error(k, first_line + row, message)
+    if deferred:
+        rows, cols, digits = deferred_tokens(buf, starts, kinds, numbers, chars, deferred)
+        numbers[rows, cols] = digits.view(f"S{TOKEN_WIDTH}").ravel().astype(float)
+    return numbers, chars.view(f"S{_TEXT_WIDTH}")[..., 0]
+
+
+#: Longest text field of a table (species names, flags).
+_TEXT_WIDTH = 16
+
+
+def _line_text(buf, starts, row) -> str:
+    data = bytes(buf[starts[row] : starts[row] + 200])
+    return data.split(b"\n", 1)[0].decode(errors="replace").strip()
+
+
+def _is_token(tok: str, kind: int) -> bool:
+    if kind == 1:
+        return len(tok.encode()) <= _TEXT_WIDTH
+    data = np.frombuffer(tok.encode(), np.uint8)
+    out = np.empty((1, 1))
+    return parse_table(data, np.zeros(1, np.int64), np.zeros(1, np.int64), out, np.zeros((1, 0, 1), np.uint8), 1)[0] == OK
 
 
 class _TextReader:
@@ -266,7 +391,7 @@ class _TextReader:
 
     def offsets(self):
         out = []
-        with open(self.path, "rb") as fh:
+        with _open_binary(self.path) as fh:
             lr = _LineReader(fh)
             k = 0
             while True:
@@ -278,7 +403,7 @@ class _TextReader:
 
     def read_at(self, offset, k):
         pos, lineno = offset
-        with open(self.path, "rb") as fh:
+        with _open_binary(self.path) as fh:
             fh.seek(pos)
             lr = _LineReader(fh, lineno)
             self._seek_state(k)
@@ -291,7 +416,7 @@ class _TextReader:
         """Restore any state a random access needs (XDATCAR headers)."""
 
     def stream(self, start, stop, step):
-        with open(self.path, "rb") as fh:
+        with _open_binary(self.path) as fh:
             lr = _LineReader(fh)
             k = 0
             while stop is None or k < stop:
@@ -336,10 +461,11 @@ def _is_float_row(row):
 
 
 def _as_int(tok, reader, k, first_line, what):
-    values = _as_float(tok, reader, k, first_line, what)
-    if not np.all(values == np.round(values)):
-        bad = int(np.argmax((values != np.round(values)).reshape(len(values), -1).any(axis=1)))
-        raise reader.error(k, first_line + bad, f"{what} must be integers")
+    """Integers from byte tokens or from numbers already read; inf, NaN, fractions and overflow are errors."""
+    values = _as_float(tok, reader, k, first_line, what) if tok.dtype == object else tok
+    row = first_non_integer(values.reshape(len(values), -1))
+    if row >= 0:
+        raise reader.error(k, first_line + row, f"{what} must be integers, found {values.reshape(len(values), -1)[row]}")
     return values.astype(np.int64)
 
 
@@ -552,16 +678,16 @@ class _LammpsDumpReader(_TextReader):
             n = int(text)
         except ValueError:
             raise self.error(k, line_n, f"number of atoms {text!r} is not an integer") from None
-        lines = lr.readlines(n)
-        if len(lines) < n:
-            raise self.error(k, lr.lineno + 1, f"file ends after {len(lines)} of {n} atom lines (truncated?)")
-        return header, lines
+        buf, starts = lr.read_table_lines(n)
+        if len(starts) < n:
+            raise self.error(k, lr.lineno + 1, f"file ends after {len(starts)} of {n} atom lines (truncated?)")
+        return header, (buf, starts)
 
     def _parse(self, block, k):
-        header, lines = block
+        header, (buf, starts) = block
         names, atoms_line = header["ATOMS"]
         first = atoms_line + 1
-        n = len(lines)
+        n = len(starts)
         if "BOX BOUNDS" not in header:
             raise self.error(k, atoms_line, "no 'ITEM: BOX BOUNDS' in frame header")
         flags, rows, box_line = header["BOX BOUNDS"]
@@ -585,26 +711,34 @@ class _LammpsDumpReader(_TextReader):
         bflags = [f for f in flags if f not in ("xy", "xz", "yz", "abc", "origin")]
         pbc = np.array([f == "pp" for f in bflags]) if len(bflags) == 3 else np.ones(3, dtype=bool)
 
-        tok = _columns(lines, len(names), self, k, first) if n else np.empty((0, len(names)), dtype=object)
-        col = {name: c for c, name in enumerate(names)}
+        table, text = _read_table(self, k, first, buf, starts, names, text=("element",))
+        numeric = [name for name in names if name != "element"]
+        col = {name: c for c, name in enumerate(numeric)}
+        for name, what in (("id", "atom ids"), ("type", "atom types"), ("ix", "image flags"), ("iy", "image flags"),
+                           ("iz", "image flags")):
+            if name in col:  # before sorting by id, so that errors name the right line
+                _as_int(table[:, col[name]], self, k, first, what)
 
-        def get(keys, what, conv=_as_float):
-            return conv(tok[:, [col[x] for x in keys]], self, k, first, what)
+        def get(keys, what, conv=None):
+            values = table[:, [col[x] for x in keys]]
+            return values if conv is None else conv(values, self, k, first, what)
 
         if "id" in col:
             ids = get(["id"], "atom ids", _as_int).reshape(-1)
-            order = np.argsort(ids, kind="stable")
-            if len(np.unique(ids)) != n:
+            if (ids[1:] < ids[:-1]).any():  # LAMMPS writes ids in any order when it runs on several processors
+                order = np.argsort(ids, kind="stable")
+                table, text, ids = table[order], text[order], ids[order]
+            if (ids[1:] == ids[:-1]).any():
                 raise self.error(k, first, "duplicate atom ids")
-            tok = tok[order]
-            ids = ids[order]
         elif self.groups:
             raise self.error(k, atoms_line, "groups= needs the 'id' column")
-        if "element" in col:
-            numbers = _symbols_to_numbers(tok[:, col["element"]], self, k, first)
+        if "element" in names:
+            numbers = _symbols_to_numbers(text[:, 0], self, k, first)
         elif "type" in col:
             types = get(["type"], "atom types", _as_int).reshape(-1)
-            missing = sorted(set(np.unique(types).tolist()) - set(self.types))
+            lo, hi = (types.min(), types.max()) if n else (0, 0)
+            present = np.unique(types) if hi - lo > 4096 else np.flatnonzero(np.bincount(types - lo)) + lo
+            missing = sorted(set(present.tolist()) - set(self.types))
             if missing:
                 raise MissingDataError(
                     f"{self.path}: frame {k}: LAMMPS types {missing} have no element; pass "
@@ -641,7 +775,7 @@ class _LammpsDumpReader(_TextReader):
         if "mass" in col:
             masses = get(["mass"], "masses").reshape(-1)
             used.add("mass")
-        for name in names:
+        for name in numeric:
             if name not in used:
                 arrays[name] = get([name], name).reshape(-1)
 

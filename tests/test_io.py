@@ -358,3 +358,89 @@ def test_lammps_groups_give_dumps_their_fixed_and_heater_tags(tmp_path):
     bad.write_text("group fixed region box\n")
     with pytest.raises(ValueError, match="only 'id' lists"):
         read_groups(bad)
+
+
+def _table_dump(path, rows, columns):
+    """A one-frame orthogonal LAMMPS dump whose atom lines are ``rows`` (strings) as given."""
+    head = ["ITEM: TIMESTEP", "0", "ITEM: NUMBER OF ATOMS", str(len(rows)), "ITEM: BOX BOUNDS pp pp pp",
+            "0 10", "0 10", "0 10", "ITEM: ATOMS " + " ".join(columns)]
+    path.write_text("\n".join(head + rows) + "\n")
+
+
+def test_lammps_numbers_equal_python_float_in_every_style(tmp_path, rng):
+    values = rng.normal(0, 5, (400, 6)) * 10.0 ** rng.integers(-25, 25, (400, 6))
+    styles = ["{:.6g}", "{!r}", "{:.15g}", "{:.3e}", "{:.10f}", "{:E}", "{:+.17g}", "{:.0f}."]
+    rows = [f"{i + 1} 1 " + " ".join(styles[(i + j) % len(styles)].format(float(v)) for j, v in enumerate(row))
+            for i, row in enumerate(values)]
+    rows += [f"{len(rows) + 1} 1 inf -nan Infinity 1e400 1e-400 -0", f"{len(rows) + 2} 1 .5 5. +3 -.5E-3 000123 0.1e23"]
+    path = tmp_path / "numbers.lammpstrj"
+    _table_dump(path, rows, ["id", "type", "x", "y", "z", "vx", "vy", "vz"])
+    frame = next(read_frames(path, species=["Ge"]))
+    expected = np.array([[float(t) for t in row.split()[2:]] for row in rows])
+    got = np.hstack([frame.positions + frame.info["origin"], frame.velocities])
+    np.testing.assert_array_equal(got, expected)  # bit for bit, NaN included
+    numbers = ~np.isnan(expected[:, 3:])  # velocities (positions lose the sign of -0 to the origin shift)
+    assert np.array_equal(np.signbit(got[:, 3:][numbers]), np.signbit(expected[:, 3:][numbers]))  # signed zeros too
+
+
+@pytest.mark.parametrize("token, message", [("1_0", "cannot read x from '1_0'"), ("0x10", "cannot read x"),
+                                            ("1e", "cannot read x"), ("1.2.3", "cannot read x"), ("--1", "cannot read x"),
+                                            ("\xe9", "cannot read x")])
+def test_lammps_tokens_python_float_would_bend_are_refused(tmp_path, token, message):
+    path = tmp_path / "bad.lammpstrj"
+    _table_dump(path, ["1 1 0 0 0", f"2 1 {token} 1 1"], ["id", "type", "x", "y", "z"])
+    with pytest.raises(TrajectoryFormatError, match=rf"frame 0, line 11: {message}"):
+        next(read_frames(path, species=["Ge"]))
+
+
+@pytest.mark.parametrize("row, message", [("2 1 1 1 1 1e30 0 0", "image flags must be integers"),
+                                          ("inf 1 1 1 1 0 0 0", "atom ids must be integers"),
+                                          ("2 1.5 1 1 1 0 0 0", "atom types must be integers")])
+def test_lammps_integer_columns_refuse_fractions_and_infinities(tmp_path, row, message):
+    path = tmp_path / "bad.lammpstrj"
+    _table_dump(path, ["1 1 0 0 0 0 0 0", row], ["id", "type", "x", "y", "z", "ix", "iy", "iz"])
+    with pytest.raises(TrajectoryFormatError, match=f"line 11: {message}"):
+        next(read_frames(path, species=["Ge"]))
+
+
+@pytest.mark.parametrize("suffix, opener", [(".gz", "gzip"), (".bz2", "bz2"), (".xz", "lzma")])
+def test_compressed_files_read_like_plain_ones(tmp_path, rng, suffix, opener):
+    import importlib
+
+    frames = md_frames(rng, n_frames=5, n_atoms=9)
+    for name, write in [("run.lammpstrj", lambda p: write_dump(p, frames, ["id", "type", "x", "y", "z", "vx", "vy", "vz"],
+                                                                types={32: 1, 51: 2, 52: 3})),
+                        ("run.xyz", lambda p: aseio.write(p, frames, format="extxyz"))]:
+        plain = tmp_path / name
+        write(plain)
+        packed = tmp_path / (name + suffix)
+        with importlib.import_module(opener).open(packed, "wb") as fh:
+            fh.write(plain.read_bytes())
+        ref, traj = list(Trajectory(plain, species=["Ge", "Sb", "Te"])), Trajectory(packed, species=["Ge", "Sb", "Te"])
+        assert traj.format == Trajectory(plain).format and len(traj) == 5
+        for k in (3, 0, 4):  # random access seeks through the decompressed stream
+            np.testing.assert_array_equal(traj[k].positions, ref[k].positions)
+        np.testing.assert_array_equal(np.array([f.velocities for f in traj]), np.array([f.velocities for f in ref]))
+
+
+def test_ase_format_names_are_accepted(tmp_path, rng):
+    frames = md_frames(rng, n_frames=2)
+    path = tmp_path / "run.txt"
+    write_dump(path, frames, ["id", "type", "x", "y", "z"], types={32: 1, 51: 2, 52: 3})
+    assert Trajectory(path, format="lammps-dump-text", species=["Ge", "Sb", "Te"]).format == "lammps-dump"
+    aseio.write(tmp_path / "run.data", frames, format="extxyz")
+    assert len(Trajectory(tmp_path / "run.data", format="extxyz")) == 2
+
+
+def test_last_line_without_newline_and_tables_longer_than_one_chunk(tmp_path, rng, monkeypatch):
+    from gstorder import io
+
+    monkeypatch.setattr(io._LineReader, "CHUNK", 64)  # every table spans many reads and regrows its buffer
+    frames = md_frames(rng, n_frames=3, n_atoms=40)
+    path = tmp_path / "run.lammpstrj"
+    write_dump(path, frames, ["id", "type", "x", "y", "z"], types={32: 1, 51: 2, 52: 3})
+    path.write_bytes(path.read_bytes().rstrip(b"\n"))
+    got = list(read_frames(path, species=["Ge", "Sb", "Te"]))
+    assert len(got) == 3
+    for frame, atoms in zip(got, frames):
+        np.testing.assert_allclose(frame.positions, atoms.positions, atol=1e-7)
