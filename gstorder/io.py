@@ -470,15 +470,17 @@ def _as_int(tok, reader, k, first_line, what):
 
 
 def _symbols_to_numbers(tok, reader, k, first_line):
-    symbols = tok.astype("U")
+    """Atomic numbers of chemical symbols given as bytes (``'Sb3+'`` reads as Sb); unknown ones name their line."""
+    symbols = tok if tok.dtype.kind == "S" else tok.astype("S")
     uniq, inverse = np.unique(symbols, return_inverse=True)
     zs = []
     for s in uniq:
-        key = re.sub(r"[^A-Za-z]", "", s)  # 'Sb3+' -> 'Sb'
+        text = s.decode(errors="replace")
+        key = re.sub(r"[^A-Za-z]", "", text)
         key = key[:1].upper() + key[1:].lower()
         if key not in atomic_numbers or key == "X":
             bad = int(np.nonzero(symbols == s)[0][0])
-            raise reader.error(k, first_line + bad, f"unknown chemical species {str(s)!r}")
+            raise reader.error(k, first_line + bad, f"unknown chemical species {text!r}")
         zs.append(atomic_numbers[key])
     return np.array(zs, dtype=np.int64)[inverse.reshape(-1)]
 
@@ -519,13 +521,13 @@ class _ExtxyzReader(_TextReader):
         comment = lr.readline()
         if not comment:
             raise self.error(k, count_line + 1, "file ends before the comment line (truncated?)")
-        lines = lr.readlines(n)
-        if len(lines) < n:
-            raise self.error(k, lr.lineno + 1, f"file ends after {len(lines)} of {n} atom lines (truncated?)")
-        return n, count_line, comment.decode(errors="replace"), lines
+        buf, starts = lr.read_table_lines(n)
+        if len(starts) < n:
+            raise self.error(k, lr.lineno + 1, f"file ends after {len(starts)} of {n} atom lines (truncated?)")
+        return n, count_line, comment.decode(errors="replace"), (buf, starts)
 
     def _parse(self, block, k):
-        n, count_line, comment, lines = block
+        n, count_line, comment, (buf, starts) = block
         first = count_line + 2
         keys = _parse_comment(comment)
         props = keys.pop("Properties", "species:S:1:pos:R:3")
@@ -538,31 +540,32 @@ class _ExtxyzReader(_TextReader):
             if kind not in _PROPERTY_DTYPES or not width.isdigit():
                 raise self.error(k, count_line + 1, f"malformed Properties entry {name}:{kind}:{width}")
             spec.append((name, kind, int(width)))
-        ncols = sum(w for _, _, w in spec)
-        tok = _columns(lines, ncols, self, k, first) if n else np.empty((0, ncols), dtype=object)
-        cols, c = {}, 0
+        names = [name for name, _, width in spec for _ in range(width)]
+        text_names = {name for name, kind, _ in spec if kind in "SL"}
+        numbers_table, text_table = _read_table(self, k, first, buf, starts, names, text=text_names)
+        cols, c_num, c_text = {}, 0, 0
         for name, kind, width in spec:
-            part = tok[:, c : c + width]
-            c += width
-            if kind == "R":
-                cols[name] = _as_float(part, self, k, first, name)
-            elif kind == "I":
-                cols[name] = _as_int(part, self, k, first, name)
-            elif kind == "L":
-                cols[name] = np.isin(part.astype("U"), ["T", "True", "true", "1"])
+            if kind in "SL":
+                part = text_table[:, c_text : c_text + width]
+                c_text += width
+                cols[name] = part if kind == "S" else np.isin(part, [b"T", b"True", b"true", b"1"])
             else:
-                cols[name] = part.astype("U")
+                part = numbers_table[:, c_num : c_num + width]
+                c_num += width
+                cols[name] = _as_int(part, self, k, first, name) if kind == "I" else part
             if width == 1:
                 cols[name] = cols[name].reshape(-1)
 
         if "species" in cols:
-            numbers = _symbols_to_numbers(tok[:, 0 if spec[0][0] == "species" else _col_index(spec, "species")], self, k, first)
-            cols.pop("species")
+            numbers = _symbols_to_numbers(cols.pop("species"), self, k, first)
             cols.pop("Z", None)
         elif "Z" in cols:
             numbers = cols.pop("Z")
         else:
             raise self.error(k, count_line + 1, "no 'species' or 'Z' column in Properties")
+        for name, kind, _ in spec:
+            if kind == "S" and name in cols:
+                cols[name] = np.char.decode(cols[name], "utf-8", "replace")
         positions = cols.pop("pos", None)
         if positions is None:
             positions = cols.pop("positions", None)
@@ -609,15 +612,6 @@ class _ExtxyzReader(_TextReader):
             return Frame(positions, numbers, cell, pbc, velocities, masses, time, arrays=cols, info=info)
         except (ValueError, MissingDataError) as exc:
             raise self.error(k, count_line + 1, str(exc)) from None
-
-
-def _col_index(spec, name):
-    c = 0
-    for n, _, w in spec:
-        if n == name:
-            return c
-        c += w
-    raise KeyError(name)
 
 
 def _info_value(value):
