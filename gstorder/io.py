@@ -31,7 +31,7 @@ from typing import Iterator
 import numpy as np
 from ase.data import atomic_numbers
 
-from ._kernels.text import BAD_NUMBER, OK, TOKEN_WIDTH, deferred_tokens, first_non_integer, line_starts, parse_table
+from ._kernels.text import BAD_NUMBER, OK, TOKEN_WIDTH, deferred_tokens, first_non_integer, newlines, parse_table
 from .errors import MissingDataError, TrajectoryFormatError, UnknownFormatError
 from .frames import ASE_VELOCITY_TO_A_PER_PS, Frame, as_frame, species_numbers
 from .parallel import n_tasks
@@ -294,38 +294,42 @@ class _LineReader:
     def read_table_lines(self, n) -> tuple[np.ndarray, np.ndarray]:
         """The next ``n`` lines as (bytes as a uint8 array, offset of each line in it); fewer at the end of the file.
 
-        Reads what the lines so far say the rest will take in one go (no
-        per-chunk copies of a 30 MB frame).
+        Reads what the lines so far say the rest will take, straight into one
+        array (no per-chunk copies of a 30 MB frame), and finds the line
+        ends in parallel.
         """
-        data = self.buf[self.pos :]
-        self.base += self.pos
-        starts = np.empty(n, np.int64)
-        pos, found = line_starts(np.frombuffer(data, np.uint8), 0, starts, 0)
-        if found < n:
-            average = pos / found if found else 64.0
-            grown = bytearray(len(data) + int((n - found) * average * 1.02) + self.CHUNK)
-            grown[: len(data)] = data
-            size = len(data)
-            view = memoryview(grown)
-            while found < n:
-                if size == len(grown):  # the estimate fell short: grow
-                    view.release()
-                    grown.extend(bytes(len(grown) // 2))
-                    view = memoryview(grown)
-                got = self.fh.readinto(view[size:])
-                if not got:  # end of file: a last line without its newline still counts
-                    if pos < size:
-                        starts[found] = pos
-                        found, pos = found + 1, size
+        head = np.frombuffer(self.buf, np.uint8)[self.pos :]
+        ends = newlines(head, 0, len(head), n_tasks(len(head)))
+        if len(ends) >= n:
+            data, size = head, len(head)
+        else:
+            average = (ends[-1] + 1) / len(ends) if len(ends) else 64.0
+            data = np.empty(len(head) + int((n - len(ends)) * average * 1.02) + self.CHUNK, np.uint8)
+            data[: len(head)] = head
+            size = len(head)
+            while len(ends) < n:
+                if size == len(data):  # the estimate fell short: grow
+                    data = np.concatenate([data, np.empty(len(data) // 2, np.uint8)])
+                got = self.fh.readinto(memoryview(data)[size:])
+                if not got:
                     break
+                ends = np.concatenate([ends, newlines(data, size, size + got, n_tasks(got))])
                 size += got
-                pos, found = line_starts(np.frombuffer(grown, np.uint8, count=size), pos, starts, found)
-            view.release()
-            del grown[size:]
-            data = grown
+        if len(ends) >= n:
+            stop = int(ends[n - 1]) + 1
+        else:  # end of file: a last line without its newline still counts
+            stop = size
+            if size and (not len(ends) or ends[-1] != size - 1):
+                ends = np.append(ends, size - 1)
+        found = min(n, len(ends))
+        starts = np.empty(found, np.int64)
+        if found:
+            starts[0] = 0
+            starts[1:] = ends[: found - 1] + 1
         self.lineno += found
-        self.buf, self.pos = data, pos
-        return np.frombuffer(data, np.uint8), starts[:found]
+        self.base += self.pos + stop
+        self.buf, self.pos = bytes(data[stop:size]), 0
+        return data[:stop], starts
 
 
 def _read_table(reader, k, first_line, buf, starts, names, text=()) -> tuple[np.ndarray, np.ndarray]:

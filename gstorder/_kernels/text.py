@@ -25,26 +25,27 @@ TOKEN_WIDTH = 64
 _FAST, _BAD, _DEFER = 0, 1, 2
 
 
-@njit(cache=True, nogil=True)
-def line_starts(buf, pos, out, first):
-    """Offsets of the lines of ``buf`` from byte ``pos`` into ``out[first:]``, as far as ``buf`` holds whole lines.
-
-    Returns (offset after the last line stored, number of entries of ``out``
-    filled). A last line without its newline counts only at the end of
-    ``buf`` if ``out`` has room for it (the caller knows whether the file ends there).
-    """
-    size = buf.shape[0]
-    i = first
-    while i < out.shape[0] and pos < size:
-        end = pos
-        while end < size and buf[end] != 10:
-            end += 1
-        if end == size:  # no newline: an incomplete line, unless the file ends here
-            return pos, i
-        out[i] = pos
-        pos = end + 1
-        i += 1
-    return pos, i
+@njit(cache=True, nogil=True, parallel=True)
+def newlines(buf, start, stop, n_tasks):
+    """Positions of the newline bytes of buf[start:stop], in order (counted, then stored, in parallel chunks)."""
+    n_tasks = max(1, min(n_tasks, (stop - start) // 65536 + 1))
+    counts = np.zeros(n_tasks + 1, np.int64)
+    for t in prange(n_tasks):
+        a, b = start + t * (stop - start) // n_tasks, start + (t + 1) * (stop - start) // n_tasks
+        count = 0
+        for i in range(a, b):
+            count += buf[i] == 10
+        counts[t + 1] = count
+    offsets = np.cumsum(counts)
+    out = np.empty(offsets[-1], np.int64)
+    for t in prange(n_tasks):
+        a, b = start + t * (stop - start) // n_tasks, start + (t + 1) * (stop - start) // n_tasks
+        k = offsets[t]
+        for i in range(a, b):
+            if buf[i] == 10:
+                out[k] = i
+                k += 1
+    return out
 
 
 @njit(cache=True, nogil=True, inline="always")
