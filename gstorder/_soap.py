@@ -255,19 +255,38 @@ class SoapBlocks:
         Into ``out`` (C-contiguous, (n_centres, dim)) if given; else, with
         ``reuse``, into one buffer kept between blocks (and frames).
         """
-        s = self.s
         if out is None:
             if not reuse or self.buffer is None or len(self.buffer) < len(nl.centers):
-                self.buffer = np.empty((len(nl.centers), s.dimension))
+                self.buffer = np.empty((len(nl.centers), self.s.dimension))
             out = self.buffer[: len(nl.centers)]
-        if len(nl.centers):
-            alpha, rb, transform, l0 = self.basis
-            soap_block(nl.offsets, nl.centers, nl.j, nl.distances, nl.vectors, self.channel,
-                       bool(s.central_reference_all_species), rb, self.decay, alpha, float(s.cutoff),
-                       float(s.cutoff_transition_width), transform, l0, float(s.central_weight), int(s.l_max),
-                       len(s.species), self.norms, bool(s.normalise), float(s.covariance_sigma0), out,
-                       n_tasks(len(nl.centers), parallel))
+        self._run(nl, np.empty((0, self.s.dimension)), out, parallel)
         return out
+
+    def projections(self, nl, refs: np.ndarray, *, out: np.ndarray | None = None, parallel=None) -> np.ndarray:
+        """Dot products of the block's SOAP vectors with the rows of ``refs`` (n_refs, dim): (n_centres, n_refs).
+
+        The vectors themselves are never stored: each lives in a per-thread
+        row while it is projected. Equal to ``vectors(nl) @ refs.T`` to a few
+        ulp; for a few rows (k̄ against a handful of reference environments)
+        it skips writing and re-reading 26 kB per atom.
+        """
+        refs = np.ascontiguousarray(refs, dtype=float)
+        if refs.ndim != 2 or refs.shape[1] != self.s.dimension or not len(refs):
+            raise ValueError(f"refs must have shape (n >= 1, {self.s.dimension}), got {refs.shape}")
+        if out is None:
+            out = np.empty((len(nl.centers), len(refs)))
+        self._run(nl, refs, out, parallel)
+        return out
+
+    def _run(self, nl, refs, out, parallel) -> None:
+        if not len(nl.centers):
+            return
+        s = self.s
+        alpha, rb, transform, l0 = self.basis
+        soap_block(nl.offsets, nl.centers, nl.j, nl.distances, nl.vectors, self.channel,
+                   bool(s.central_reference_all_species), rb, self.decay, alpha, float(s.cutoff),
+                   float(s.cutoff_transition_width), transform, l0, float(s.central_weight), int(s.l_max), len(s.species),
+                   self.norms, bool(s.normalise), float(s.covariance_sigma0), refs, out, n_tasks(len(nl.centers), parallel))
 
 
 _DESCRIPTORS: dict = {}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import os
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -440,21 +441,32 @@ class KBar(Analysis):
 
     def add_block(self, state, frame, lists):
         if self.soap_need is not None:
-            nl = lists[self.soap_need]
-            self._similarity(state, nl.centers, state["soap"].vectors(nl, parallel=lists.parallel, reuse=True))
+            nl, soap = lists[self.soap_need], state["soap"]
+            if self.few is not None and len(self.few[0]) <= PROJECTION_LIMIT:
+                products = soap.projections(nl, self.few[0], parallel=lists.parallel,
+                                            out=self._buffer("products", (len(nl.centers), len(self.few[0]))))
+                self._similarity(state, nl.centers, products=products)
+            else:
+                self._similarity(state, nl.centers, soap.vectors(nl, parallel=lists.parallel, reuse=True))
         if self.average_need is not None:
             nl = lists[self.average_need]
             state["blocks"].append((nl.centers, nl.offsets, nl.j, lists.parallel))
 
-    def _similarity(self, state, ids, vecs):
-        """k of the centres ``ids`` from their SOAP vectors: the mean of (p·p')^ζ over their group's environments."""
+    def _similarity(self, state, ids, vecs=None, products=None):
+        """k of the centres ``ids``: the mean of (p·p')^ζ over their group's environments.
+
+        From their SOAP vectors ``vecs``, or (few environments) from their
+        ``products`` with every environment of :func:`_all_environments`.
+        """
         ref, k, gi = self.ref, state["k"], state["groups"]
         # threaded BLAS busy-waits after each product and slows the next SOAP block: use it only where it pays
         best = self.normalise == "best"
-        with threadpool_limits(1 if self.few is not None or len(ids) < 2048 else None, user_api="blas"):
+        # (projected products need no BLAS; each threadpool_limits call rescans the loaded libraries: 7 ms)
+        limit = 1 if self.few is not None or len(ids) < 2048 else None
+        with nullcontext() if products is not None else threadpool_limits(limit, user_api="blas"):
             if self.few is not None:
                 all_refs, weights = self.few
-                products = (vecs @ all_refs.T) ** self.zeta
+                products = (vecs @ all_refs.T if products is None else products) ** self.zeta
                 own = weights[gi[ids]]
                 k[ids] = np.where(own > 0, products, -np.inf).max(axis=1) if best else (products * own).sum(axis=1)
             else:
@@ -529,6 +541,10 @@ def self_similarity(ref: Reference, group: str, zeta: float = 4) -> float:
     v, w = ref.vectors[group], ref.weights[group]
     w = w / w.sum()
     return float(w @ (v @ v.T) ** zeta @ w)
+
+
+#: Up to this many reference environments, k̄ projects each SOAP vector while it is in cache (SoapBlocks.projections).
+PROJECTION_LIMIT = 16
 
 
 def _all_environments(ref, limit: int = 64):

@@ -134,3 +134,19 @@ def test_direct_exponentials_still_equal_quippy():
     atoms = structures.rocksalt("GeTe", 2, seed=0)
     atoms.rattle(0.1, seed=3)
     _assert_same(atoms, species=["Ge", "Te"], atom_sigma=0.2, cutoff=7.0, n_max=6, l_max=3)
+
+
+def test_projections_equal_vectors_times_references():
+    from gstorder import neighbors
+    from gstorder._soap import SoapBlocks
+
+    atoms = structures.rocksalt("Ge1Sb2Te4", 3, seed=1)
+    atoms.rattle(0.1, seed=2)
+    frame = gstorder.as_frame(atoms)
+    blocks = SoapBlocks(frame, soap_settings())
+    nl = next(neighbors.iter_blocks(frame, 5.5, centers=np.ones(len(frame), bool)))
+    vectors = blocks.vectors(nl).copy()
+    refs = vectors[[0, 5, 9]]
+    np.testing.assert_allclose(blocks.projections(nl, refs), vectors @ refs.T, rtol=0, atol=1e-14)
+    with pytest.raises(ValueError, match="refs must have shape"):
+        blocks.projections(nl, refs[:, :10])
