@@ -31,7 +31,7 @@ from typing import Iterator
 import numpy as np
 from ase.data import atomic_numbers
 
-from ._kernels.text import BAD_NUMBER, OK, TOKEN_WIDTH, deferred_tokens, first_non_integer, newlines, parse_table
+from ._kernels.text import BAD_NUMBER, OK, TOKEN_WIDTH, deferred_tokens, first_non_integer, line_end, newlines, parse_table
 from .errors import MissingDataError, TrajectoryFormatError, UnknownFormatError
 from .frames import ASE_VELOCITY_TO_A_PER_PS, Frame, as_frame, species_numbers
 from .parallel import n_tasks
@@ -291,6 +291,25 @@ class _LineReader:
             out.append(line)
         return out
 
+    def skip_lines(self, n) -> int:
+        """Move past the next ``n`` lines without reading them (indexing frames); how many there were."""
+        found = 0
+        while True:
+            end, got = line_end(np.frombuffer(self.buf, np.uint8)[self.pos :], n - found)
+            if end >= 0:
+                self.pos += end
+                found = n
+                break
+            found += got
+            partial = len(self.buf) > self.pos and not self.buf.endswith(b"\n")
+            self.base += len(self.buf)
+            self.buf, self.pos = self.fh.read(4 * self.CHUNK), 0
+            if not self.buf:  # end of file: a last line without its newline still counts
+                found += partial
+                break
+        self.lineno += found
+        return found
+
     def read_table_lines(self, n) -> tuple[np.ndarray, np.ndarray]:
         """The next ``n`` lines as (bytes as a uint8 array, offset of each line in it); fewer at the end of the file.
 
@@ -393,17 +412,34 @@ class _TextReader:
     def error(self, k, lineno, message):
         return TrajectoryFormatError(f"{self.path}: frame {k}, line {lineno}: {message}")
 
+    #: True while :meth:`offsets` scans the file: atom lines are then skipped, not read.
+    _scanning = False
+
     def offsets(self):
         out = []
-        with _open_binary(self.path) as fh:
-            lr = _LineReader(fh)
-            k = 0
-            while True:
-                pos = lr.tell()
-                if self._read_block(lr, k) is None:
-                    return out
-                out.append(pos)
-                k += 1
+        self._scanning = True
+        try:
+            with _open_binary(self.path) as fh:
+                lr = _LineReader(fh)
+                k = 0
+                while True:
+                    pos = lr.tell()
+                    if self._read_block(lr, k) is None:
+                        return out
+                    out.append(pos)
+                    k += 1
+        finally:
+            self._scanning = False
+
+    def _table_lines(self, lr, k, n):
+        """The next ``n`` atom lines of frame k for :func:`_read_table` (``None`` while scanning); truncation is an error."""
+        found = lr.skip_lines(n) if self._scanning else None
+        if found is None:
+            table = lr.read_table_lines(n)
+            found = len(table[1])
+        if found < n:
+            raise self.error(k, lr.lineno + 1, f"file ends after {found} of {n} atom lines (truncated?)")
+        return None if self._scanning else table
 
     def read_at(self, offset, k):
         pos, lineno = offset
@@ -525,10 +561,7 @@ class _ExtxyzReader(_TextReader):
         comment = lr.readline()
         if not comment:
             raise self.error(k, count_line + 1, "file ends before the comment line (truncated?)")
-        buf, starts = lr.read_table_lines(n)
-        if len(starts) < n:
-            raise self.error(k, lr.lineno + 1, f"file ends after {len(starts)} of {n} atom lines (truncated?)")
-        return n, count_line, comment.decode(errors="replace"), (buf, starts)
+        return n, count_line, comment.decode(errors="replace"), self._table_lines(lr, k, n)
 
     def _parse(self, block, k):
         n, count_line, comment, (buf, starts) = block
@@ -676,10 +709,8 @@ class _LammpsDumpReader(_TextReader):
             n = int(text)
         except ValueError:
             raise self.error(k, line_n, f"number of atoms {text!r} is not an integer") from None
-        buf, starts = lr.read_table_lines(n)
-        if len(starts) < n:
-            raise self.error(k, lr.lineno + 1, f"file ends after {len(starts)} of {n} atom lines (truncated?)")
-        return header, (buf, starts)
+        table = self._table_lines(lr, k, n)
+        return header, table
 
     def _parse(self, block, k):
         header, (buf, starts) = block

@@ -34,7 +34,7 @@ def newlines(buf, start, stop, n_tasks):
         a, b = start + t * (stop - start) // n_tasks, start + (t + 1) * (stop - start) // n_tasks
         count = 0
         for i in range(a, b):
-            count += buf[i] == 10
+            count += np.int64(buf[i] == np.uint8(10))  # this spelling vectorises (3x)
         counts[t + 1] = count
     offsets = np.cumsum(counts)
     out = np.empty(offsets[-1], np.int64)
@@ -46,6 +46,29 @@ def newlines(buf, start, stop, n_tasks):
                 out[k] = i
                 k += 1
     return out
+
+
+@njit(cache=True, nogil=True)
+def line_end(buf, n):
+    """(offset after the n-th newline of ``buf``, n) or (-1, newlines in ``buf``), for skipping lines unread."""
+    size = buf.shape[0]
+    count = 0
+    i = 0
+    while i + 4096 <= size:  # whole pages counted at vector speed while the n-th newline is further on
+        c = 0
+        for q in range(i, i + 4096):
+            c += np.int64(buf[q] == np.uint8(10))
+        if count + c >= n:
+            break
+        count += c
+        i += 4096
+    while i < size:
+        if buf[i] == 10:
+            count += 1
+            if count == n:
+                return i + 1, count
+        i += 1
+    return -1, count
 
 
 @njit(cache=True, nogil=True, inline="always")
