@@ -444,3 +444,9 @@ def test_last_line_without_newline_and_tables_longer_than_one_chunk(tmp_path, rn
     assert len(got) == 3
     for frame, atoms in zip(got, frames):
         np.testing.assert_allclose(frame.positions, atoms.positions, atol=1e-7)
+    traj = Trajectory(path, species=["Ge", "Sb", "Te"])  # the index skips atom lines across many small reads
+    assert len(traj) == 3
+    np.testing.assert_allclose(traj[2].positions, frames[2].positions, atol=1e-7)
+    path.write_bytes(path.read_bytes()[:-200])
+    with pytest.raises(TrajectoryFormatError, match="frame 2, line .*: file ends after .* of 40 atom lines"):
+        len(Trajectory(path, species=["Ge", "Sb", "Te"]))
