@@ -450,3 +450,53 @@ def test_last_line_without_newline_and_tables_longer_than_one_chunk(tmp_path, rn
     path.write_bytes(path.read_bytes()[:-200])
     with pytest.raises(TrajectoryFormatError, match="frame 2, line .*: file ends after .* of 40 atom lines"):
         len(Trajectory(path, species=["Ge", "Sb", "Te"]))
+
+
+def test_lammps_dump_export_round_trips_through_gstorder_and_ase(tmp_path, rng):
+    from gstorder import crystallinity, structures
+    from gstorder.io import write_lammps_dump
+
+    frames = md_frames(rng, n_frames=3, n_atoms=10)
+    for f in frames:  # LAMMPS wants a lower-triangular cell
+        f.set_cell(f.cell.cellpar(), scale_atoms=True)
+    values = rng.random((3, 10))
+    path = tmp_path / "out.lammpstrj"
+    write_lammps_dump(path, frames, {"kbar": values, "tetrahedral": values > 0.5}, step=[0, 10, 20])
+    got = list(read_frames(path))
+    ase_frames = aseio.read(path, index=":", format="lammps-dump-text")
+    for k, (frame, atoms, ref) in enumerate(zip(got, ase_frames, frames)):
+        np.testing.assert_allclose(frame.cell, ref.cell.array, atol=1e-12)
+        np.testing.assert_allclose(frame.positions, ref.positions, atol=5e-7)
+        np.testing.assert_allclose(frame.velocities, ref.get_velocities() * ASE_VELOCITY_TO_A_PER_PS, atol=5e-7)
+        np.testing.assert_array_equal(frame.numbers, ref.numbers)
+        np.testing.assert_allclose(frame.arrays["kbar"], values[k], atol=5e-7)
+        np.testing.assert_array_equal(frame.arrays["tetrahedral"], values[k] > 0.5)
+        assert frame.info["step"] == 10 * k
+        np.testing.assert_allclose(atoms.positions, ref.positions, atol=5e-7)  # ASE reads the same file
+        assert atoms.get_chemical_symbols() == ref.get_chemical_symbols()
+    # a k̄ result goes in as it is, and a compressed name is read back as it is
+    rocksalt = structures.rocksalt("Ge1Sb2Te4", 2, seed=0)
+    result = crystallinity.kbar(rocksalt, reference="trigonal", show_progress=False)
+    write_lammps_dump(tmp_path / "k.lammpstrj.gz", rocksalt, result)
+    back = next(read_frames(tmp_path / "k.lammpstrj.gz"))
+    np.testing.assert_allclose(back.arrays["kbar"], result.kbar.values[0], atol=5e-7)
+
+
+@pytest.mark.parametrize("columns, error, message", [
+    ({"x": [0.0] * 10}, ValueError, "not a free LAMMPS dump column name"),
+    ({"bad name": [0.0] * 10}, ValueError, "not a free LAMMPS dump column name"),
+    ({"label": ["a"] * 10}, TypeError, "must hold numbers"),
+    ({"k": [0.0] * 9}, ValueError, r"shape \(9,\)"),
+    ({"k": [1e13] * 10}, ValueError, "1e12 or more"),
+])
+def test_lammps_dump_export_refuses_bad_columns_and_leaves_no_file(tmp_path, rng, columns, error, message):
+    from gstorder.io import write_lammps_dump
+
+    frames = md_frames(rng, n_frames=1, n_atoms=10)
+    frames[0].set_cell(frames[0].cell.cellpar(), scale_atoms=True)
+    with pytest.raises(error, match=message):
+        write_lammps_dump(tmp_path / "out.lammpstrj", frames, columns)
+    assert not list(tmp_path.iterdir())  # nothing half-written, no temporary file left
+    upper = Atoms("Ge", cell=[[2, 1, 0], [0, 3, 0], [0, 0, 4]], pbc=True)
+    with pytest.raises(ValueError, match="lower-triangular cell"):
+        write_lammps_dump(tmp_path / "out.lammpstrj", upper)

@@ -256,3 +256,73 @@ def first_non_integer(values):
             if not (abs(v) < 4.0e18 and v == np.floor(v)):
                 return i
     return -1
+
+
+@njit(cache=True, nogil=True)
+def _put_int(out, pos, value):
+    """Decimal digits of a non-negative int64 at out[pos:]; the position after them."""
+    if value == 0:
+        out[pos] = 48
+        return pos + 1
+    start = pos
+    while value > 0:
+        out[pos] = 48 + value % 10
+        value //= 10
+        pos += 1
+    i, j = start, pos - 1
+    while i < j:
+        out[i], out[j] = out[j], out[i]
+        i += 1
+        j -= 1
+    return pos
+
+
+@njit(cache=True, nogil=True)
+def format_rows(first_ints, words, word_lengths, values, decimals, out):
+    """Rows ``int int ... word value value ...`` (space-separated, newline-ended) into ``out``; bytes written.
+
+    ``first_ints`` (n, a) non-negative integers, ``words[i, :word_lengths[i]]``
+    one text field, ``values`` (n, m) with |v| < 1e12 written with
+    ``decimals`` digits after the point (rounded half away from zero), NaN
+    and infinities as ``nan``, ``inf``, ``-inf``.
+    """
+    scale = 10.0**decimals
+    pos = 0
+    for i in range(values.shape[0]):
+        for c in range(first_ints.shape[1]):
+            pos = _put_int(out, pos, first_ints[i, c])
+            out[pos] = 32
+            pos += 1
+        for q in range(word_lengths[i]):
+            out[pos] = words[i, q]
+            pos += 1
+        for c in range(values.shape[1]):
+            out[pos] = 32
+            pos += 1
+            v = values[i, c]
+            if v != v:
+                out[pos], out[pos + 1], out[pos + 2] = 110, 97, 110
+                pos += 3
+                continue
+            if v < 0:
+                out[pos] = 45
+                pos += 1
+                v = -v
+            if v == np.inf:
+                out[pos], out[pos + 1], out[pos + 2] = 105, 110, 102
+                pos += 3
+                continue
+            units = np.int64(np.floor(v * scale + 0.5))
+            whole = units // np.int64(scale)
+            pos = _put_int(out, pos, whole)
+            if decimals > 0:
+                out[pos] = 46
+                pos += 1
+                fraction = units - whole * np.int64(scale)
+                for d in range(decimals - 1, -1, -1):
+                    out[pos + d] = 48 + fraction % 10
+                    fraction //= 10
+                pos += decimals
+        out[pos] = 10
+        pos += 1
+    return pos
