@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import numpy as np
 
-__all__ = ["rdf", "adf", "bond_motifs", "altbc", "kbar_time", "kbar_pulses", "kbar_histogram", "kbar_slice", "kbar_colormap",
+__all__ = ["rdf", "adf", "bond_motifs", "altbc", "kbar_time", "kbar_pulses", "kbar_histogram", "kbar_slice", "kbar_colormap", "snapshot",
            "temperature_map", "temperature_movie", "z_evolution", "msd", "density"]
 
 #: Colours per species and per bond pair, as in the paper's figures.
@@ -481,3 +482,93 @@ def similarity_map(ds, *, ax=None, size: float = 18.0, legend: bool = True):
     if legend:
         ax.legend(frameon=False, fontsize="small")
     return ax
+
+
+def snapshot(frame, path, *, color_by="species", values=None, antisites=None, view: str = "perspective", slab=None,
+             size=(800, 600), radius: float = 1.2, renderer: str = "auto"):
+    """Render atoms to a PNG as the paper draws them (Figs 4, 5b, 6b, 6d): through OVITO, or matplotlib.
+
+    Parameters
+    ----------
+    frame : Frame, ase.Atoms or path
+        The structure (a path: its first frame).
+    path : str or path-like
+        PNG to write (complete or absent).
+    color_by : {'species', 'kbar'} or str
+        ``'species'``: the colours of Fig. 1 (:data:`SPECIES_COLOURS`).
+        ``'kbar'`` or any other name: ``values`` on the k̄ scale, red (0) to
+        yellow (1), fixed (:data:`KBAR_RANGE`), with ``antisites`` black.
+    values : array of float, optional
+        One number per atom for ``color_by != 'species'``; or a k̄ result
+        (Dataset with ``kbar``), whose last frame is taken.
+    antisites : array of bool, optional
+        Atoms drawn black (e.g. :func:`gstorder.crystallinity.antisites`).
+    view : {'perspective', 'x', 'y', 'z'}
+        Camera direction.
+    slab : (axis, low, high), optional
+        Only atoms with ``low <= coordinate < high`` (Å) along ``'x'``,
+        ``'y'`` or ``'z'``, e.g. ``('y', 95, 105)`` for a cut through the device.
+    size : (int, int)
+        Image size in pixels.
+    radius : float
+        Atom radius (Å).
+    renderer : {'auto', 'ovito', 'matplotlib'}
+        ``'auto'``: OVITO's OpenGL renderer if ``ovito`` imports (the
+        ``gstorder[ovito]`` extra; headless it needs Debian's ``libvulkan1
+        mesa-vulkan-drivers``), else matplotlib. Same colours either way.
+
+    Returns
+    -------
+    str
+        The renderer used.
+    """
+    from . import _snapshot
+    from .frames import as_frame
+
+    if isinstance(frame, (str, os.PathLike)):
+        from .io import read_frames
+
+        frame = next(read_frames(frame))
+    frame = as_frame(frame)
+    if view not in _snapshot.VIEWS:
+        raise ValueError(f"view={view!r}; choose one of {', '.join(map(repr, _snapshot.VIEWS))}")
+    if renderer not in _snapshot.RENDERERS:
+        raise ValueError(f"renderer={renderer!r}; choose one of {', '.join(map(repr, _snapshot.RENDERERS))}")
+    if len(size) != 2 or not all(int(s) == s and 16 <= s <= 8192 for s in size):
+        raise ValueError(f"size must be two whole numbers of pixels in [16, 8192], got {size}")
+    if not (np.isfinite(radius) and radius > 0):
+        raise ValueError(f"radius must be a positive length in Å, got {radius}")
+    from matplotlib.colors import to_rgb
+
+    n = len(frame)
+    if color_by == "species":
+        from ase.data import chemical_symbols
+
+        colours = np.array([to_rgb(SPECIES_COLOURS.get(chemical_symbols[z], "#7f7f7f")) for z in frame.numbers])
+    else:
+        if values is None:
+            raise ValueError(f"color_by={color_by!r} needs values= (one number per atom, or a k̄ result)")
+        if hasattr(values, "data_vars"):
+            values = values["kbar"].values[-1]
+        values = np.asarray(values, dtype=float)
+        if values.shape != (n,):
+            raise ValueError(f"values must hold one number per atom ({n}), got shape {values.shape}")
+        scaled = np.clip((values - KBAR_RANGE[0]) / (KBAR_RANGE[1] - KBAR_RANGE[0]), 0.0, 1.0)
+        colours = kbar_colormap()(np.nan_to_num(scaled, nan=0.0))[:, :3]
+    if antisites is not None:
+        antisites = np.asarray(antisites, dtype=bool)
+        if antisites.shape != (n,):
+            raise ValueError(f"antisites must be a boolean mask of the {n} atoms, got shape {antisites.shape}")
+        colours[antisites] = 0.0
+    keep = np.ones(n, dtype=bool)
+    if slab is not None:
+        axis, low, high = slab
+        if axis not in ("x", "y", "z") or not (np.isfinite(low) and np.isfinite(high) and low < high):
+            raise ValueError(f"slab must be (axis 'x'|'y'|'z', low, high) with low < high, got {slab}")
+        coordinate = frame.positions[:, "xyz".index(axis)]
+        keep = (coordinate >= low) & (coordinate < high)
+        if not keep.any():
+            raise ValueError(f"slab {slab} holds no atoms (the {axis} coordinates span "
+                             f"{coordinate.min():.1f}-{coordinate.max():.1f} Å)")
+    return _snapshot.render(path, frame.positions[keep], frame.cell, colours[keep], np.full(int(keep.sum()), radius),
+                            view=view, size=tuple(int(s) for s in size), renderer=renderer)

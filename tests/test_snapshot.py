@@ -1,0 +1,59 @@
+"""plot.snapshot: the paper's colours in the pixels, through matplotlib and (where installed) OVITO."""
+
+import numpy as np
+import pytest
+
+from gstorder import plot, structures
+from gstorder._snapshot import ovito_available
+
+RENDERERS = ["matplotlib", pytest.param("ovito", marks=pytest.mark.skipif(
+    ovito_available() is not None, reason=f"OVITO rendering unavailable: {ovito_available()}"))]
+
+
+def _pixels(path):
+    from matplotlib.image import imread
+
+    image = imread(path)[..., :3]
+    drawn = image.sum(-1) < 2.7  # not white background
+    return image, drawn
+
+
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_kbar_colours_in_the_pixels(tmp_path, renderer):
+    atoms = structures.rocksalt("Ge1Sb2Te4", 3, seed=0)
+    n = len(atoms)
+    assert plot.snapshot(atoms, tmp_path / "crystal.png", color_by="kbar", values=np.ones(n), renderer=renderer) == renderer
+    image, drawn = _pixels(tmp_path / "crystal.png")
+    yellow = (image[..., 0] > 0.7) & (image[..., 1] > 0.6) & (image[..., 2] < 0.45)
+    assert drawn.mean() > 0.05 and (yellow & drawn).sum() > 0.5 * drawn.sum()  # an ideal crystal is yellow
+    plot.snapshot(atoms, tmp_path / "glass.png", color_by="kbar", values=np.zeros(n), renderer=renderer)
+    image, drawn = _pixels(tmp_path / "glass.png")
+    red = (image[..., 0] > 0.35) & (image[..., 1] < 0.3) & (image[..., 2] < 0.3)
+    assert (red & drawn).sum() > 0.5 * drawn.sum()  # k̄ = 0 is red
+    mask = np.zeros(n, bool)
+    mask[::2] = True
+    plot.snapshot(atoms, tmp_path / "anti.png", color_by="kbar", values=np.ones(n), antisites=mask, renderer=renderer)
+    image, drawn = _pixels(tmp_path / "anti.png")
+    assert (image.max(-1) < 0.15).sum() > 0.1 * drawn.sum()  # anti-sites black
+
+
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_species_colours_views_and_slabs(tmp_path, renderer):
+    atoms = structures.rocksalt("GeTe", 3, seed=0)
+    plot.snapshot(atoms, tmp_path / "s.png", view="z", slab=("z", 0.0, 4.0), size=(320, 240), renderer=renderer)
+    image, drawn = _pixels(tmp_path / "s.png")
+    assert image.shape[:2] == (240, 320) and drawn.mean() > 0.02
+    green = (image[..., 1] > image[..., 0] + 0.1) & (image[..., 1] > image[..., 2] + 0.1)  # Te, Fig. 1's green
+    assert (green & drawn).sum() > 0.2 * drawn.sum()
+
+
+def test_bad_arguments_and_nothing_half_written(tmp_path):
+    atoms = structures.rocksalt("GeTe", 2, seed=0)
+    for kwargs, message in [(dict(view="top"), "view='top'"), (dict(renderer="povray"), "renderer='povray'"),
+                            (dict(size=(0, 10)), "size must be"), (dict(radius=-1.0), "radius must be"),
+                            (dict(color_by="kbar"), "needs values="), (dict(color_by="kbar", values=[1.0]), "one number per atom"),
+                            (dict(slab=("y", 500.0, 600.0)), "holds no atoms"), (dict(slab=("w", 0, 1)), "slab must be"),
+                            (dict(antisites=[True]), "boolean mask")]:
+        with pytest.raises(ValueError, match=message):
+            plot.snapshot(atoms, tmp_path / "x.png", **{"renderer": "matplotlib", **kwargs})
+    assert not list(tmp_path.iterdir())
