@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 
-__all__ = ["rdf", "adf", "bond_motifs", "altbc", "kbar_time", "kbar_pulses", "kbar_histogram", "kbar_slice", "kbar_colormap", "snapshot",
+__all__ = ["rdf", "adf", "bond_motifs", "altbc", "kbar_time", "kbar_pulses", "kbar_histogram", "kbar_slice", "kbar_colormap", "snapshot", "movie",
            "temperature_map", "temperature_movie", "z_evolution", "msd", "density"]
 
 #: Colours per species and per bond pair, as in the paper's figures.
@@ -572,3 +572,55 @@ def snapshot(frame, path, *, color_by="species", values=None, antisites=None, vi
                              f"{coordinate.min():.1f}-{coordinate.max():.1f} Å)")
     return _snapshot.render(path, frame.positions[keep], frame.cell, colours[keep], np.full(int(keep.sum()), radius),
                             view=view, size=tuple(int(s) for s in size), renderer=renderer)
+
+
+def movie(frames, path, *, color_by="species", values=None, fps: float = 5.0, show_progress=None, **snapshot_options) -> str:
+    """An animated GIF of a trajectory, one :func:`snapshot` per frame (Supplementary Movies 1–3).
+
+    Parameters
+    ----------
+    frames : path, Trajectory or iterable of frames
+    path : str or path-like
+        ``.gif`` file to write (complete or absent). For MP4, convert it:
+        ``ffmpeg -i movie.gif movie.mp4``.
+    color_by, values
+        As in :func:`snapshot`; ``values`` per frame: an array (n_frames,
+        n_atoms) or a k̄ result (its ``kbar``, frame by frame).
+    fps : float
+        Frames per second.
+    **snapshot_options
+        ``view``, ``slab``, ``size``, ``radius``, ``renderer``, ``antisites``.
+
+    Returns
+    -------
+    str
+        The renderer used.
+    """
+    import tempfile
+
+    from PIL import Image
+
+    from ._atomic import atomic_write
+    from .pipeline import analysis_frames
+
+    if os.path.splitext(os.fspath(path))[1].lower() != ".gif":
+        raise ValueError(f"movie writes animated GIF (.gif), got {os.fspath(path)!r}; convert with ffmpeg for MP4")
+    if not (np.isfinite(fps) and fps > 0):
+        raise ValueError(f"fps must be a positive number, got {fps}")
+    if hasattr(values, "data_vars"):
+        values = values["kbar"].values
+    images, renderer = [], None
+    with tempfile.TemporaryDirectory() as folder:
+        for f, frame in enumerate(analysis_frames(frames, desc="movie", show_progress=show_progress)):
+            frame_values = None
+            if values is not None:
+                if f >= len(values):
+                    raise ValueError(f"values hold {len(values)} frames; the trajectory has more")
+                frame_values = values[f]
+            png = os.path.join(folder, f"{f:06d}.png")
+            renderer = snapshot(frame, png, color_by=color_by, values=frame_values, **snapshot_options)
+            with Image.open(png) as image:
+                images.append(image.convert("RGB").quantize(colors=255))
+    atomic_write(path, lambda fh: images[0].save(fh, format="GIF", save_all=True, append_images=images[1:],
+                                                 duration=int(round(1000.0 / fps)), loop=0))
+    return renderer

@@ -57,3 +57,23 @@ def test_bad_arguments_and_nothing_half_written(tmp_path):
         with pytest.raises(ValueError, match=message):
             plot.snapshot(atoms, tmp_path / "x.png", **{"renderer": "matplotlib", **kwargs})
     assert not list(tmp_path.iterdir())
+
+
+def test_movie_of_a_trajectory_is_an_animated_gif(tmp_path):
+    from PIL import Image
+
+    frames = [structures.rocksalt("GeTe", 2, seed=s) for s in range(3)]
+    values = np.array([np.full(len(frames[0]), v) for v in (0.0, 0.5, 1.0)])
+    assert plot.movie(frames, tmp_path / "m.gif", color_by="kbar", values=values, renderer="matplotlib",
+                      size=(160, 120), show_progress=False) == "matplotlib"
+    with Image.open(tmp_path / "m.gif") as gif:
+        assert gif.n_frames == 3 and gif.size == (160, 120)
+        gif.seek(2)
+        last = np.asarray(gif.convert("RGB")).astype(int)
+    yellow = (last[..., 0] > 180) & (last[..., 1] > 150) & (last[..., 2] < 120)
+    assert yellow.sum() > 100  # the last frame, k̄ = 1, is yellow
+    with pytest.raises(ValueError, match="animated GIF"):
+        plot.movie(frames, tmp_path / "m.mp4")
+    with pytest.raises(ValueError, match="values hold 1 frames"):
+        plot.movie(frames, tmp_path / "n.gif", color_by="kbar", values=values[:1], renderer="matplotlib")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.gif"]
