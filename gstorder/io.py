@@ -472,19 +472,6 @@ class _TextReader:
         return _label(frame, self.path, k)
 
 
-def _columns(lines, ncols, reader, k, first_line):
-    """Split atom lines into an (n, ncols) array of byte tokens."""
-    tokens = b" ".join(lines).split()
-    n = len(lines)
-    if len(tokens) != n * ncols:
-        for offset, line in enumerate(lines):
-            if len(line.split()) != ncols:
-                raise reader.error(
-                    k, first_line + offset, f"expected {ncols} columns, found {len(line.split())}: {line.strip()[:80]!r}"
-                )
-    return np.array(tokens, dtype=object).reshape(n, ncols)
-
-
 def _as_float(tok, reader, k, first_line, what):
     try:
         return np.asarray(tok.astype("S"), dtype=np.float64)
@@ -501,9 +488,8 @@ def _is_float_row(row):
         return False
 
 
-def _as_int(tok, reader, k, first_line, what):
-    """Integers from byte tokens or from numbers already read; inf, NaN, fractions and overflow are errors."""
-    values = _as_float(tok, reader, k, first_line, what) if tok.dtype == object else tok
+def _as_int(values, reader, k, first_line, what):
+    """Integers from numbers a table read; inf, NaN, fractions and overflow are errors naming the line."""
     row = first_non_integer(values.reshape(len(values), -1))
     if row >= 0:
         raise reader.error(k, first_line + row, f"{what} must be integers, found {values.reshape(len(values), -1)[row]}")
