@@ -6,7 +6,11 @@ Files:
   (``id type x y z vx vy vz``; make it with
   ``python benchmarks/bench_pipeline.py --make-dump PATH --frames 3``);
 * a 96,768-atom rock-salt Ge1Sb2Te4 (rattled, with velocities) written 3
-  times by ``ase.io.write`` as extended XYZ (made here if absent).
+  times by ``ase.io.write`` as extended XYZ (made here if absent);
+* the device dump's frames as a LAMMPS binary dump (the layout of
+  ``dump custom ... file.bin``, one chunk per frame) and as an AMBER NetCDF
+  file laid out as ``dump netcdf`` writes it (float32), both made here if
+  absent.
 
 Per reader: seconds to index the file (gstorder: ``len(Trajectory)``;
 OVITO: ``import_file`` and ``num_frames``), then seconds per frame for
@@ -49,10 +53,11 @@ def _gstorder(path, species):
 def _ase(path, fmt, n):
     from ase.io import read
 
+    extra = {"colnames": COLUMNS.split()} if fmt == "lammps-dump-binary" else {}
     times, last = [], None
     for k in range(n):
         t = time.perf_counter()
-        last = read(path, index=k, format=fmt)
+        last = read(path, index=k, format=fmt, **extra)
         times.append(time.perf_counter() - t)
     return None, times, last.positions
 
@@ -89,6 +94,58 @@ def _make_xyz(path):
     write(path, [atoms] * 3, format="extxyz")
 
 
+COLUMNS = "id type x y z vx vy vz"
+
+
+def _make_binary(dump, path):
+    """The dump's frames in LAMMPS's binary dump layout (revision 2, little endian, one chunk per frame)."""
+    from gstorder import read_frames
+
+    with open(path + ".part", "wb") as fh:
+        for frame in read_frames(dump, species=["Ge", "Sb", "Te"]):
+            n = len(frame.positions)
+            cell, origin = frame.cell, frame.info["origin"]
+            header = np.array([-10], "<i8").tobytes() + b"DUMPCUSTOM" + np.array([1, 2], "<i4").tobytes()
+            header += np.array([frame.info["step"], n], "<i8").tobytes() + np.zeros(7, "<i4").tobytes()
+            bounds = np.column_stack([origin, origin + cell.diagonal()]).ravel()
+            header += bounds.astype("<f8").tobytes() + np.array([8, 0], "<i4").tobytes() + b"\x00"
+            header += np.array([len(COLUMNS)], "<i4").tobytes() + COLUMNS.encode() + np.array([1, 8 * n], "<i4").tobytes()
+            types = np.searchsorted([32, 51, 52], frame.numbers) + 1
+            table = np.column_stack([np.arange(1, n + 1), types, frame.positions + origin, frame.velocities])
+            fh.write(header + table.astype("<f8").tobytes())
+    os.replace(path + ".part", path)
+
+
+def _make_netcdf(dump, path):
+    """The dump's frames as LAMMPS's dump netcdf lays them out (float32 coordinates and velocities)."""
+    import netCDF4
+
+    from gstorder import read_frames
+
+    frames = list(read_frames(dump, species=["Ge", "Sb", "Te"]))
+    n = len(frames[0].positions)
+    with netCDF4.Dataset(path + ".part", "w", format="NETCDF3_64BIT_DATA") as ds:
+        ds.Conventions = "AMBER"
+        for name, size in (("frame", None), ("atom", n), ("spatial", 3), ("cell_spatial", 3), ("cell_angular", 3)):
+            ds.createDimension(name, size)
+        for name in ("cell_origin", "cell_lengths", "cell_angles"):
+            ds.createVariable(name, "f4", ("frame", "cell_spatial"))
+        for name in ("id", "type"):
+            ds.createVariable(name, "i4", ("frame", "atom"))
+        for name in ("coordinates", "velocities"):
+            ds.createVariable(name, "f4", ("frame", "atom", "spatial"))
+        ds["velocities"].units = "Angstrom/picosecond"
+        for k, frame in enumerate(frames):
+            ds["cell_lengths"][k] = frame.cell.diagonal()
+            ds["cell_angles"][k] = [90, 90, 90]
+            ds["cell_origin"][k] = frame.info["origin"]
+            ds["id"][k] = np.arange(1, n + 1)
+            ds["type"][k] = np.searchsorted([32, 51, 52], frame.numbers) + 1
+            ds["coordinates"][k] = frame.positions + frame.info["origin"]
+            ds["velocities"][k] = frame.velocities
+    os.replace(path + ".part", path)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dump", required=True, help="LAMMPS text dump of the device cell")
@@ -96,10 +153,17 @@ def main():
     args = parser.parse_args()
     if not os.path.exists(args.xyz):
         _make_xyz(args.xyz)
+    binary, netcdf = args.dump + ".bin", args.dump + ".nc"
+    if not os.path.exists(binary):
+        _make_binary(args.dump, binary)
+    if not os.path.exists(netcdf):
+        _make_netcdf(args.dump, netcdf)
     # compile the Numba kernels outside the clock
     _gstorder(args.xyz, None)
     rows = []
-    for path, fmt, species in ((args.dump, "lammps-dump-text", ["Ge", "Sb", "Te"]), (args.xyz, "extxyz", None)):
+    gst = ["Ge", "Sb", "Te"]
+    for path, fmt, species in ((args.dump, "lammps-dump-text", gst), (binary, "lammps-dump-binary", gst),
+                               (netcdf, "netcdftrajectory", gst), (args.xyz, "extxyz", None)):
         index, times, ref = _gstorder(path, species)
         base = statistics.median(times)
         results = {"gstorder": (index, times, ref), "ASE": _ase(path, fmt, len(times))}
