@@ -10,6 +10,14 @@ class GstorderError(Exception):
     """Base class of every exception raised by gstorder."""
 
 
+class InvalidArgumentError(GstorderError, ValueError):
+    """An argument has a value no analysis can use (NaN, negative, zero, out of range); the message names it and the value."""
+
+
+class ArgumentTypeError(GstorderError, TypeError):
+    """An argument has the wrong type (a string for a length, a float for a count); the message names it."""
+
+
 class TrajectoryFormatError(GstorderError, ValueError):
     """A trajectory file is truncated, corrupt or inconsistent.
 

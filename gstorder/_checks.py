@@ -1,0 +1,100 @@
+"""Argument checks at the public boundary: one place that turns bad values into clear, specific errors.
+
+Each public function validates its arguments once, on entry, with these
+helpers; kernels below trust what they get. Every helper names the argument
+and the offending value, and raises :class:`~gstorder.errors.InvalidArgumentError`
+(a ``ValueError``) or :class:`~gstorder.errors.ArgumentTypeError` (a
+``TypeError``).
+"""
+
+from __future__ import annotations
+
+import numbers
+import operator
+
+import numpy as np
+
+from .errors import ArgumentTypeError, InvalidArgumentError
+
+__all__ = ["real", "positive", "non_negative", "count", "choice", "finite_array"]
+
+
+def real(name: str, value, *, unit: str = "", low=None, high=None, low_open: bool = False, high_open: bool = False,
+         allow_inf: bool = False) -> float:
+    """``value`` as a float, refusing non-numbers, NaN, infinities (unless ``allow_inf``) and values outside [low, high].
+
+    ``low_open``/``high_open`` make the bound exclusive. ``unit`` (e.g. ``"Å"``)
+    is named in the message.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.number)) or isinstance(value, np.complexfloating):
+        raise ArgumentTypeError(f"{name} must be a real number{_in(unit)}, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if np.isnan(value) or (np.isinf(value) and not allow_inf):
+        raise InvalidArgumentError(f"{name} must be a finite number{_in(unit)}, got {value}")
+    too_low = low is not None and (value <= low if low_open else value < low)
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if too_low or too_high:
+        lo = "" if low is None else f"{'>' if low_open else '≥'} {low:g}"
+        hi = "" if high is None else f"{'<' if high_open else '≤'} {high:g}"
+        raise InvalidArgumentError(f"{name} must be {' and '.join(x for x in (lo, hi) if x)}{_in(unit)}, got {value}")
+    return value
+
+
+def positive(name: str, value, *, unit: str = "", allow_inf: bool = False) -> float:
+    """A finite (or, with ``allow_inf``, infinite) number > 0."""
+    return real(name, value, unit=unit, low=0.0, low_open=True, allow_inf=allow_inf)
+
+
+def non_negative(name: str, value, *, unit: str = "") -> float:
+    """A finite number ≥ 0."""
+    return real(name, value, unit=unit, low=0.0)
+
+
+def count(name: str, value, *, minimum: int = 1, maximum: int | None = None) -> int:
+    """An integer ≥ ``minimum`` (and ≤ ``maximum``); floats are accepted only when whole (``2.0``, not ``2.5``)."""
+    if isinstance(value, (bool, np.bool_)):
+        raise ArgumentTypeError(f"{name} must be an integer, got {value!r}")
+    if isinstance(value, (numbers.Real, np.floating)) and not isinstance(value, (numbers.Integral, np.integer)):
+        if not np.isfinite(value) or float(value) != int(value):
+            raise InvalidArgumentError(f"{name} must be a whole number, got {value}")
+        value = int(value)
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise ArgumentTypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f"≥ {minimum}" + ("" if maximum is None else f" and ≤ {maximum}")
+        raise InvalidArgumentError(f"{name} must be an integer {bound}, got {value}")
+    return value
+
+
+def choice(name: str, value, options):
+    """``value`` if it is one of ``options``, else an error listing them."""
+    options = tuple(options)
+    try:
+        ok = value in options
+    except TypeError:  # unhashable
+        ok = False
+    if not ok:
+        raise InvalidArgumentError(f"{name} must be one of {', '.join(map(repr, options))}, got {value!r}")
+    return value
+
+
+def finite_array(name: str, value, *, shape=None, dtype=float, unit: str = "") -> np.ndarray:
+    """``value`` as an array of ``dtype`` with every entry finite (and of ``shape``, where -1 is any length)."""
+    try:
+        array = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError):
+        raise ArgumentTypeError(f"{name} must be an array of numbers{_in(unit)}, got {type(value).__name__}") from None
+    if shape is not None and (array.ndim != len(shape) or any(s not in (-1, n) for s, n in zip(shape, array.shape))):
+        want = "×".join("N" if s == -1 else str(s) for s in shape)
+        raise InvalidArgumentError(f"{name} must have shape {want}, got {array.shape}")
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        bad = np.argwhere(~np.isfinite(array))[0]
+        raise InvalidArgumentError(f"{name} must be finite{_in(unit)}: entry {tuple(int(i) for i in bad)} is "
+                                   f"{array[tuple(bad)]}")
+    return array
+
+
+def _in(unit: str) -> str:
+    return f" (in {unit})" if unit else ""
