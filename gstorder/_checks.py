@@ -16,7 +16,7 @@ import numpy as np
 
 from .errors import ArgumentTypeError, InvalidArgumentError
 
-__all__ = ["real", "positive", "non_negative", "count", "choice", "finite_array"]
+__all__ = ["real", "positive", "non_negative", "count", "choice", "flag", "frame_index", "finite_array"]
 
 
 def real(name: str, value, *, unit: str = "", low=None, high=None, low_open: bool = False, high_open: bool = False,
@@ -34,9 +34,13 @@ def real(name: str, value, *, unit: str = "", low=None, high=None, low_open: boo
     too_low = low is not None and (value <= low if low_open else value < low)
     too_high = high is not None and (value >= high if high_open else value > high)
     if too_low or too_high:
-        lo = "" if low is None else f"{'>' if low_open else '≥'} {low:g}"
-        hi = "" if high is None else f"{'<' if high_open else '≤'} {high:g}"
-        raise InvalidArgumentError(f"{name} must be {' and '.join(x for x in (lo, hi) if x)}{_in(unit)}, got {value}")
+        if low == 0 and high is None:
+            want = "positive" if low_open else "≥ 0"
+        else:
+            lo = "" if low is None else f"{'>' if low_open else '≥'} {low:g}"
+            hi = "" if high is None else f"{'<' if high_open else '≤'} {high:g}"
+            want = " and ".join(x for x in (lo, hi) if x)
+        raise InvalidArgumentError(f"{name} must be {want}{_in(unit)}, got {value}")
     return value
 
 
@@ -63,8 +67,11 @@ def count(name: str, value, *, minimum: int = 1, maximum: int | None = None) -> 
     except TypeError:
         raise ArgumentTypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}") from None
     if value < minimum or (maximum is not None and value > maximum):
-        bound = f"≥ {minimum}" + ("" if maximum is None else f" and ≤ {maximum}")
-        raise InvalidArgumentError(f"{name} must be an integer {bound}, got {value}")
+        if maximum is None and minimum in (0, 1):
+            want = "a positive integer" if minimum == 1 else "a non-negative integer"
+        else:
+            want = f"an integer ≥ {minimum}" + ("" if maximum is None else f" and ≤ {maximum}")
+        raise InvalidArgumentError(f"{name} must be {want}, got {value}")
     return value
 
 
@@ -76,8 +83,30 @@ def choice(name: str, value, options):
     except TypeError:  # unhashable
         ok = False
     if not ok:
-        raise InvalidArgumentError(f"{name} must be one of {', '.join(map(repr, options))}, got {value!r}")
+        raise InvalidArgumentError(f"{name}={value!r}; choose one of {', '.join(map(repr, options))}")
     return value
+
+
+def flag(name: str, value) -> bool:
+    """A boolean switch: ``True``/``False`` (NumPy booleans too), not a string or a number that merely looks true."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ArgumentTypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def frame_index(name: str, value):
+    """A frame selection: None, an integer (negative counts from the end) or a slice with a positive step."""
+    if value is None or isinstance(value, slice) and value.step is None:
+        return value
+    if isinstance(value, slice):
+        step = count(f"{name} step", value.step)
+        for part in (value.start, value.stop):
+            if part is not None:
+                count(f"{name} bound", part, minimum=-(2**62))
+        return slice(value.start, value.stop, step)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
+        raise ArgumentTypeError(f"{name} must be an int or a slice of frames, got {type(value).__name__} {value!r}")
+    return int(value)
 
 
 def finite_array(name: str, value, *, shape=None, dtype=float, unit: str = "") -> np.ndarray:

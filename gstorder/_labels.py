@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _checks
+from .errors import InvalidArgumentError
+
+
 def pair_label(a: str, b: str) -> str:
     """'Ge-Te' style label of a species pair."""
     return f"{a}-{b}"
@@ -30,15 +34,15 @@ def attrs_of(**params) -> dict:
 def bin_edges(lo: float, hi: float, width: float | None, bins: int | None, *, what: str) -> np.ndarray:
     """Histogram edges from either a bin width or a bin count."""
     if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
-        raise ValueError(f"{what}: the range must satisfy lower < upper, got {lo} to {hi}")
+        raise InvalidArgumentError(f"{what}: the range must satisfy lower < upper, got {lo} to {hi}")
     if bins is not None:
-        bins = int(bins)
-        if bins < 1:
-            raise ValueError(f"{what}: bins must be a positive integer, got {bins}")
+        bins = _checks.count("bins", bins)
         return np.linspace(lo, hi, bins + 1)
-    if width is None or not width > 0:
-        raise ValueError(f"{what}: bin width must be positive, got {width}")
-    n = max(1, int(round((hi - lo) / width)))
+    width = _checks.positive("bin_width", width)
+    n = (hi - lo) / width
+    if n > 10_000_000:
+        raise InvalidArgumentError(f"{what}: bin_width={width} gives {n:.3g} bins from {lo} to {hi}; at most 10^7")
+    n = max(1, int(round(n)))
     return np.linspace(lo, hi, n + 1)
 
 

@@ -16,19 +16,21 @@ import numpy as np
 from scipy.linalg import cholesky, solve
 from scipy.special import erf
 
-from . import neighbors
+from . import _checks, neighbors
 from .parallel import n_tasks
 from ._kernels.soap import radial_decay, soap_block
-from .errors import UnknownSpeciesError
+from .errors import InvalidArgumentError, UnknownSpeciesError
 from .frames import Frame, species_numbers
 
 __all__ = ["SoapSettings", "soap_settings", "iter_soap", "SoapBlocks", "BACKENDS"]
 
 BACKENDS = ("numba", "quippy")
 
-# quippy soap options gstorder does not reproduce: asking for them is an error, never a different vector
-_UNSUPPORTED = ("average", "diagonal_radial", "Z_mix", "R_mix", "sym_mix", "coupling", "K", "compress_file",
-                "compress_mode", "nu_R", "nu_S", "mix_shift", "species_mix", "radial_mix", "xml_version")
+#: quippy soap options the native kernel does not reproduce, with quippy's defaults. Asking for the default is a
+#: no-op; any other value is refused by the native backend (never a different vector) and passed on to quippy's.
+_QUIPPY_ONLY = {"average": False, "diagonal_radial": False, "Z_mix": False, "R_mix": False, "sym_mix": False,
+                "coupling": True, "K": 0, "compress_file": "", "compress_mode": "", "nu_R": 2, "nu_S": 1,
+                "mix_shift": 0, "species_mix": False, "radial_mix": False, "xml_version": None}
 
 #: Centre atoms per SOAP block: 8,192 rows of 3,331 float64 numbers are 218 MB.
 SOAP_BLOCK_SIZE = 8192
@@ -62,10 +64,14 @@ class SoapSettings:
     normalise: bool = True
     basis_error_exponent: float = 10.0
     central_reference_all_species: bool = False
+    #: quippy-only options (name, value) with non-default values: only ``backend="quippy"`` computes them.
+    quippy_only: tuple = ()
 
     @property
     def dimension(self) -> int:
         """Length of one SOAP vector, (l_max + 1) K (K + 1) / 2 + 1 with K = n_species n_max."""
+        if self.quippy_only:
+            raise InvalidArgumentError(f"the length of a SOAP vector with {dict(self.quippy_only)} is quippy's to say")
         k = len(self.species) * self.n_max
         return (self.l_max + 1) * k * (k + 1) // 2 + 1
 
@@ -80,38 +86,51 @@ class SoapSettings:
             f"normalise={'T' if self.normalise else 'F'} basis_error_exponent={self.basis_error_exponent!r} "
             f"central_reference_all_species={'T' if self.central_reference_all_species else 'F'} "
             f"n_species={len(self.species)} species_Z={{{zs}}} n_Z={len(self.centres)} Z={{{cz}}}"
+            + "".join(f" {name}={_quippy_value(value)}" for name, value in self.quippy_only)
         )
 
     def as_dict(self) -> dict:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(self).items()}
 
 
-def soap_settings(options=None, **overrides) -> SoapSettings:
+def soap_settings(options=None, *, backend: str = "numba", **overrides) -> SoapSettings:
     """Validated :class:`SoapSettings` from a dict of quippy-style options.
 
     Accepts gstorder's names and quippy's (``species_Z``, ``Z``, ``n_species``,
-    ``n_Z``, ``radial_basis="EQUISPACED_GAUSS"``).
+    ``n_Z``, ``radial_basis="EQUISPACED_GAUSS"``). quippy options the native
+    kernel does not reproduce (``coupling``, ``nu_R``, ``average``,
+    ``diagonal_radial``, species mixing, compression, ...) are accepted at
+    quippy's default value; other values only with ``backend="quippy"``.
 
     Raises
     ------
-    NotImplementedError
-        For quippy options gstorder does not reproduce (``average``,
-        ``diagonal_radial``, other radial bases, species mixing, compression).
-    ValueError
+    InvalidArgumentError
+        For such an option with the native backend (the message names
+        ``backend='quippy'``), unknown options and out-of-range values.
         For unknown options or out-of-range values.
     """
+    _checks.choice("backend", backend, BACKENDS)
     if isinstance(options, SoapSettings):
         options = options.as_dict()
     opts = dict(options or {}, **overrides)
-    for name in _UNSUPPORTED:
-        if name in opts and opts[name] not in (None, False, 0, "F", "f", "false", "False"):
-            raise NotImplementedError(f"SOAP option {name}={opts[name]!r} is not implemented in gstorder; "
-                                      "use backend='quippy' for it")
-        opts.pop(name, None)
+    quippy_only = dict(opts.pop("quippy_only", ()))
+    for name, default in _QUIPPY_ONLY.items():
+        if name not in opts:
+            continue
+        value = opts.pop(name)
+        if _same_option(value, default):
+            continue
+        if backend != "quippy":
+            raise InvalidArgumentError(f"SOAP option {name}={value!r} (quippy's default: {default!r}) is not "
+                                       "reproduced by gstorder's kernel; use backend='quippy' for it")
+        quippy_only[name] = value
     basis = opts.pop("radial_basis", "EQUISPACED_GAUSS")
     if str(basis).upper() != "EQUISPACED_GAUSS":
-        raise NotImplementedError(f"SOAP option radial_basis={basis!r} is not implemented; only 'EQUISPACED_GAUSS' "
-                                  "(quippy's default) is")
+        if backend != "quippy":
+            raise InvalidArgumentError(f"SOAP option radial_basis={basis!r} is not reproduced by gstorder's kernel "
+                                       "(only 'EQUISPACED_GAUSS', quippy's default); use backend='quippy' for it")
+        quippy_only["radial_basis"] = basis
+    opts["quippy_only"] = tuple(sorted(quippy_only.items()))
     if "species_Z" in opts:
         opts["species"] = opts.pop("species_Z")
     if "Z" in opts:
@@ -120,7 +139,7 @@ def soap_settings(options=None, **overrides) -> SoapSettings:
     fields = {f.name for f in dataclasses.fields(SoapSettings)}
     unknown = set(opts) - fields
     if unknown:
-        raise ValueError(f"unknown SOAP option(s) {sorted(unknown)}; valid: {sorted(fields)}")
+        raise InvalidArgumentError(f"unknown SOAP option(s) {sorted(unknown)}; valid: {sorted(fields)}")
     if "species" in opts and "centres" not in opts:
         opts["centres"] = opts["species"]
     for key in ("species", "centres"):
@@ -129,18 +148,37 @@ def soap_settings(options=None, **overrides) -> SoapSettings:
             value = [value] if isinstance(value, (str, int, np.integer)) else list(value)
             opts[key] = tuple(_symbol(z) for z in species_numbers(value))
             if not opts[key]:
-                raise ValueError(f"SOAP {key} must name at least one species")
+                raise InvalidArgumentError(f"SOAP {key} must name at least one species")
             if len(set(opts[key])) != len(opts[key]):
-                raise ValueError(f"SOAP {key} lists a species twice: {opts[key]}")
+                raise InvalidArgumentError(f"SOAP {key} lists a species twice: {opts[key]}")
     settings = SoapSettings(**opts)
     if n_species is not None and int(n_species) != len(settings.species):
-        raise ValueError(f"n_species={n_species} but species_Z lists {len(settings.species)} species")
+        raise InvalidArgumentError(f"n_species={n_species} but species_Z lists {len(settings.species)} species")
     if n_z is not None and int(n_z) != len(settings.centres):
-        raise ValueError(f"n_Z={n_z} but Z lists {len(settings.centres)} species")
-    _check(settings)
+        raise InvalidArgumentError(f"n_Z={n_z} but Z lists {len(settings.centres)} species")
+    settings = _check(settings)
     if len(settings.species) == 1 and not settings.central_reference_all_species:
         settings = dataclasses.replace(settings, central_reference_all_species=True)  # quippy does the same
     return settings
+
+
+def _same_option(value, default) -> bool:
+    """Whether a quippy option value means quippy's default (``'T'``/``'F'`` strings as booleans)."""
+    if isinstance(default, bool) and isinstance(value, str) and value.strip().upper() in ("T", "F", "TRUE", "FALSE"):
+        value = value.strip().upper() in ("T", "TRUE")
+    if default is None or isinstance(default, str):
+        return value is None or value == default
+    try:
+        return isinstance(value, (bool, np.bool_, int, float, np.number)) and float(value) == float(default)
+    except (TypeError, ValueError):
+        return False
+
+
+def _quippy_value(value) -> str:
+    """An option value as quippy's descriptor string writes it."""
+    if isinstance(value, (bool, np.bool_)):
+        return "T" if value else "F"
+    return str(value)
 
 
 def _symbol(z) -> str:
@@ -149,17 +187,20 @@ def _symbol(z) -> str:
     return chemical_symbols[int(z)]
 
 
-def _check(s: SoapSettings) -> None:
-    if not (np.isfinite(s.cutoff) and s.cutoff > 0):
-        raise ValueError(f"SOAP cutoff must be a positive length in Å, got {s.cutoff}")
-    if not 0 < s.cutoff_transition_width <= s.cutoff:
-        raise ValueError(f"cutoff_transition_width must lie in (0, cutoff], got {s.cutoff_transition_width}")
-    if not s.atom_sigma > 0:
-        raise ValueError(f"atom_sigma must be positive (Å), got {s.atom_sigma}")
-    if int(s.n_max) != s.n_max or s.n_max < 1:
-        raise ValueError(f"n_max must be a positive integer, got {s.n_max}")
-    if int(s.l_max) != s.l_max or s.l_max < 0:
-        raise ValueError(f"l_max must be a non-negative integer, got {s.l_max}")
+def _check(s: SoapSettings) -> SoapSettings:
+    """The settings with every number checked (and the counts as ints)."""
+    cutoff = _checks.positive("cutoff", s.cutoff, unit="Å")
+    return dataclasses.replace(
+        s, cutoff=cutoff,
+        cutoff_transition_width=_checks.real("cutoff_transition_width", s.cutoff_transition_width, unit="Å", low=0.0,
+                                             low_open=True, high=cutoff),
+        atom_sigma=_checks.positive("atom_sigma", s.atom_sigma, unit="Å"),
+        n_max=_checks.count("n_max", s.n_max, maximum=64), l_max=_checks.count("l_max", s.l_max, minimum=0, maximum=20),
+        central_weight=_checks.real("central_weight", s.central_weight),
+        covariance_sigma0=_checks.real("covariance_sigma0", s.covariance_sigma0),
+        basis_error_exponent=_checks.positive("basis_error_exponent", s.basis_error_exponent),
+        normalise=_checks.flag("normalise", s.normalise),
+        central_reference_all_species=_checks.flag("central_reference_all_species", s.central_reference_all_species))
 
 
 def radial_basis(s: SoapSettings):
@@ -207,15 +248,17 @@ def iter_soap(frame: Frame, s: SoapSettings, *, backend: str = "numba", centers=
     :func:`centre_mask`), the blocks are written straight into its
     consecutive rows and the yielded vectors are views of it.
     """
-    if backend not in BACKENDS:
-        raise ValueError(f"backend={backend!r}; choose one of {', '.join(BACKENDS)}")
+    _checks.choice("backend", backend, BACKENDS)
+    if s.quippy_only and backend != "quippy":
+        raise InvalidArgumentError(f"SOAP options {dict(s.quippy_only)} need backend='quippy'")
+    block_size = _checks.count("block_size", block_size)
     mask = centre_mask(frame, s)
     if centers is not None:
         chosen = np.zeros(len(frame), dtype=bool)
         chosen[np.asarray(centers)] = True
         mask &= chosen
-    if out is not None and (out.shape != (int(mask.sum()), s.dimension) or not out.flags.c_contiguous):
-        raise ValueError(f"out must be C-contiguous with shape {(int(mask.sum()), s.dimension)}, got {out.shape}")
+    if out is not None and (len(out) != int(mask.sum()) or not out.flags.c_contiguous):
+        raise InvalidArgumentError(f"out must be C-contiguous with {int(mask.sum())} rows, got {out.shape}")
     if backend == "quippy":
         ids, vectors = _quippy_vectors(frame, s, mask)
         if out is not None:
@@ -272,7 +315,7 @@ class SoapBlocks:
         """
         refs = np.ascontiguousarray(refs, dtype=float)
         if refs.ndim != 2 or refs.shape[1] != self.s.dimension or not len(refs):
-            raise ValueError(f"refs must have shape (n >= 1, {self.s.dimension}), got {refs.shape}")
+            raise InvalidArgumentError(f"refs must have shape (n >= 1, {self.s.dimension}), got {refs.shape}")
         if out is None:
             out = np.empty((len(nl.centers), len(refs)))
         self._run(nl, refs, out, parallel)
@@ -307,7 +350,7 @@ def _quippy_vectors(frame: Frame, s: SoapSettings, mask: np.ndarray):
         atoms.positions = atoms.positions - frame.positions.min(axis=0) + s.cutoff + 0.5
     out = _DESCRIPTORS[key].calc(atoms)
     if "data" not in out or not len(out["data"]):
-        return np.zeros(0, np.int64), np.zeros((0, s.dimension))
+        return np.zeros(0, np.int64), np.zeros((0, 0 if s.quippy_only else s.dimension))
     index = np.asarray(out["ci"]).reshape(-1) - 1
     data = np.asarray(out["data"]).reshape(len(index), -1)
     keep = mask[index]

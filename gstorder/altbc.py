@@ -17,6 +17,9 @@ import xarray as xr
 
 from ._labels import attrs_of, bin_edges, centres
 from .parallel import DEFAULT_BLOCK_SIZE, n_tasks
+from . import _checks
+from .errors import InvalidArgumentError
+from .frames import species_numbers
 from .pipeline import Analysis, Need, Part, run
 from .species import species_mask
 from ._kernels.altbc import collinear_pair_histogram
@@ -78,12 +81,14 @@ class ALTBC(Analysis):
 
     def __init__(self, *, r_min: float = 2.5, r_max: float = 4.0, angle_tolerance: float = 25.0, bin_width: float = 0.02,
                  centre=None, normalize=False):
-        if not 0 < angle_tolerance < 90:
-            raise ValueError(f"angle_tolerance must lie in (0, 90) degrees, got {angle_tolerance}")
-        if not 0 <= r_min < r_max:
-            raise ValueError(f"need 0 <= r_min < r_max, got r_min={r_min}, r_max={r_max} Å")
-        if normalize not in (False, True, "both"):
-            raise ValueError(f"normalize={normalize!r}; choose False, True or 'both'")
+        angle_tolerance = _checks.real("angle_tolerance", angle_tolerance, unit="degrees", low=0.0, high=90.0,
+                                       low_open=True, high_open=True)
+        r_min = _checks.non_negative("r_min", r_min, unit="Å")
+        r_max = _checks.positive("r_max", r_max, unit="Å")
+        if not r_min < r_max:
+            raise InvalidArgumentError(f"need r_min < r_max, got r_min={r_min}, r_max={r_max} Å")
+        normalize = _checks.choice("normalize", normalize, (False, True, "both"))
+        species_numbers([centre] if isinstance(centre, str) else centre or [])
         self.edges = bin_edges(float(r_min), float(r_max), bin_width, None, what="altbc")
         self.r_min, self.r_max, self.angle_tolerance = float(r_min), float(r_max), float(angle_tolerance)
         self.centre, self.normalize = centre, normalize

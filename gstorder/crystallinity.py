@@ -25,7 +25,7 @@ import numpy as np
 import xarray as xr
 from threadpoolctl import threadpool_limits
 
-from . import neighbors, structures
+from . import _checks, neighbors, structures
 from ._atomic import atomic_write
 from ._labels import attrs_of, frame_coords
 from .pipeline import Analysis, Need, Part, analysis_frames, run
@@ -33,7 +33,8 @@ from .species import GROUPS, species_groups
 from ._kernels.soap import neighbour_mean
 from ._soap import (BACKENDS, SOAP_BLOCK_SIZE, SoapBlocks, SoapSettings, centre_mask, iter_soap, require_species,
                     soap_settings)
-from .errors import EmptyFrameError, InconsistentFramesError, UnknownSpeciesError
+from .errors import (ArgumentTypeError, EmptyFrameError, InconsistentFramesError, InvalidArgumentError,
+                     ReferenceFileError, UnknownSpeciesError)
 from .frames import iter_frames, species_numbers
 
 __all__ = ["soap", "kbar", "KBar", "NORMALISATIONS", "self_similarity", "antisites", "Reference", "reference", "calibrate", "Calibration", "write_extxyz", "GROUPS",
@@ -88,13 +89,16 @@ def soap(frames, *, backend: str = "numba", index=None, block_size: int = SOAP_B
     >>> v.shape, round(float((v[0, 0] ** 2).sum()), 12)
     ((1, 6, 1501), 1.0)
     """
-    s = soap_settings(options)
+    s = soap_settings(options, backend=backend)
+    block_size = _checks.count("block_size", block_size)
     rows, centre_ids, times = [], None, []
     for frame in analysis_frames(frames, index, desc="soap", show_progress=show_progress):
-        vectors = np.empty((int(centre_mask(frame, s).sum()), s.dimension))
-        # each block is written straight into its rows of vectors
-        ids = np.concatenate([i for i, _ in iter_soap(frame, s, backend=backend, block_size=block_size,
-                                                      parallel=parallel, out=vectors)] or [np.zeros(0, np.int64)])
+        if s.quippy_only:  # quippy alone knows the length of these vectors
+            (ids, vectors), = iter_soap(frame, s, backend=backend)
+        else:  # each block is written straight into its rows of vectors
+            vectors = np.empty((int(centre_mask(frame, s).sum()), s.dimension))
+            ids = np.concatenate([i for i, _ in iter_soap(frame, s, backend=backend, block_size=block_size,
+                                                          parallel=parallel, out=vectors)] or [np.zeros(0, np.int64)])
         if centre_ids is not None and not np.array_equal(ids, centre_ids):
             raise ValueError(f"{frame.describe()} has other centre atoms than the first frame; call soap() per frame")
         centre_ids = ids
@@ -182,10 +186,10 @@ class Reference:
                 groups = {g: tuple(v) for g, v in meta["groups"].items()}
                 vectors = {g: data[f"vectors/{g}"] for g in groups}
                 weights = {g: data[f"weights/{g}"] for g in groups}
-        except (OSError, KeyError, ValueError, SyntaxError) as exc:
-            if isinstance(exc, FileNotFoundError):
-                raise
-            raise ValueError(f"{path} is not a gstorder reference file ({exc})") from None
+        except FileNotFoundError:
+            raise
+        except Exception as exc:  # np.load raises BadZipFile, EOFError, OSError, ValueError... for damaged files
+            raise ReferenceFileError(f"{path} is not a gstorder reference file ({type(exc).__name__}: {exc})") from None
         return cls(vectors, weights, groups, soap_settings(meta["settings"]), meta["description"])
 
 
@@ -233,15 +237,16 @@ def _reference(structures_or_name, groups, backend, merge_tolerance, options) ->
         elif os.path.exists(structures_or_name):
             ref = Reference.load(structures_or_name)
         else:
-            raise ValueError(f"reference={structures_or_name!r}: not a named reference ({', '.join(_NAMED)}) "
-                             "nor an existing file")
-        if options is not None and soap_settings(options) != ref.settings:
+            raise InvalidArgumentError(f"reference={structures_or_name!r}: not a named reference "
+                                       f"({', '.join(_NAMED)}) nor an existing file")
+        if options is not None and soap_settings(options, backend=backend) != ref.settings:
             raise ValueError("soap options differ from those the reference was built with; rebuild it with "
                              "crystallinity.reference(structures, **soap) or drop them")
         if groups is not None and species_groups(groups) != ref.groups:
             raise ValueError(f"groups={groups!r} differ from the reference's own {ref.groups}; rebuild it with these groups")
         return ref
-    settings = soap_settings(options)
+    settings = soap_settings(options, backend=backend)
+    merge_tolerance = _checks.non_negative("merge_tolerance", merge_tolerance)
     group_table = species_groups(("cations", "anions") if groups is None else groups)
     ref = _build_reference(structures_or_name if isinstance(structures_or_name, str) else None,
                            None if isinstance(structures_or_name, str) else structures_or_name,
@@ -382,18 +387,18 @@ class KBar(Analysis):
     def __init__(self, *, reference="rocksalt", groups=None, zeta: float = 4, normalise: str = "reference",
                  neighbour_average: bool = True, neighbour_cutoff: float = 3.2, soap=None, backend: str = "numba",
                  block_size: int = SOAP_BLOCK_SIZE, per_atom: bool = True, workers=None):
+        _checks.choice("backend", backend, BACKENDS)
+        zeta = _checks.positive("zeta", zeta)
+        _checks.choice("normalise", normalise, NORMALISATIONS)
+        neighbour_average, per_atom = _checks.flag("neighbour_average", neighbour_average), _checks.flag("per_atom", per_atom)
+        if neighbour_average:
+            neighbour_cutoff = _checks.positive("neighbour_cutoff", neighbour_cutoff, unit="Å")
+        block_size = _checks.count("block_size", block_size)
+        workers = None if workers is None else _checks.count("workers", workers)
         self.ref = _reference(reference, groups, backend, 1e-10, soap)
-        if not zeta > 0:
-            raise ValueError(f"zeta must be positive, got {zeta}")
-        if normalise not in NORMALISATIONS:
-            raise ValueError(f"normalise={normalise!r}; choose one of {', '.join(map(repr, NORMALISATIONS))}")
         self.normalise = normalise
         self.self_similarity = {g: self_similarity(self.ref, g, zeta) for g in self.ref.groups}
         self._scale = np.array([1.0 / self.self_similarity[g] if normalise == "reference" else 1.0 for g in self.ref.groups])
-        if neighbour_average and not neighbour_cutoff > 0:
-            raise ValueError(f"neighbour_cutoff must be a positive length in Å, got {neighbour_cutoff}")
-        if backend not in BACKENDS:
-            raise ValueError(f"backend={backend!r}; choose one of {', '.join(BACKENDS)}")
         s = self.ref.settings
         self.zeta, self.neighbour_average, self.neighbour_cutoff = float(zeta), bool(neighbour_average), float(neighbour_cutoff)
         self.backend, self.per_atom, self.workers = backend, bool(per_atom), workers
@@ -604,9 +609,9 @@ def antisites(frame, *, a: float | None = None, tolerance: float = 0.35) -> np.n
     """
     from .frames import as_frame
 
+    tolerance = _checks.real("tolerance", tolerance, low=0.0, low_open=True, high=1.0)
+    a = None if a is None else _checks.positive("a", a, unit="Å")
     frame = as_frame(frame)
-    if not (np.isfinite(tolerance) and 0 < tolerance <= 1):
-        raise ValueError(f"tolerance must lie in (0, 1] (a fraction of a/2), got {tolerance}")
     cell = frame.cell
     if np.abs(cell - np.diag(np.diag(cell))).max() > 1e-6 * max(np.abs(cell).max(), 1.0):
         raise ValueError("antisites needs a rock-salt model in a cell aligned with the axes (an orthogonal box)")
@@ -696,6 +701,8 @@ def calibrate(crystal, amorphous, *, bins: int = 200, smooth_bins: float = 2.0, 
     """
     from scipy.ndimage import gaussian_filter1d
 
+    bins = _checks.count("bins", bins, minimum=2)
+    smooth_bins = _checks.non_negative("smooth_bins", smooth_bins)
     kc, ka = (_kbar_values(x, kbar_options) for x in (crystal, amorphous))
     if np.median(ka) >= np.median(kc):
         raise ValueError(f"the amorphous sample's median k̄ ({np.median(ka):.4f}) is not below the crystal's "
@@ -737,6 +744,11 @@ def write_extxyz(path, frames, result: xr.Dataset, *, columns=("kbar", "k")) -> 
     """
     from ase.io import write
 
+    columns = [columns] if isinstance(columns, str) else list(columns)
+    missing = [c for c in columns if c not in result.data_vars or result[c].dims != ("frame", "atom")]
+    if missing:
+        raise InvalidArgumentError(f"columns {missing} are not per-atom variables of the result; it has "
+                                   f"{[v for v in result.data_vars if result[v].dims == ('frame', 'atom')]}")
     frames = list(iter_frames(frames))
     if len(frames) != result.sizes["frame"]:
         raise ValueError(f"{len(frames)} frames but the result has {result.sizes['frame']}")

@@ -7,6 +7,7 @@ from typing import Iterator
 import numpy as np
 import xarray as xr
 
+from . import _checks
 from ._labels import attrs_of, frame_coords
 from .frames import inverse_cell
 from .pipeline import Analysis, Part, analysis_frames, run
@@ -94,7 +95,8 @@ class MSD(Analysis):
     same_atoms = True
 
     def __init__(self, *, per_species: bool = True, remove_drift: bool = False):
-        self.per_species, self.remove_drift = bool(per_species), bool(remove_drift)
+        self.per_species = _checks.flag("per_species", per_species)
+        self.remove_drift = _checks.flag("remove_drift", remove_drift)
 
     def parameters(self) -> dict:
         return {"remove_drift": self.remove_drift}

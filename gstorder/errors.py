@@ -18,6 +18,10 @@ class ArgumentTypeError(GstorderError, TypeError):
     """An argument has the wrong type (a string for a length, a float for a count); the message names it."""
 
 
+class ReferenceFileError(GstorderError, ValueError):
+    """A saved k-bar reference (``.npz``) is not one gstorder wrote, or is damaged; the message names the file."""
+
+
 class TrajectoryFormatError(GstorderError, ValueError):
     """A trajectory file is truncated, corrupt or inconsistent.
 

@@ -24,7 +24,8 @@ from .pipeline import Analysis, Part, run
 from .species import frame_species
 from ._kernels.thermal import binned_sums
 from .dynamics import Unwrapper, unwrapped_positions
-from .errors import MissingDataError
+from . import _checks
+from .errors import ArgumentTypeError, InvalidArgumentError, MissingDataError
 from .frames import as_frame
 
 __all__ = ["find_layers", "z_profile", "track_layers", "z_coordinates", "ZProfile", "TrackLayers"]
@@ -63,10 +64,15 @@ def find_layers(frame, axis: str = "z", *, resolution: float = 0.05, smoothing: 
     >>> "".join(str(s)[0] for s in found.species.values[:7])
     'TSTGTST'
     """
+    options = _detection(resolution=resolution, smoothing=smoothing, min_separation=min_separation,
+                         min_fraction=min_fraction)
     frame = as_frame(frame)
     a = _axis(axis)
     coord, length, periodic = _coordinate(frame, a)
-    positions, owner = _detect(coord, length, periodic, resolution, smoothing, min_separation, min_fraction)
+    if length / options["resolution"] > 1e7:
+        raise InvalidArgumentError(f"resolution={resolution} Å gives {length / resolution:.3g} bins over {length:.4g} Å; "
+                                   "at most 10^7")
+    positions, owner = _detect(coord, length, periodic, **options)
     # per-layer statistics by bincount: one pass over the atoms, not one per layer
     n_layers = len(positions)
     names, types = frame_species(frame)
@@ -112,6 +118,7 @@ class ZProfile(Analysis):
     name = "z_profile"
 
     def __init__(self, axis: str = "z", *, bin_width: float = 0.2, parallel=None):
+        bin_width = _checks.positive("bin_width", bin_width, unit="Å")
         self.axis, self.a, self.bin_width, self.parallel = axis, _axis(axis), bin_width, parallel
 
     def parameters(self) -> dict:
@@ -121,6 +128,8 @@ class ZProfile(Analysis):
         self.species, _ = frame_species(frame)
         _, _, length, _ = axis_coordinates(frame, self.a, what="z_profile")
         self.n_bins = max(1, int(round(length / self.bin_width)))  # a varying cell keeps these bins (fractional positions)
+        if self.n_bins > 10_000_000:
+            raise InvalidArgumentError(f"bin_width={self.bin_width} Å gives {self.n_bins} bins over {length:.4g} Å; at most 10^7")
 
     def end_frame(self, state, frame) -> Part:
         coords, _, length, periodic = axis_coordinates(frame, self.a, what="z_profile")
@@ -204,11 +213,15 @@ class TrackLayers(Analysis):
 
     def __init__(self, axis: str = "z", *, layers: xr.Dataset | None = None, kbar=None, retained_threshold: float = 0.5,
                  melting_from: str = "below", **find_options):
-        if melting_from not in ("below", "above"):
-            raise ValueError(f"melting_from={melting_from!r}; choose 'below' or 'above'")
+        _checks.choice("melting_from", melting_from, ("below", "above"))
+        retained_threshold = _checks.real("retained_threshold", retained_threshold, low=0.0, high=1.0)
         self.axis, self.a = axis, _axis(axis)
         self.layers, self.kbar, self.retained_threshold, self.melting_from = layers, kbar, retained_threshold, melting_from
-        self.find_options = find_options
+        try:
+            self.find_options = _detection(**find_options)
+        except TypeError:
+            raise ArgumentTypeError(f"track_layers: unknown find_layers options {sorted(find_options)}; use resolution, "
+                                    "smoothing, min_separation, min_fraction") from None
 
     def parameters(self) -> dict:
         return {"axis": self.axis, "retained_threshold": self.retained_threshold, "melting_from": self.melting_from}
@@ -279,9 +292,16 @@ class TrackLayers(Analysis):
 
 
 def _axis(axis) -> int:
-    if axis not in ("x", "y", "z"):
-        raise ValueError(f"axis={axis!r}; choose 'x', 'y' or 'z'")
-    return "xyz".index(axis)
+    return "xyz".index(_checks.choice("axis", axis, ("x", "y", "z")))
+
+
+def _detection(*, resolution: float = 0.05, smoothing: float = 0.25, min_separation: float = 1.0,
+               min_fraction: float = 0.25) -> dict:
+    """:func:`find_layers`' detection settings, checked (defaults as there)."""
+    return {"resolution": _checks.positive("resolution", resolution, unit="Å"),
+            "smoothing": _checks.non_negative("smoothing", smoothing, unit="Å"),
+            "min_separation": _checks.non_negative("min_separation", min_separation, unit="Å"),
+            "min_fraction": _checks.real("min_fraction", min_fraction, low=0.0, high=1.0)}
 
 
 def _coordinate(frame, a):

@@ -16,6 +16,7 @@ import warnings
 import numpy as np
 import xarray as xr
 
+from . import _checks
 from ._labels import attrs_of, frame_coords, pair_label
 from .parallel import DEFAULT_BLOCK_SIZE, n_tasks
 from .pipeline import Analysis, Need, Part, run
@@ -106,12 +107,13 @@ class BondMotifs(Analysis):
 
     def __init__(self, *, cutoff=3.2, q_threshold: float = 0.8, octahedral_tolerance: float = 15.0, groups=DEFAULT_GROUPS,
                  max_cn: int = 12, per_atom: bool = False):
-        if not 0 < octahedral_tolerance < 45:
-            raise ValueError(f"octahedral_tolerance must lie in (0, 45) degrees, got {octahedral_tolerance}")
+        q_threshold = _checks.real("q_threshold", q_threshold, low=0.0, high=1.0)
+        octahedral_tolerance = _checks.real("octahedral_tolerance", octahedral_tolerance, unit="degrees", low=0.0,
+                                            high=45.0, low_open=True, high_open=True)
         self.group_table = species_groups(groups)
         self.group_of = {s: k for k, members in enumerate(self.group_table.values()) for s in members}
         self.cutoff, self.q_threshold, self.octahedral_tolerance = cutoff, q_threshold, octahedral_tolerance
-        self.max_cn, self.per_atom = int(max_cn), bool(per_atom)
+        self.max_cn, self.per_atom = _checks.count("max_cn", max_cn), _checks.flag("per_atom", per_atom)
         self.same_atoms = self.per_atom
         self.needs = (Need.of(cutoff),)
 

@@ -6,6 +6,8 @@ import contextlib
 
 import numba
 
+from . import _checks
+
 __all__ = ["threads", "use_parallel", "n_tasks", "DEFAULT_BLOCK_SIZE"]
 
 
@@ -27,9 +29,7 @@ def threads(n: int | None):
     if n is None:
         yield
         return
-    n = int(n)
-    if not 1 <= n <= numba.config.NUMBA_NUM_THREADS:
-        raise ValueError(f"threads must be between 1 and {numba.config.NUMBA_NUM_THREADS}, got {n}")
+    n = _checks.count("threads", n, maximum=numba.config.NUMBA_NUM_THREADS)
     old = numba.get_num_threads()
     numba.set_num_threads(n)
     try:

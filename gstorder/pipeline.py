@@ -26,9 +26,9 @@ from typing import Any, Iterator
 import numpy as np
 from ase import Atoms
 
-from . import neighbors
+from . import _checks, neighbors
 from ._progress import progress
-from .errors import EmptyFrameError, InconsistentFramesError
+from .errors import EmptyFrameError, InconsistentFramesError, InvalidArgumentError
 from .frames import Frame, iter_frames, species_numbers
 from .parallel import DEFAULT_BLOCK_SIZE
 
@@ -65,14 +65,14 @@ class Need:
             items = []
             for key, value in cutoff.items():
                 if not (isinstance(key, tuple) and len(key) == 2):
-                    raise ValueError(f"per-pair cut-off keys must be pairs of species, got {key!r}")
+                    raise InvalidArgumentError(f"per-pair cut-off keys must be pairs of species, got {key!r}")
                 species_numbers(key)
-                items.append((tuple(str(s) for s in key), neighbors._check_cutoff_value(value, f"cutoff[{key!r}]")))
+                items.append((tuple(str(s) for s in key), _checks.positive(f"cutoff[{key!r}]", value, unit="Å")))
             if not items:
-                raise ValueError("a per-pair cut-off table needs at least one pair")
+                raise InvalidArgumentError("a per-pair cut-off table needs at least one pair")
             value = tuple(sorted(items))
         else:
-            value = neighbors._check_cutoff_value(cutoff, "cutoff")
+            value = _checks.positive("cutoff", cutoff, unit="Å")
         if centres is not None:
             centres = (str(centres),) if isinstance(centres, (str, int, np.integer)) else tuple(str(c) for c in centres)
             species_numbers(centres)
@@ -306,6 +306,11 @@ def run(frames, analyses, *, index=None, block_size: int | None = None, parallel
         frames, per-frame numbers are stacked in frame order.
     """
     analyses = _check_analyses(analyses)
+    index = _checks.frame_index("index", index)
+    block_size = None if block_size is None else _checks.count("block_size", block_size)
+    for name, value in (("parallel", parallel), ("show_progress", show_progress)):
+        if value is not None:
+            _checks.flag(name, value)
     desc = desc or "+".join(a.name for a in analyses)
     if client is not None or (workers is not None and int(workers) != 1):
         from ._dask import run_on_dask

@@ -7,6 +7,9 @@ import warnings
 
 import numpy as np
 
+from . import _checks
+from .errors import InvalidArgumentError
+
 __all__ = ["rdf", "adf", "bond_motifs", "altbc", "kbar_time", "kbar_pulses", "kbar_histogram", "kbar_slice", "kbar_colormap", "snapshot", "movie",
            "temperature_map", "temperature_movie", "z_evolution", "msd", "density"]
 
@@ -211,6 +214,7 @@ def kbar_pulses(results, *, ax=None, labels=None, start: int = 0):
 
 def kbar_histogram(ds, *, ax=None, bins: int = 60, by_species: bool = True, threshold: float | None = None):
     """Distribution of per-atom k̄ (all frames pooled), optionally per species, with a threshold line."""
+    bins = _checks.count("bins", bins)
     ax = _axes(ax)
     values = ds.kbar.values
     groups = [(s, values[:, ds.symbol.values == s]) for s in ds.species.values] if by_species else [("all", values)]
@@ -531,13 +535,14 @@ def snapshot(frame, path, *, color_by="species", values=None, antisites=None, vi
         frame = next(read_frames(frame))
     frame = as_frame(frame)
     if view not in _snapshot.VIEWS:
-        raise ValueError(f"view={view!r}; choose one of {', '.join(map(repr, _snapshot.VIEWS))}")
+        raise InvalidArgumentError(f"view={view!r}; choose one of {', '.join(map(repr, _snapshot.VIEWS))}")
     if renderer not in _snapshot.RENDERERS:
-        raise ValueError(f"renderer={renderer!r}; choose one of {', '.join(map(repr, _snapshot.RENDERERS))}")
-    if len(size) != 2 or not all(int(s) == s and 16 <= s <= 8192 for s in size):
-        raise ValueError(f"size must be two whole numbers of pixels in [16, 8192], got {size}")
+        raise InvalidArgumentError(f"renderer={renderer!r}; choose one of {', '.join(map(repr, _snapshot.RENDERERS))}")
+    if isinstance(size, str) or not hasattr(size, "__len__") or len(size) != 2:
+        raise InvalidArgumentError(f"size must be two whole numbers of pixels in [16, 8192], got {size!r}")
+    size = tuple(_checks.count(f"size[{k}]", s, minimum=16, maximum=8192) for k, s in enumerate(size))
     if not (np.isfinite(radius) and radius > 0):
-        raise ValueError(f"radius must be a positive length in Å, got {radius}")
+        raise InvalidArgumentError(f"radius must be a positive length in Å, got {radius}")
     from matplotlib.colors import to_rgb
 
     n = len(frame)
@@ -547,28 +552,28 @@ def snapshot(frame, path, *, color_by="species", values=None, antisites=None, vi
         colours = np.array([to_rgb(SPECIES_COLOURS.get(chemical_symbols[z], "#7f7f7f")) for z in frame.numbers])
     else:
         if values is None:
-            raise ValueError(f"color_by={color_by!r} needs values= (one number per atom, or a k̄ result)")
+            raise InvalidArgumentError(f"color_by={color_by!r} needs values= (one number per atom, or a k̄ result)")
         if hasattr(values, "data_vars"):
             values = values["kbar"].values[-1]
         values = np.asarray(values, dtype=float)
         if values.shape != (n,):
-            raise ValueError(f"values must hold one number per atom ({n}), got shape {values.shape}")
+            raise InvalidArgumentError(f"values must hold one number per atom ({n}), got shape {values.shape}")
         scaled = np.clip((values - KBAR_RANGE[0]) / (KBAR_RANGE[1] - KBAR_RANGE[0]), 0.0, 1.0)
         colours = kbar_colormap()(np.nan_to_num(scaled, nan=0.0))[:, :3]
     if antisites is not None:
         antisites = np.asarray(antisites, dtype=bool)
         if antisites.shape != (n,):
-            raise ValueError(f"antisites must be a boolean mask of the {n} atoms, got shape {antisites.shape}")
+            raise InvalidArgumentError(f"antisites must be a boolean mask of the {n} atoms, got shape {antisites.shape}")
         colours[antisites] = 0.0
     keep = np.ones(n, dtype=bool)
     if slab is not None:
         axis, low, high = slab
         if axis not in ("x", "y", "z") or not (np.isfinite(low) and np.isfinite(high) and low < high):
-            raise ValueError(f"slab must be (axis 'x'|'y'|'z', low, high) with low < high, got {slab}")
+            raise InvalidArgumentError(f"slab must be (axis 'x'|'y'|'z', low, high) with low < high, got {slab}")
         coordinate = frame.positions[:, "xyz".index(axis)]
         keep = (coordinate >= low) & (coordinate < high)
         if not keep.any():
-            raise ValueError(f"slab {slab} holds no atoms (the {axis} coordinates span "
+            raise InvalidArgumentError(f"slab {slab} holds no atoms (the {axis} coordinates span "
                              f"{coordinate.min():.1f}-{coordinate.max():.1f} Å)")
     return _snapshot.render(path, frame.positions[keep], frame.cell, colours[keep], np.full(int(keep.sum()), radius),
                             view=view, size=tuple(int(s) for s in size), renderer=renderer)
@@ -604,9 +609,9 @@ def movie(frames, path, *, color_by="species", values=None, fps: float = 5.0, sh
     from .pipeline import analysis_frames
 
     if os.path.splitext(os.fspath(path))[1].lower() != ".gif":
-        raise ValueError(f"movie writes animated GIF (.gif), got {os.fspath(path)!r}; convert with ffmpeg for MP4")
-    if not (np.isfinite(fps) and fps > 0):
-        raise ValueError(f"fps must be a positive number, got {fps}")
+        raise InvalidArgumentError(f"movie writes animated GIF (.gif), got {os.fspath(path)!r}; convert with ffmpeg "
+                                   "for MP4")
+    fps = _checks.positive("fps", fps, unit="frames per second")
     if hasattr(values, "data_vars"):
         values = values["kbar"].values
     images, renderer = [], None

@@ -21,7 +21,8 @@ from ase import Atoms
 from ase.data import atomic_masses, atomic_numbers
 from ase.spacegroup import crystal
 
-from .errors import UnknownSpeciesError
+from . import _checks
+from .errors import InvalidArgumentError, UnknownSpeciesError
 from .frames import AMU_PER_A3_TO_G_PER_CM3
 
 __all__ = [
@@ -185,12 +186,12 @@ def composition(atoms) -> Composition:
 
 
 def _size(size) -> tuple[int, int, int]:
+    """Repetitions along the three cell vectors: an integer or three (whole floats accepted; 2.5 is not 2)."""
     if np.isscalar(size):
         size = (size, size, size)
-    size = tuple(int(x) for x in size)
-    if len(size) != 3 or min(size) < 1:
-        raise ValueError(f"size must be three positive integers, got {size}")
-    return size
+    if isinstance(size, str) or not hasattr(size, "__len__") or len(size) != 3:
+        raise InvalidArgumentError(f"size must be a positive integer or three of them, got {size!r}")
+    return tuple(_checks.count(f"size[{k}]", x) for k, x in enumerate(size))
 
 
 def rocksalt(composition: str, size=(3, 3, 3), *, a: float | None = None, seed=None, antisite_fraction: float = 0.0) -> Atoms:
@@ -235,8 +236,7 @@ def rocksalt(composition: str, size=(3, 3, 3), *, a: float | None = None, seed=N
     ge, sb, te = _gst_amounts(composition)
     if ge + sb > te + 1e-12:
         raise ValueError(f"{composition!r} has more cations than anions; it does not fit a rock-salt lattice with Te on the anion sites")
-    if not 0.0 <= antisite_fraction <= 1.0:
-        raise ValueError(f"antisite_fraction must lie in [0, 1], got {antisite_fraction}")
+    antisite_fraction = _checks.real("antisite_fraction", antisite_fraction, low=0.0, high=1.0)
     n1, n2, n3 = _size(size)
     cells = n1 * n2 * n3
     sites = 4 * cells
@@ -246,9 +246,7 @@ def rocksalt(composition: str, size=(3, 3, 3), *, a: float | None = None, seed=N
             f"a {n1}x{n2}x{n3} rock-salt supercell ({sites} cation sites) cannot hold {composition} exactly; "
             f"n1*n2*n3 must be a multiple of {_cells_needed(ge, sb, te)}, e.g. size={_suggest(_cells_needed(ge, sb, te))}"
         )
-    a = ROCKSALT_A if a is None else float(a)
-    if a <= 0:
-        raise ValueError(f"a must be positive, got {a}")
+    a = ROCKSALT_A if a is None else _checks.positive("a", a, unit="Å")
     rng = np.random.default_rng(seed)
     anion = np.array([[0, 0, 0], [0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0]])
     cation = anion + 0.5 * np.array([1, 0, 0])
@@ -462,6 +460,8 @@ def mushroom_cell(seed=0, *, size=(32, 5, 20), a: float | None = None, fixed_lay
     -------
     ase.Atoms
     """
+    fixed_layers = _checks.count("fixed_layers", fixed_layers, minimum=0)
+    heater_radius = _checks.positive("heater_radius", heater_radius, unit="Å")
     atoms = rocksalt("Ge1Sb2Te4", size, a=a, seed=seed)
     a = atoms.info["a"]
     lx, _, lz = atoms.cell.lengths()

@@ -11,6 +11,8 @@ freedom and are left out.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import xarray as xr
 from ase import units
@@ -21,7 +23,8 @@ from .frames import axis_coordinates, inverse_cell
 from .parallel import n_tasks
 from .pipeline import Analysis, Part, analysis_frames, run
 from ._kernels.thermal import binned_sums
-from .errors import MissingDataError
+from . import _checks
+from .errors import ArgumentTypeError, GstorderWarning, InvalidArgumentError, MissingDataError
 
 __all__ = ["temperature_map", "radial_temperature", "atom_temperatures", "kinetic_energies", "KB_EV", "EV_PER_AMU_A2_PS2"]
 
@@ -57,13 +60,19 @@ def kinetic_energies(frame, *, exclude="fixed", com="frame") -> tuple[np.ndarray
     frame = as_frame(frame)
     v = frame.require_velocities()
     counted = ~_mask(frame, exclude, "exclude", default_fixed=True)
+    bad = ~np.isfinite(v).all(axis=1)
+    if bad.any():  # one NaN velocity would otherwise turn every pixel it is smoothed into NaN
+        first = int(np.flatnonzero(bad)[0])
+        warnings.warn(f"{frame.describe()}: {int(bad.sum())} atoms have non-finite velocities (first: atom {first}, "
+                      f"{v[first].tolist()}); they are left out of the kinetic energies", GstorderWarning, stacklevel=3)
+        counted &= ~bad
+        v = np.where(bad[:, None], 0.0, v)
     m = frame.atom_masses
     if com is None:
         v_cm = np.zeros(3)
     else:
         if isinstance(com, str):
-            if com != "frame":
-                raise ValueError(f"com={com!r}; use 'frame', None or a boolean mask / indices of atoms")
+            _checks.choice("com", com, ("frame", None))
             region = counted
         else:
             region = _mask(frame, com, "com") & counted
@@ -162,13 +171,15 @@ class TemperatureMap(Analysis):
                  parallel=None):
         self.axes = _plane_axes(plane)
         self.bins = _bins(bins)
-        if int(average_frames) != average_frames or average_frames < 1:
-            raise ValueError(f"average_frames must be a positive integer, got {average_frames}")
-        if sigma_nm is not None and sigma_nm < 0:
-            raise ValueError(f"sigma_nm must be >= 0 (nm), got {sigma_nm}")
-        self.plane, self.sigma_nm, self.average_frames = plane, sigma_nm, int(average_frames)
+        average_frames = _checks.count("average_frames", average_frames)
+        sigma_nm = None if sigma_nm is None else _checks.non_negative("sigma_nm", sigma_nm, unit="nm")
+        min_atoms = _checks.non_negative("min_atoms", min_atoms)
+        refine = None if refine is None else _checks.count("refine", refine)
+        _check_selection("exclude", exclude, "fixed")
+        _check_selection("com", com, "frame")
+        self.plane, self.sigma_nm, self.average_frames = plane, sigma_nm, average_frames
         self.exclude, self.com, self.min_atoms, self.refine = exclude, com, min_atoms, refine
-        self.per_atom, self.parallel = bool(per_atom), parallel
+        self.per_atom, self.parallel = _checks.flag("per_atom", per_atom), parallel
         self.same_atoms = self.per_atom
 
     def parameters(self) -> dict:
@@ -237,6 +248,12 @@ class TemperatureMap(Analysis):
                            exclude=exclude if isinstance(exclude, str) or exclude is None else "mask",
                            com=com if isinstance(com, str) or com is None else "mask"),
         )
+        empty = [k for k in range(len(smooth)) if not np.isfinite(smooth[k]).any()]
+        if empty:
+            warnings.warn(f"temperature_map: {len(empty)} of {len(smooth)} maps have no pixel with at least min_atoms="
+                          f"{min_atoms} atoms (grid {nu} x {nv} pixels of {du:.3g} x {dv:.3g} Å, "
+                          f"{counts[empty[0]].sum():.0f} atoms counted); use fewer bins, a lower min_atoms or "
+                          "average_frames > 1", GstorderWarning, stacklevel=2)
         if self.refine:
             ds = ds.merge(_refined(ds, int(self.refine), u, v))
         return ds
@@ -264,13 +281,13 @@ def radial_temperature(frames, *, centre, axis: str | None = None, r_max: float 
         ``temperature`` (frame, r) in K (NaN with fewer than ``min_atoms``
         atoms) and ``count`` (frame, r), ``r`` the shell centres in Å.
     """
-    centre = np.asarray(centre, dtype=float).reshape(-1)
-    if centre.shape != (3,):
-        raise ValueError(f"centre must be a point (x, y, z) in Å, got {centre}")
-    if axis not in (None, "x", "y", "z"):
-        raise ValueError(f"axis={axis!r}; choose 'x', 'y', 'z' or None")
-    if not (r_max > 0 and 0 < bin_width <= r_max):
-        raise ValueError(f"need 0 < bin_width <= r_max, got bin_width={bin_width}, r_max={r_max}")
+    centre = _checks.finite_array("centre", centre, shape=(3,), unit="Å")
+    _checks.choice("axis", axis, (None, "x", "y", "z"))
+    r_max = _checks.positive("r_max", r_max, unit="Å")
+    bin_width = _checks.real("bin_width", bin_width, unit="Å", low=0.0, low_open=True, high=r_max)
+    min_atoms = _checks.non_negative("min_atoms", min_atoms)
+    _check_selection("exclude", exclude, "fixed")
+    _check_selection("com", com, "frame")
     n_bins = int(np.ceil(r_max / bin_width))
     r_max = n_bins * bin_width
     temps, counts_all, times = [], [], []
@@ -304,23 +321,57 @@ def _mask(frame, spec, name, *, default_fixed=False) -> np.ndarray:
         return np.zeros(n, dtype=bool)
     if isinstance(spec, str):
         if spec != "fixed" or not default_fixed:
-            raise ValueError(f"{name}={spec!r}; use 'fixed', None, or a boolean mask / indices of atoms")
+            raise InvalidArgumentError(f"{name}={spec!r}; use 'fixed', None, or a boolean mask / indices of atoms")
         if "fixed" in frame.arrays:
             return np.asarray(frame.arrays["fixed"], dtype=bool).reshape(n)
         if "move_mask" in frame.arrays:
             return ~np.asarray(frame.arrays["move_mask"], dtype=bool).reshape(n)
-        return np.zeros(n, dtype=bool)
+        return _frozen(frame)
     spec = np.asarray(spec)
     if spec.dtype == bool:
         if spec.shape != (n,):
-            raise ValueError(f"{name} mask must have shape ({n},), got {spec.shape}")
+            raise InvalidArgumentError(f"{name} mask must have shape ({n},), got {spec.shape}")
         return spec
+    if spec.dtype.kind not in "iu":
+        raise ArgumentTypeError(f"{name} must be 'fixed', None, a boolean mask or integer atom indices, got {spec.dtype}")
     if spec.shape == (n,) and n > 2 and set(np.unique(spec).tolist()) <= {0, 1}:
-        raise ValueError(f"{name} looks like a 0/1 mask of all {n} atoms but is {spec.dtype}; pass it as .astype(bool) "
-                         "(integers are read as atom indices)")
+        raise InvalidArgumentError(f"{name} looks like a 0/1 mask of all {n} atoms but is {spec.dtype}; pass it as "
+                                   ".astype(bool) (integers are read as atom indices)")
+    if spec.size and not (-n <= spec.min() and spec.max() < n):
+        raise InvalidArgumentError(f"{name} holds atom indices outside 0..{n - 1}: {spec.min()}..{spec.max()}")
     out = np.zeros(n, dtype=bool)
     out[spec.astype(np.int64)] = True
     return out
+
+
+def _frozen(frame) -> np.ndarray:
+    """Atoms ``exclude='fixed'`` leaves out when a frame carries no ``fixed`` array: those with exactly zero velocity.
+
+    LAMMPS runs of :func:`gstorder.md.lammps_deck` hold their fixed atoms at
+    v = 0 and dump no flag for them; counted as atoms at 0 K they would cool
+    every pixel they share (rows of the device map at 359 K instead of 600 K).
+    """
+    v = frame.velocities
+    if v is None:
+        return np.zeros(len(frame), dtype=bool)
+    frozen = (v == 0.0).all(axis=1)
+    if frozen.any() and not frozen.all():
+        warnings.warn(f"{frame.describe()}: no 'fixed' array; exclude='fixed' leaves out the {int(frozen.sum())} atoms "
+                      "with exactly zero velocity (pass read_frames(..., groups='groups.lmp') to name the fixed atoms, "
+                      "or exclude=None to count them)", GstorderWarning, stacklevel=4)
+        return frozen
+    return np.zeros(len(frame), dtype=bool)
+
+
+def _check_selection(name, spec, keyword) -> None:
+    """``spec`` is ``keyword``, None, or an array of booleans or atom indices (checked against a frame later)."""
+    if spec is None or isinstance(spec, str):
+        _checks.choice(name, spec, (keyword, None))
+        return
+    kind = np.asarray(spec).dtype.kind
+    if kind not in "biu":
+        raise ArgumentTypeError(f"{name} must be {keyword!r}, None, a boolean mask or integer atom indices, "
+                                f"got {type(spec).__name__} {spec!r}")
 
 
 def _blocks(frac, excluded, n_bins) -> bool:
@@ -335,18 +386,14 @@ def _blocks(frac, excluded, n_bins) -> bool:
 
 def _plane_axes(plane: str) -> tuple[int, int]:
     if not (isinstance(plane, str) and len(plane) == 2 and set(plane) <= set("xyz") and plane[0] != plane[1]):
-        raise ValueError(f"plane={plane!r}; use two different axes, e.g. 'xz' (horizontal x, vertical z)")
+        raise InvalidArgumentError(f"plane={plane!r}; use two different axes, e.g. 'xz' (horizontal x, vertical z)")
     return "xyz".index(plane[0]), "xyz".index(plane[1])
 
 
 def _bins(bins) -> tuple[int, int]:
-    try:
-        nu, nv = (int(b) for b in bins)
-    except (TypeError, ValueError):
-        raise ValueError(f"bins must be two positive integers, got {bins!r}") from None
-    if nu < 1 or nv < 1:
-        raise ValueError(f"bins must be two positive integers, got {bins!r}")
-    return nu, nv
+    if isinstance(bins, str) or not hasattr(bins, "__len__") or len(bins) != 2:
+        raise InvalidArgumentError(f"bins must be two positive integers (pixels along the plane's axes), got {bins!r}")
+    return _checks.count("bins[0]", bins[0]), _checks.count("bins[1]", bins[1])
 
 
 def _fractions(frame, axes):

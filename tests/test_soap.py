@@ -9,6 +9,7 @@ from conftest import extdata, random_atoms
 import gstorder
 from gstorder import crystallinity, structures
 from gstorder._soap import iter_soap, soap_settings
+from gstorder.errors import InvalidArgumentError
 
 pytest.importorskip("quippy")
 
@@ -96,8 +97,9 @@ def test_public_soap_layout_and_refused_options():
     assert v.dims == ("frame", "atom", "feature") and v.shape == (2, 6, 1501)
     assert "soap cutoff=5.5" in v.attrs["descriptor"]
     assert crystallinity.soap(structures.trigonal("Ge1Sb2Te4")).shape[-1] == 3331
-    for bad in [dict(average=True), dict(diagonal_radial=True), dict(radial_basis="POLY"), dict(Z_mix=True)]:
-        with pytest.raises(NotImplementedError, match=list(bad)[0]):
+    for bad in [dict(average=True), dict(diagonal_radial=True), dict(radial_basis="POLY"), dict(Z_mix=True),
+                dict(coupling=False), dict(nu_R=0), dict(nu_S=2), dict(coupling="F")]:
+        with pytest.raises(InvalidArgumentError, match=f"{list(bad)[0]}=.*backend='quippy'"):
             crystallinity.soap(structures.trigonal("GeTe"), **bad)
     with pytest.raises(ValueError, match="unknown SOAP option"):
         crystallinity.soap(structures.trigonal("GeTe"), cutof=5.0)
@@ -105,8 +107,29 @@ def test_public_soap_layout_and_refused_options():
         soap_settings(species_Z=[32, 51, 52], n_species=2)
     with pytest.raises(ValueError, match="backend='dscribe'"):
         crystallinity.soap(structures.trigonal("GeTe"), backend="dscribe")
-    with pytest.raises(ValueError, match="atom_sigma must be positive"):
+    with pytest.raises(InvalidArgumentError, match="atom_sigma must be positive"):
         soap_settings(atom_sigma=0)
+
+
+def test_quippy_defaults_of_quippy_only_options_are_accepted_and_change_nothing():
+    gete = structures.trigonal("GeTe")
+    plain = crystallinity.soap(gete, species=["Ge", "Te"])
+    same = crystallinity.soap(gete, species=["Ge", "Te"], coupling=True, nu_R=2, nu_S=1, average="F", Z_mix=False)
+    np.testing.assert_array_equal(same.values, plain.values)
+
+
+@pytest.mark.parametrize("option", [dict(coupling=False), dict(nu_R=0)])
+def test_quippy_only_options_go_to_quippy_with_its_backend(option):
+    pytest.importorskip("quippy")
+    from quippy.descriptors import Descriptor
+
+    gete = structures.trigonal("GeTe")
+    got = crystallinity.soap(gete, species=["Ge", "Te"], backend="quippy", **option)
+    name, value = next(iter(option.items()))
+    assert f"{name}={'F' if value is False else value}" in got.attrs["descriptor"]
+    expected = Descriptor(got.attrs["descriptor"]).calc(gete)["data"]
+    assert got.shape[-1] == expected.shape[-1] != 1501  # not the standard power spectrum
+    np.testing.assert_allclose(got.values[0], expected, rtol=1e-12)
 
 
 def test_radial_exponentials_by_recurrence_equal_direct_ones():
