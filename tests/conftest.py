@@ -1,5 +1,6 @@
 """Shared fixtures: reference structures and the external validation data."""
 
+import importlib
 from pathlib import Path
 
 import matplotlib
@@ -10,6 +11,19 @@ from ase import Atoms
 matplotlib.use("Agg")
 
 EXTDATA = Path(__file__).resolve().parents[1].parent / "shared" / "extdata"
+
+
+#: Mark for tests that compare against quippy itself (the SOAP oracle); the rest run without it.
+def _importable(name: str) -> bool:
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        return False
+    return True
+
+
+requires_quippy = pytest.mark.skipif(not _importable("quippy"),
+                                     reason="quippy-ase is not installed: it is the reference these tests compare against")
 
 
 def extdata(name: str) -> Path:

@@ -4,13 +4,12 @@ import numpy as np
 import pytest
 import xarray as xr
 from ase.io import read
-from conftest import extdata
+from conftest import requires_quippy, extdata
 
 import gstorder
 from gstorder import crystallinity, structures
 from gstorder.errors import EmptyFrameError, UnknownSpeciesError
 
-pytest.importorskip("quippy")
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +47,7 @@ def test_real_gete_crystal_amorphous_liquid_order(alpha_gete):
     assert k[1] - k[2] > 0.1
 
 
+@requires_quippy
 def test_numba_equals_quippy_backend():
     atoms = structures.rocksalt("Ge1Sb2Te4", 3, seed=4)
     atoms.rattle(0.2, seed=3)

@@ -4,14 +4,13 @@ import numpy as np
 import pytest
 from ase import Atoms
 from ase.io import read
-from conftest import extdata, random_atoms
+from conftest import requires_quippy, extdata, random_atoms
 
 import gstorder
 from gstorder import crystallinity, structures
 from gstorder._soap import iter_soap, soap_settings
 from gstorder.errors import InvalidArgumentError
 
-pytest.importorskip("quippy")
 
 TOL = 1e-12
 
@@ -34,22 +33,26 @@ def _assert_same(atoms, **options):
     return vn
 
 
+@requires_quippy
 def test_dimer_in_a_large_box():
     atoms = Atoms("GeTe", positions=[[5, 5, 5], [5, 5, 7.8]], cell=[20, 20, 20], pbc=True)
     _assert_same(atoms, species=["Ge", "Te"])
 
 
+@requires_quippy
 def test_non_periodic_cluster():
     rng = np.random.default_rng(1)
     atoms = Atoms(numbers=rng.choice([32, 51, 52], 25), positions=rng.uniform(0, 9, (25, 3)))
     _assert_same(atoms)
 
 
+@requires_quippy
 @pytest.mark.parametrize("phase", ["GeTe", "Sb2Te3", "Ge1Sb2Te4", "Ge2Sb2Te5"])
 def test_small_trigonal_cells_whose_images_are_neighbours(phase):
     _assert_same(structures.trigonal(phase))
 
 
+@requires_quippy
 def test_triclinic_random_cells_and_rocksalt():
     rng = np.random.default_rng(2)
     _assert_same(random_atoms(rng, 30, size=(7.0, 10.0)))
@@ -58,6 +61,7 @@ def test_triclinic_random_cells_and_rocksalt():
     _assert_same(atoms)
 
 
+@requires_quippy
 @pytest.mark.parametrize("n_max, l_max", [(12, 4), (8, 6), (2, 0), (5, 9)])
 def test_other_basis_sizes(n_max, l_max):
     atoms = structures.rocksalt("Ge1Sb2Te4", (2, 2, 2), seed=3)
@@ -65,6 +69,7 @@ def test_other_basis_sizes(n_max, l_max):
     _assert_same(atoms, n_max=n_max, l_max=l_max)
 
 
+@requires_quippy
 def test_unsorted_species_foreign_species_and_options():
     rng = np.random.default_rng(4)
     atoms = random_atoms(rng, 30, size=(8.0, 9.0), species=(32, 51, 52, 8))  # oxygen is foreign
@@ -75,6 +80,7 @@ def test_unsorted_species_foreign_species_and_options():
     _assert_same(atoms, species=["Te"])  # one species: the central Gaussian goes to every channel
 
 
+@requires_quippy
 def test_real_frames_from_extdata():
     am = read(extdata("aGeTe_AIMD_300K_216at_400fr.extxyz"), 0)
     _assert_same(am, species=["Ge", "Te"])
@@ -118,6 +124,7 @@ def test_quippy_defaults_of_quippy_only_options_are_accepted_and_change_nothing(
     np.testing.assert_array_equal(same.values, plain.values)
 
 
+@requires_quippy
 @pytest.mark.parametrize("option", [dict(coupling=False), dict(nu_R=0)])
 def test_quippy_only_options_go_to_quippy_with_its_backend(option):
     pytest.importorskip("quippy")
@@ -153,6 +160,7 @@ def test_radial_exponentials_by_recurrence_equal_direct_ones():
     assert not radial_decay(alpha, rb, narrow.cutoff).any()
 
 
+@requires_quippy
 def test_direct_exponentials_still_equal_quippy():
     atoms = structures.rocksalt("GeTe", 2, seed=0)
     atoms.rattle(0.1, seed=3)
