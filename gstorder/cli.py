@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 
 from . import __version__
-from .errors import GstorderError, GstorderWarning, MissingDataError
+from .errors import GstorderError, GstorderWarning, InvalidArgumentError, MissingDataError
 from .io import FORMATS, Trajectory
 from .pipeline import selected_positions
 from .report import format_text
@@ -18,9 +19,14 @@ def _index(text: str | None):
     """Parse 'start:stop:step' or an integer."""
     if text is None:
         return None
-    if ":" not in text:
-        return int(text)
-    parts = [int(p) if p else None for p in text.split(":")]
+    try:
+        if ":" not in text:
+            return int(text)
+        parts = [int(p) if p.strip() else None for p in text.split(":")]
+        if len(parts) > 3:
+            raise ValueError
+    except ValueError:
+        raise InvalidArgumentError(f"--index {text!r}: expected N or start:stop:step with integers") from None
     return slice(*parts)
 
 
@@ -29,8 +35,15 @@ def _species(text: str | None):
     if not text:
         return None
     items = [t.strip() for t in text.split(",") if t.strip()]
-    if all("=" in t for t in items):
-        return {int(k): v for k, v in (t.split("=") for t in items)}
+    if any("=" in t for t in items):
+        table = {}
+        for item in items:
+            key, _, value = item.partition("=")
+            if not key.strip().isdigit() or not value.strip():
+                raise InvalidArgumentError(f"--species {text!r}: expected TYPE=ELEMENT pairs with integer types, "
+                                           f"e.g. 1=Ge,2=Sb,3=Te (got {item!r})")
+            table[int(key)] = value.strip()
+        return table
     return items
 
 
@@ -178,11 +191,20 @@ def main(argv=None) -> int:
             return analyze_command(args)
         report(args.trajectory, index=_index(args.index), format=args.format, species=_species(args.species),
                bond_cutoff=args.bond_cutoff, reference=args.reference, timestep_fs=args.timestep_fs, groups=args.groups)
-    except (GstorderError, FileNotFoundError, FileExistsError, ValueError, TypeError, IndexError) as exc:
-        print(f"gstorder: error: {_one_line(exc)}", file=sys.stderr)
-        return 2
     except BrokenPipeError:  # e.g. piped into head
         sys.stderr.close()
+    except KeyboardInterrupt:
+        print("gstorder: interrupted", file=sys.stderr)
+        return 130
+    except (GstorderError, OSError, ValueError, TypeError, IndexError) as exc:
+        print(f"gstorder: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a bug of gstorder's: still one line (GSTORDER_DEBUG=1 shows the traceback)
+        if os.environ.get("GSTORDER_DEBUG"):
+            raise
+        print(f"gstorder: internal error: {type(exc).__name__}: {_one_line(exc)} (rerun with GSTORDER_DEBUG=1 for the "
+              "traceback and please report it)", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -66,3 +66,65 @@ def test_readme_quick_start_runs_as_written(tmp_path, monkeypatch):
     exec(compile(code, "README.md", "exec"), namespace)
     assert (tmp_path / "rdf.nc").stat().st_size > 0 and "kbar" in namespace["tree"].children
     plt.close("all")
+
+
+def test_per_species_coordination_lines_are_the_brute_force_numbers(capsys):
+    """The report's Ge/Sb/Te coordination rows equal an independent count (ASE neighbour list) over all frames."""
+    import numpy as np
+    from ase.io import read
+    from ase.neighborlist import neighbor_list
+
+    frames = read(EXAMPLE, ":")
+    sums, counts = {}, {}
+    for atoms in frames:
+        i = neighbor_list("i", atoms, 3.2)
+        cn = np.bincount(i, minlength=len(atoms))
+        for s in ("Ge", "Sb", "Te"):
+            mask = np.array(atoms.get_chemical_symbols()) == s
+            sums[s] = sums.get(s, 0) + cn[mask].sum()
+            counts[s] = counts.get(s, 0) + mask.sum()
+    assert cli.main(["report", str(EXAMPLE)]) == 0
+    out = capsys.readouterr().out
+    for s in ("Ge", "Sb", "Te"):
+        printed = float(re.search(rf"^\s+{s}\s+(\d+\.\d\d)$", out, flags=re.M).group(1))
+        assert printed == pytest.approx(sums[s] / counts[s], abs=0.005)
+
+
+BAD_FILES = {
+    "empty.xyz": b"",
+    "nan.xyz": b'2\nLattice="5 0 0 0 5 0 0 0 5" Properties=species:S:1:pos:R:3\nGe 0 0 0\nTe nan 1 1\n',
+    "singular.xyz": b'2\nLattice="5 0 0 5 0 0 0 0 5" Properties=species:S:1:pos:R:3\nGe 0 0 0\nTe 1 1 1\n',
+    "bytes.xyz": b'2\nLattice="5 0 0 0 5 0 0 0 5" Properties=species:S:1:pos:R:3\nGe 0 0 0\n\xff\xfe 1 1 1\n',
+}
+
+
+@pytest.mark.parametrize("argv", [
+    ["report", "empty.xyz"], ["report", "nan.xyz"], ["report", "singular.xyz"], ["report", "bytes.xyz"],
+    ["report", "EXAMPLE", "--index", "abc"], ["report", "EXAMPLE", "--index", "100"],
+    ["report", "EXAMPLE", "--index", "0:5:0"], ["report", "EXAMPLE", "--index", "1:2:3:4"],
+    ["report", "EXAMPLE", "--species", "a=Ge"], ["report", "EXAMPLE", "--bond-cutoff", "-1"],
+    ["report", "EXAMPLE", "--bond-cutoff", "nan"], ["analyze", "empty.xyz", "--out", "o"],
+    ["analyze", "EXAMPLE", "--index", "5:3", "--out", "o"], ["report", "."],
+])
+def test_every_failure_exits_2_with_one_line(argv, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for name, data in BAD_FILES.items():
+        (tmp_path / name).write_bytes(data)
+    argv = [str(EXAMPLE) if a == "EXAMPLE" else a for a in argv]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gstorder: error: ") and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_an_unexpected_exception_is_one_line_too(monkeypatch, capsys):
+    def broken(*args, **kwargs):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(cli, "report", broken)
+    monkeypatch.delenv("GSTORDER_DEBUG", raising=False)
+    assert cli.main(["report", str(EXAMPLE)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gstorder: internal error: KeyError") and err.count("\n") == 1
+    monkeypatch.setenv("GSTORDER_DEBUG", "1")
+    with pytest.raises(KeyError):
+        cli.main(["report", str(EXAMPLE)])

@@ -8,7 +8,8 @@ from scipy.ndimage import gaussian_filter
 
 import gstorder
 from gstorder import structures, temperature_map
-from gstorder.errors import MissingDataError
+from gstorder.errors import GstorderWarning, MissingDataError
+from gstorder.frames import ASE_VELOCITY_TO_A_PER_PS
 from gstorder.thermal import EV_PER_AMU_A2_PS2, KB_EV, atom_temperatures, kinetic_energies, radial_temperature
 
 
@@ -218,3 +219,39 @@ def test_one_hot_spot_at_the_heater_and_none_across_the_fixed_layers(slab):
     hottest = t.where(t == t.max(), drop=True)
     assert abs(float(hottest.x[0]) - 96) < 25 and float(hottest.z[0]) < 20  # the one hot spot, at the heater
     assert np.isnan(t.isel(z=-1)).all()  # the fixed layers carry no temperature
+
+
+def _hot_with_frozen_rows(rng):
+    """A rock-salt slab whose top third is frozen (v = 0, no 'fixed' array), as a LAMMPS dump of lammps_deck gives it."""
+    atoms = structures.rocksalt("GeTe", (4, 4, 6), a=6.0)
+    v = rng.normal(0, 0.05, (len(atoms), 3))
+    frozen = atoms.positions[:, 2] > 24.0
+    v[frozen] = 0.0
+    atoms.set_velocities(v / ASE_VELOCITY_TO_A_PER_PS)
+    frame = gstorder.as_frame(atoms)
+    return frame, frozen
+
+
+def test_exclude_fixed_without_a_fixed_array_leaves_out_atoms_at_rest(rng):
+    frame, frozen = _hot_with_frozen_rows(rng)
+    with pytest.warns(GstorderWarning, match=f"leaves out the {frozen.sum()} atoms with exactly zero velocity"):
+        guessed = gstorder.temperature_map(frame, bins=(4, 6), sigma_nm=None)
+    named = gstorder.temperature_map(frame, bins=(4, 6), sigma_nm=None, exclude=frozen)
+    np.testing.assert_array_equal(guessed.temperature.values, named.temperature.values)
+    counted = gstorder.temperature_map(frame, bins=(4, 6), sigma_nm=None, exclude=None)
+    assert np.nanmean(counted.temperature.values) < 0.8 * np.nanmean(named.temperature.values)  # the bias it avoids
+
+
+def test_a_nan_velocity_is_left_out_with_a_warning_naming_the_atom(rng):
+    frame, _ = _hot_with_frozen_rows(rng)
+    frame.velocities[7] = [np.nan, 0.0, 0.0]
+    with pytest.warns(GstorderWarning, match=r"1 atoms have non-finite velocities \(first: atom 7"):
+        ds = gstorder.temperature_map(frame, bins=(4, 6), exclude=None)
+    assert np.isfinite(ds.temperature.values).all()
+
+
+def test_a_grid_without_any_filled_pixel_warns(rng):
+    frame, _ = _hot_with_frozen_rows(rng)
+    with pytest.warns(GstorderWarning, match="no pixel with at least min_atoms=1000"):
+        ds = gstorder.temperature_map(frame, bins=(4, 6), exclude=None, min_atoms=1000)
+    assert np.isnan(ds.temperature.values).all()
