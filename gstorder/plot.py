@@ -252,14 +252,15 @@ def kbar_slice(frame, ds, *, ax=None, frame_index: int = -1, axis: str = "y", ce
     """
     from .frames import as_frame
 
+    a = "xyz".index(_checks.choice("axis", axis, ("x", "y", "z")))
+    thickness = _checks.positive("thickness", thickness, unit="Å")
+    size = _checks.positive("size", size, unit="points²")
+    centre = None if centre is None else _checks.real("centre", centre, unit="Å")
     frame = as_frame(frame)
     ax = _axes(ax)
-    if axis not in ("x", "y", "z"):
-        raise ValueError(f"axis={axis!r}; choose 'x', 'y' or 'z'")
-    a = "xyz".index(axis)
     k = ds.kbar.isel(frame=frame_index).values
     if len(k) != len(frame):
-        raise ValueError(f"the frame has {len(frame)} atoms but the result {len(k)}")
+        raise InvalidArgumentError(f"the frame has {len(frame)} atoms but the result {len(k)}")
     pos = frame.positions
     mid = pos[:, a].mean() if centre is None else centre
     sel = np.abs(pos[:, a] - mid) < thickness / 2
