@@ -308,6 +308,8 @@ def run(frames, analyses, *, index=None, block_size: int | None = None, parallel
     analyses = _check_analyses(analyses)
     index = _checks.frame_index("index", index)
     block_size = None if block_size is None else _checks.count("block_size", block_size)
+    workers = None if workers is None else _checks.count("workers", workers)
+    chunk_frames = None if chunk_frames is None else _checks.count("chunk_frames", chunk_frames)
     for name, value in (("parallel", parallel), ("show_progress", show_progress)):
         if value is not None:
             _checks.flag(name, value)

@@ -19,9 +19,10 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from . import _checks
 from ._labels import attrs_of
 from ._soap import iter_soap, require_species, soap_settings
-from .errors import EmptyFrameError
+from .errors import EmptyFrameError, InvalidArgumentError
 from .frames import iter_frames
 
 __all__ = ["similarity_map", "average_soap"]
@@ -86,8 +87,9 @@ def similarity_map(structures, *, labels=None, zeta: float = 1.0, perplexity: fl
     >>> ds.distance.shape, round(float(ds.kernel[0, 0]), 12)
     ((8, 8), 1.0)
     """
-    if not (np.isfinite(zeta) and zeta > 0):
-        raise ValueError(f"zeta must be a positive finite number, got {zeta}")
+    zeta = _checks.positive("zeta", zeta)
+    seed = _checks.count("seed", seed, minimum=0)
+    perplexity = None if perplexity is None else _checks.positive("perplexity", perplexity)
     if isinstance(structures, dict):
         frames, given = [], []
         for label, group in structures.items():
@@ -100,16 +102,16 @@ def similarity_map(structures, *, labels=None, zeta: float = 1.0, perplexity: fl
     n = len(vectors)
     labels = found if labels is None else [str(x) for x in labels]
     if len(labels) != n:
-        raise ValueError(f"{len(labels)} labels for {n} structures")
+        raise InvalidArgumentError(f"{len(labels)} labels for {n} structures")
     if n < 3:
-        raise ValueError(f"a similarity map needs at least 3 structures, got {n}")
+        raise InvalidArgumentError(f"a similarity map needs at least 3 structures, got {n}")
     unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
     kernel = np.clip(unit @ unit.T, 0.0, 1.0) ** zeta
     distance = np.sqrt(np.maximum(2.0 - 2.0 * kernel, 0.0))
     np.fill_diagonal(distance, 0.0)
     perplexity = min(30.0, (n - 1) / 3.0) if perplexity is None else float(perplexity)
     if not 0 < perplexity < n:
-        raise ValueError(f"perplexity must lie in (0, {n}) for {n} structures, got {perplexity}")
+        raise InvalidArgumentError(f"perplexity must lie in (0, {n}) for {n} structures, got {perplexity}")
     from sklearn.manifold import TSNE
 
     embedding = TSNE(n_components=2, metric="precomputed", init="random", perplexity=perplexity,

@@ -32,7 +32,7 @@ from ._labels import attrs_of
 from .altbc import ALTBC
 from .crystallinity import KBar
 from .dynamics import MSD, Density
-from .errors import GstorderError, MissingDataError, UnknownSpeciesError
+from .errors import GstorderError, InvalidArgumentError, MissingDataError, UnknownSpeciesError
 from .frames import Frame, as_frame
 from .io import Trajectory
 from .layers import TrackLayers, ZProfile, find_layers
@@ -72,7 +72,7 @@ def _make(name: str, options: dict, first: Frame, per_atom: bool) -> list[Analys
         return [MSD(**o)]
     if name == "density":
         return [Density(**o)]
-    raise ValueError(f"unknown analysis {name!r}; choose from {', '.join(ANALYSES)} or 'all'")
+    raise InvalidArgumentError(f"unknown analysis {name!r}; choose from {', '.join(ANALYSES)} or 'all'")
 
 
 def _pixels(n_atoms: int, atoms_per_pixel: int = 20) -> tuple[int, int]:
@@ -116,7 +116,7 @@ def _requested(analyses) -> dict:
                                 f"got {item!r}")
     unknown = [k for k in table if isinstance(k, str) and k not in ANALYSES]
     if unknown:
-        raise ValueError(f"unknown analysis {unknown[0]!r}; choose from {', '.join(ANALYSES)} or 'all'")
+        raise InvalidArgumentError(f"unknown analysis {unknown[0]!r}; choose from {', '.join(ANALYSES)} or 'all'")
     if not table:
         raise ValueError("no analyses requested")
     return table

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import gstorder
+import gstorder.structure_map
 from gstorder import crystallinity, layers, plot, structures
 from gstorder.errors import ArgumentTypeError, GstorderError, InvalidArgumentError, UnknownSpeciesError
 
@@ -101,6 +102,18 @@ CASES = [
     ("index str", lambda f: gstorder.altbc([f, f], index="abc"), "index", ArgumentTypeError),
     ("index step 0", lambda f: gstorder.altbc([f, f], index=slice(0, 2, 0)), "index", InvalidArgumentError),
     ("threads 0", lambda f: gstorder.threads(0).__enter__(), "threads", InvalidArgumentError),
+    # one pass, references, maps
+    ("analyze name", lambda f: gstorder.analyze(f, ["rdf", "nope"]), "nope", GstorderError),
+    ("analyze workers 0", lambda f: gstorder.analyze(f, ["rdf"], workers=0), "workers", InvalidArgumentError),
+    ("analyze chunk 0", lambda f: gstorder.analyze(f, ["rdf"], workers=2, chunk_frames=0), "chunk_frames", InvalidArgumentError),
+    ("reference merge nan", lambda f: crystallinity.reference([f], merge_tolerance=NAN), "merge_tolerance", InvalidArgumentError),
+    ("calibrate bins 1", lambda f: crystallinity.calibrate(f, f, bins=1), "bins", InvalidArgumentError),
+    ("similarity zeta nan", lambda f: gstorder.structure_map.similarity_map([f] * 4, zeta=NAN), "zeta", InvalidArgumentError),
+    ("similarity perplexity -1", lambda f: gstorder.structure_map.similarity_map([f] * 4, perplexity=-1.0), "perplexity",
+     InvalidArgumentError),
+    ("atom_temperatures exclude", lambda f: gstorder.thermal.atom_temperatures(f, exclude=[10_000]), "exclude",
+     InvalidArgumentError),
+    ("z_coordinates axis", lambda f: layers.z_coordinates([f], axis="q"), "axis", InvalidArgumentError),
     # plots
     ("kbar_histogram bins 0", lambda f: plot.kbar_histogram(crystallinity.kbar(f), bins=0), "bins", InvalidArgumentError),
     ("snapshot size", lambda f: plot.snapshot(f, "x.png", size=(0, 10)), "size", InvalidArgumentError),

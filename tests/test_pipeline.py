@@ -179,8 +179,8 @@ def test_cli_analyze_end_to_end(tmp_path, capsys):
     (["EXAMPLE", "--kbar", "nope"], "not a named reference"),
     (["CORRUPT"], "file ends after 1 of 3 atom lines"),
     (["MIXED"], "other atoms than the first frame"),
-    (["EXAMPLE", "--index", "abc"], "invalid literal"),
-    (["EXAMPLE", "--species", "a=Ge"], "invalid literal"),
+    (["EXAMPLE", "--index", "abc"], "expected N or start:stop:step"),
+    (["EXAMPLE", "--species", "a=Ge"], "expected TYPE=ELEMENT pairs"),
     (["EXAMPLE", "--workers", "0"], "--workers must be a positive integer"),
 ])
 def test_cli_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, capfd, args, message):

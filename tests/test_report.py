@@ -173,8 +173,9 @@ def test_write_figures_writes_one_readable_png_per_group(figures):
 
 
 def test_write_figures_skips_absent_and_degenerate_groups(frames, groups, tmp_path):
-    some = make_tree({"rdf": groups["rdf"], "motifs": groups["motifs"],
-                      "temperature": gstorder.temperature_map(frames)}, run_attrs(frames))  # 60 x 36 pixels: all NaN
+    with pytest.warns(gstorder.errors.GstorderWarning, match="no pixel with at least min_atoms"):
+        empty_map = gstorder.temperature_map(frames)  # 60 x 36 pixels of a 189-atom cell: all NaN
+    some = make_tree({"rdf": groups["rdf"], "motifs": groups["motifs"], "temperature": empty_map}, run_attrs(frames))
     assert np.isnan(some["temperature"].temperature).all()
     assert set(report.write_figures(some, tmp_path)) == {"rdf", "bond_motifs"} == _pngs(tmp_path)
     assert "temperature" not in dict(report.key_numbers(some))

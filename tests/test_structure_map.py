@@ -61,5 +61,5 @@ def test_bad_input():
     with pytest.raises(ValueError, match="2 labels for 3 structures"):
         similarity_map(cells, labels=["a", "b"], soap=SOAP)
     for zeta in (0, -1, float("nan"), float("inf")):
-        with pytest.raises(ValueError, match="zeta must be a positive finite number"):
+        with pytest.raises(ValueError, match="zeta must be (positive|a finite number)"):
             similarity_map(cells, zeta=zeta, soap=SOAP)
