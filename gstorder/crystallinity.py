@@ -71,9 +71,12 @@ def soap(frames, *, backend: str = "numba", index=None, block_size: int = SOAP_B
         ``cutoff_transition_width=0.5``, ``central_weight=1.0``,
         ``covariance_sigma0=0.0``, ``normalise=True``,
         ``basis_error_exponent=10``, ``central_reference_all_species``.
-        Options gstorder does not reproduce (``average``,
-        ``diagonal_radial``, other radial bases, ...) raise
-        ``NotImplementedError``.
+        quippy options the native kernel does not reproduce (``coupling``,
+        ``nu_R``, ``nu_S``, ``average``, ``diagonal_radial``, species
+        mixing, other radial bases, ...) are accepted at quippy's default
+        value and otherwise need ``backend="quippy"``; the native backend
+        refuses them (:class:`~gstorder.errors.InvalidArgumentError`) rather
+        than return the standard vector.
 
     Returns
     -------

@@ -236,7 +236,7 @@ def test_docs_code_blocks_run(tmp_path, monkeypatch):
             assert cli.main(args[1:-1] + [str(tmp_path / args[-1])]) == 0
 
 
-RUNNABLE_DOCS = ["local_structure.md", "io.md", "neighbors.md", "structures.md", "crystallinity.md", "device.md", "md.md",
+RUNNABLE_DOCS = ["errors.md", "local_structure.md", "io.md", "neighbors.md", "structures.md", "crystallinity.md", "device.md", "md.md",
                  "gallery.md"]
 
 
