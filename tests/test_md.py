@@ -124,23 +124,140 @@ def test_hooks_npt_and_set_pulses(tmp_path):
     assert np.isfinite(log["volume_A3"]).all()
 
 
-def test_bad_input(tmp_path):
-    with pytest.raises(ValueError, match="ensemble='nph'"):
+def test_bad_segments_and_pulses_are_refused_when_made():
+    errors = gstorder.errors
+    with pytest.raises(errors.InvalidArgumentError, match="ensemble must be one of .*'nph'"):
         md.Segment(1.0, "nph", 300.0)
-    with pytest.raises(ValueError, match="needs temperature_K"):
+    with pytest.raises(errors.InvalidArgumentError, match="needs temperature_K"):
         md.Segment(1.0, "nvt")
-    with pytest.raises(ValueError, match="duration_ps must be positive"):
-        md.Segment(0.0, "nve")
+    for bad in (0.0, -1.0, np.nan, np.inf):
+        with pytest.raises(errors.InvalidArgumentError, match="duration_ps"):
+            md.Segment(bad, "nve")
+    with pytest.raises(errors.ArgumentTypeError, match="duration_ps"):
+        md.Segment("1", "nve")
+    for bad in (np.nan, -5.0, (300.0, np.inf), (1.0, 2.0, 3.0)):
+        with pytest.raises(errors.InvalidArgumentError, match="temperature_K"):
+            md.Segment(1.0, "nvt", bad)
+    with pytest.raises(errors.InvalidArgumentError, match="pressure_GPa"):
+        md.Segment(1.0, "npt", 300.0, pressure_GPa=np.nan)
+    with pytest.raises(errors.ArgumentTypeError, match="heat must be a HeatPulse"):
+        md.Segment(1.0, "nve", heat=55.0)
+    region = np.ones(8, bool)
+    for bad in (np.nan, np.inf):
+        with pytest.raises(errors.InvalidArgumentError, match="HeatPulse power"):
+            md.HeatPulse(region, bad)
+    with pytest.raises(errors.ArgumentTypeError, match="boolean mask"):
+        md.HeatPulse(np.arange(8), 1.0)
+    seg = md.Segment(1.0, "nvt", (300.0, 400))
+    assert seg.temperature_K == (300.0, 400.0)
+
+
+def _run(atoms, segments, tmp_path, **options):
+    options = {"seed": 1, "trajectory": tmp_path / "t.xyz", "thermo": tmp_path / "t.csv", **options}
+    return md.run(atoms, lj(), segments, **options)
+
+
+def test_run_refuses_bad_arguments_before_the_first_step(tmp_path):
+    errors = gstorder.errors
+    nvt = [md.Segment(0.01, "nvt", 300.0)]
+    for name, bad, error in [("timestep_fs", 0.0, errors.InvalidArgumentError),
+                             ("timestep_fs", -2.0, errors.InvalidArgumentError),
+                             ("timestep_fs", np.nan, errors.InvalidArgumentError),
+                             ("timestep_fs", "2", errors.ArgumentTypeError),
+                             ("write_every", 0, errors.InvalidArgumentError),
+                             ("write_every", 2.5, errors.InvalidArgumentError),
+                             ("checkpoint_every", 0, errors.InvalidArgumentError),
+                             ("checkpoint_every", None, errors.ArgumentTypeError),
+                             ("temperature_K", -1.0, errors.InvalidArgumentError),
+                             ("temperature_K", np.inf, errors.InvalidArgumentError),
+                             ("langevin_damp_ps", 0.0, errors.InvalidArgumentError),
+                             ("friction_per_ps", np.nan, errors.InvalidArgumentError),
+                             ("thermostat_ps", -0.1, errors.InvalidArgumentError),
+                             ("pressure_damping_ps", 0.0, errors.InvalidArgumentError),
+                             ("seed", -1, errors.InvalidArgumentError),
+                             ("trajectory", 3, errors.ArgumentTypeError),
+                             ("hooks", [(0, print)], errors.InvalidArgumentError),
+                             ("hooks", [(1, "f")], errors.ArgumentTypeError)]:
+        with pytest.raises(error, match=name if name != "hooks" else "hook"):
+            _run(small(), nvt, tmp_path, **{name: bad})
+    for segments, match in [([], "segments is empty"), (md.Segment(0.01, "nve"), "list of Segment"),
+                            ([md.Segment(0.01, "nve"), "nvt"], r"segments\[1\] must be a Segment")]:
+        with pytest.raises(gstorder.errors.GstorderError, match=match):
+            _run(small(), segments, tmp_path)
+    with pytest.raises(errors.ArgumentTypeError, match="ase.Atoms"):
+        md.run(np.zeros((4, 3)), lj(), nvt)
+    atoms = small()
+    atoms.new_array("fixed", np.arange(len(atoms)) < 10)
+    for region, match in [(np.zeros(len(atoms), bool), "holds no atoms$"),
+                          (np.arange(len(atoms)) < 5, "holds no atoms that are not fixed"),
+                          (np.ones(3, bool), "3 entries for 64 atoms")]:
+        with pytest.raises(errors.InvalidArgumentError, match=match):
+            _run(atoms, [md.Segment(0.01, "nvt", 300.0), md.Segment(0.01, "nve", heat=md.HeatPulse(region, 1.0))], tmp_path)
+    seg = md.Segment(0.01, "nve", heat=md.HeatPulse(np.ones(len(atoms), bool), 1.0))
+    seg.heat.power = np.nan  # changed after it was made: checked again by run
+    with pytest.raises(errors.InvalidArgumentError, match="power"):
+        _run(small(), [seg], tmp_path)
+    skewed = small()
+    skewed.set_cell(skewed.cell.array + np.array([[0, 0, 0], [1.0, 0, 0], [0, 0, 0]]))
+    with pytest.raises(errors.InvalidArgumentError, match="upper-triangular"):
+        _run(skewed, [md.Segment(0.01, "nvt", 300.0), md.Segment(0.01, "npt", 300.0)], tmp_path)
+    assert not list(tmp_path.iterdir())  # nothing written, no step taken
+
+
+def test_protocols_refuse_bad_parameters():
+    errors = gstorder.errors
+    region = np.ones(8, bool)
+    with pytest.raises(errors.InvalidArgumentError, match="pulse_ps"):
+        md.protocol("reset_pulse", region=region, pulse_ps=0.0)
+    with pytest.raises(errors.InvalidArgumentError, match="energy_eV"):
+        md.protocol("reset_pulse", region=region, energy_eV=np.nan)
+    with pytest.raises(errors.InvalidArgumentError, match="anneal_ps"):
+        md.protocol("device_melt", region=region, anneal_ps=-1.0)
+    with pytest.raises(errors.InvalidArgumentError, match="HeatPulse power"):
+        md.protocol("device_melt", region=region, power_eV_per_ps=np.nan)
+    with pytest.raises(errors.InvalidArgumentError, match="rate_K_per_ps"):
+        md.protocol("heat_ramp", rate_K_per_ps=0.0)
+    with pytest.raises(errors.InvalidArgumentError, match="ramp needs two"):
+        md.protocol("heat_ramp", start_K=300.0, end_K=300.0)
+    with pytest.raises(errors.InvalidArgumentError, match="time_scale"):
+        md.protocol("melt_quench", time_scale=0.0)
+    with pytest.raises(errors.InvalidArgumentError, match="melt_K > melting_point_K"):
+        md.protocol("melt_quench", melt_K=800.0)
+    with pytest.raises(errors.InvalidArgumentError, match="protocol='quench'"):
+        md.protocol("quench")
+
+
+def test_gap_refuses_broken_files_before_quippy_sees_them(tmp_path):
+    errors = gstorder.errors
     with pytest.raises(FileNotFoundError, match="zenodo"):
         md.gap(tmp_path / "missing.xml")
-    bad = tmp_path / "bad.xml"
-    bad.write_text("not xml at all")
-    with pytest.raises(ValueError, match="not a GAP XML file"):
-        md.gap(bad)
-    junk = tmp_path / "junk.xml"
-    junk.write_text("<GAP_params></GAP_params>")
-    with pytest.raises(ValueError, match="quippy could not read"):
-        md.gap(junk)
+    with pytest.raises(errors.ArgumentTypeError, match="path"):
+        md.gap(3)
+    cases = {"empty.xml": ("", "is empty"), "bad.xml": ("not xml at all", "not well-formed XML"),
+             "other.xml": ("<root><child/></root>", "no <GAP_params>"),
+             "truncated.xml": (md.DEMO_GAP.read_text()[:5000], "truncated.xml.*not well-formed XML")}
+    for name, (text, match) in cases.items():
+        (tmp_path / name).write_text(text)
+        with pytest.raises(errors.PotentialFileError, match=match):
+            md.gap(tmp_path / name)
+    with pytest.raises(errors.PotentialFileError, match="no potential labelled xml_label='other'"):
+        md.gap(md.DEMO_GAP, xml_label="other")
+    (tmp_path / "gap.xml").write_text(md.DEMO_GAP.read_text())  # without its sparseX files
+    with pytest.raises(errors.PotentialNotFoundError, match="gap.xml.sparseX"):
+        md.gap(tmp_path / "gap.xml")
+
+
+def test_a_truncated_gap_xml_does_not_end_the_process(tmp_path):
+    """quippy ends the Python process with status 0 on a truncated file: gstorder must refuse it first."""
+    import subprocess
+    import sys
+
+    truncated = tmp_path / "gap.xml"
+    truncated.write_text(md.DEMO_GAP.read_text()[: len(md.DEMO_GAP.read_text()) // 2])
+    code = ("import gstorder.md as md, gstorder.errors as e\n"
+            f"try:\n    md.gap({str(truncated)!r})\nexcept e.PotentialFileError as exc:\n    print('refused:', exc)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "refused:" in out.stdout and "gap.xml" in out.stdout
 
 
 def test_regions():
