@@ -396,9 +396,11 @@ def run(atoms, calculator, segments, *, trajectory="md.extxyz", thermo="md_therm
     while state.segment < len(segments):
         seg, n = segments[state.segment], steps[state.segment]
         dyn = _dynamics(atoms, seg, timestep_fs, friction_per_ps, thermostat_ps, pressure_damping_ps, rng)
-        for name, value in (dyn_state or {}).items():  # a resumed NPT segment goes on with its barostat's history
-            setattr(dyn, name, value)
-        dyn_state = None
+        if dyn_state is not None:  # a resumed segment: NPT goes on with its barostat's history
+            for name, value in dyn_state["integrator"].items():
+                setattr(dyn, name, value)
+            atoms.set_momenta(dyn_state["momenta"], apply_constraint=False)  # NPT() zeroed the centre-of-mass momentum again
+            dyn_state = None
         while state.step < n:
             if seg.temperature_K is not None and seg.ensemble == "nvt":
                 dyn.set_temperature(temperature_K=seg.target(state.step / n))
@@ -589,6 +591,9 @@ def _resume(path, atoms, rng, fingerprint, outputs):
     if problem:
         warnings.warn(f"the checkpoint {path} cannot be resumed: {problem}; it is deleted and the run starts afresh",
                       GstorderWarning, stacklevel=3)
+        for part in state.parts.values():
+            if os.path.exists(part):
+                os.unlink(part)
         os.unlink(path)
         return None
     atoms.set_cell(blob["cell"])
@@ -599,7 +604,7 @@ def _resume(path, atoms, rng, fingerprint, outputs):
         if os.path.exists(part):
             with open(part, "r+b") as fh:
                 fh.truncate(size)
-    return state, blob["hooks"], blob["dynamics"]
+    return state, blob["hooks"], {"integrator": blob["dynamics"], "momenta": blob["momenta"]}
 
 
 def _lost_output(state, outputs):

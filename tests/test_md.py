@@ -79,34 +79,146 @@ def test_melt_quench_schedule_temperatures(tmp_path):
     assert log["time_ps"][-1] == pytest.approx(0.005 * (20 + 21 + 30 + 24 + 30), abs=0.003)
 
 
-def test_checkpoint_resume_gives_the_same_trajectory(tmp_path):
-    segments = [md.Segment(0.1, "nvt", 500.0), md.Segment(0.06, "nve")]
-    plain = small()
-    md.run(plain, lj(), segments, seed=7, write_every=5, trajectory=tmp_path / "a.xyz", thermo=tmp_path / "a.csv")
+class Stop(Exception):
+    pass
 
-    class Stop(Exception):
-        pass
 
-    def crash(atoms, step, time):
-        if step == 37:
+def _crash_at(step):
+    def crash(atoms, s, time):
+        if s == step:
             raise Stop
 
-    broken = small()
-    options = dict(seed=7, write_every=5, trajectory=tmp_path / "b.xyz", thermo=tmp_path / "b.csv",
-                   checkpoint=tmp_path / "b.ckpt", checkpoint_every=20)
+    return [(1, crash)]
+
+
+def _same_outputs(a, b):
+    fa, fb = list(gstorder.read_frames(a["trajectory"])), list(gstorder.read_frames(b["trajectory"]))
+    assert len(fa) == len(fb)
+    for x, y in zip(fa, fb):
+        np.testing.assert_array_equal(x.positions, y.positions)
+        np.testing.assert_array_equal(x.velocities, y.velocities)
+        np.testing.assert_array_equal(x.cell, y.cell)
+    assert open(a["thermo"]).read() == open(b["thermo"]).read()
+    return fa
+
+
+def _heated():
+    return md.HeatPulse(np.arange(64) < 20, 5.0)
+
+
+@pytest.mark.parametrize("segments", [
+    [md.Segment(0.1, "nvt", 500.0), md.Segment(0.06, "nve")],
+    [md.Segment(0.04, "nvt", 500.0), md.Segment(0.1, "npt", 500.0, pressure_GPa=1.0)],
+    [md.Segment(0.04, "nvt", (300.0, 600.0)), md.Segment(0.1, "nve", heat=_heated())],
+], ids=["nvt-nve", "npt", "heat-pulse"])
+def test_checkpoint_resume_is_bit_identical(tmp_path, segments):
+    options = dict(seed=7, write_every=5, pressure_damping_ps=0.05)
+    plain = md.run(small(), lj(), segments, trajectory=tmp_path / "a.xyz", thermo=tmp_path / "a.csv", **options)
+    options.update(trajectory=tmp_path / "b.xyz", thermo=tmp_path / "b.csv", checkpoint=tmp_path / "b.ckpt",
+                   checkpoint_every=20)
     with pytest.raises(Stop):
-        md.run(broken, lj(), segments, hooks=[(1, crash)], **options)
+        md.run(small(), lj(), segments, hooks=_crash_at(57), **options)  # in the second segment, 17 steps after a checkpoint
     assert (tmp_path / "b.ckpt").exists() and not (tmp_path / "b.xyz").exists()
     resumed = small()
-    md.run(resumed, lj(), segments, **options)
-    a = list(gstorder.read_frames(tmp_path / "a.xyz"))
-    b = list(gstorder.read_frames(tmp_path / "b.xyz"))
-    assert len(a) == len(b) == 17  # with the starting frame
-    for fa, fb in zip(a, b):
-        np.testing.assert_array_equal(fa.positions, fb.positions)
-        np.testing.assert_array_equal(fa.velocities, fb.velocities)
-    assert (tmp_path / "a.csv").read_text() == (tmp_path / "b.csv").read_text()
-    assert not (tmp_path / "b.ckpt").exists()
+    out = md.run(resumed, lj(), segments, **options)
+    frames = _same_outputs(plain, out)
+    assert len(frames) == 1 + sum(round(s.duration_ps / 0.002) for s in segments) // 5  # with the starting frame
+    assert out["heat_added_eV"] == plain["heat_added_eV"]
+    assert resumed.info["time_ps"] == pytest.approx(frames[-1].time)
+    assert not (tmp_path / "b.ckpt").exists() and not list(tmp_path.glob(".gstorder-*"))
+
+
+def test_npt_changes_the_volume_with_the_pressure(tmp_path):
+    volumes = {}
+    for p in (0.0, 3.0):
+        out = _run(small(), [md.Segment(0.06, "npt", 300.0, pressure_GPa=p)], tmp_path, write_every=10,
+                   pressure_damping_ps=0.05, trajectory=tmp_path / f"{p}.xyz", thermo=tmp_path / f"{p}.csv")
+        volumes[p] = np.genfromtxt(out["thermo"], delimiter=",", names=True)["volume_A3"]
+    start = small().get_volume()
+    assert volumes[0.0][0] == volumes[3.0][0] == pytest.approx(start)
+    assert abs(volumes[0.0][-1] / start - 1) > 1e-3  # the barostat moved the box
+    assert volumes[3.0][-1] < volumes[0.0][-1] - 1e-3 * start  # and squeezed it harder under 3 GPa
+
+
+def _interrupted(tmp_path, segments, step=17, **extra):
+    options = dict(seed=3, write_every=5, trajectory=tmp_path / "t.xyz", thermo=tmp_path / "t.csv",
+                   checkpoint=tmp_path / "t.ckpt", checkpoint_every=10, **extra)
+    with pytest.raises(Stop):
+        md.run(small(), lj(), segments, hooks=_crash_at(step), **options)
+    return options
+
+
+def test_resuming_with_another_set_up_is_refused(tmp_path):
+    segments = [md.Segment(0.02, "nvt", 500.0), md.Segment(0.02, "nve")]
+    options = _interrupted(tmp_path, segments)
+    other = small()
+    other.symbols[0] = "Sb"
+    for atoms, segs, change, match in [
+            (small(), segments, {"timestep_fs": 1.0}, "timestep_fs: checkpoint 2.0, this run 1.0"),
+            (small(), segments[:1], {}, "segments"),  # a one-segment protocol on a two-segment checkpoint
+            (small(), [md.Segment(0.02, "nvt", 600.0), segments[1]], {}, "segments"),
+            (small(), segments, {"write_every": 2}, "write_every"),
+            (small(), segments, {"seed": 4}, "seed"),
+            (other, segments, {}, "species"),
+            (structures.rocksalt("GeTe", (2, 2, 3), a=6.0), segments, {}, "atoms: checkpoint 64, this run 96")]:
+        with pytest.raises(gstorder.errors.CheckpointMismatchError, match=match):
+            md.run(atoms, lj(), segs, **{**options, **change})
+    assert (tmp_path / "t.ckpt").exists()  # kept for the right set-up
+    md.run(small(), lj(), segments, **options)
+
+
+def test_an_unreadable_checkpoint_is_named(tmp_path):
+    segments = [md.Segment(0.04, "nvt", 500.0)]
+    options = _interrupted(tmp_path, segments)
+    data = (tmp_path / "t.ckpt").read_bytes()
+    for broken in (data[: len(data) // 2], b"", b"not a pickle", __import__("pickle").dumps({"other": 1})):
+        (tmp_path / "t.ckpt").write_bytes(broken)
+        with pytest.raises(gstorder.errors.CheckpointError, match="t.ckpt cannot be read.*delete it"):
+            md.run(small(), lj(), segments, **options)
+
+
+def test_a_fresh_run_may_checkpoint_before_its_first_trajectory_write(tmp_path):
+    out = _run(small(), [md.Segment(0.02, "nvt", 300.0)], tmp_path, write_every=1000, checkpoint=tmp_path / "c.ckpt",
+               checkpoint_every=1)
+    assert len(list(gstorder.read_frames(out["trajectory"]))) == 2 and not (tmp_path / "c.ckpt").exists()
+
+
+def test_a_kill_between_the_final_renames_is_finished_by_the_rerun(tmp_path, monkeypatch):
+    segments = [md.Segment(0.02, "nvt", 500.0)]
+    plain = _run(small(), segments, tmp_path, seed=3, write_every=5, trajectory=tmp_path / "a.xyz",
+                 thermo=tmp_path / "a.csv")
+    options = dict(seed=3, write_every=5, trajectory=tmp_path / "t.xyz", thermo=tmp_path / "t.csv",
+                   checkpoint=tmp_path / "t.ckpt", checkpoint_every=10)
+    commit = gstorder._atomic.commit
+
+    def killed_before_the_log(tmp, path):  # the trajectory is renamed, the thermo log not
+        if str(path).endswith("t.csv"):
+            raise Stop
+        commit(tmp, path)
+
+    monkeypatch.setattr(gstorder._atomic, "commit", killed_before_the_log)
+    with pytest.raises(Stop):
+        md.run(small(), lj(), segments, **options)
+    monkeypatch.setattr(gstorder._atomic, "commit", commit)
+    assert (tmp_path / "t.xyz").exists() and not (tmp_path / "t.csv").exists() and (tmp_path / "t.ckpt").exists()
+    atoms = small()
+    out = md.run(atoms, lj(), segments, **options)
+    _same_outputs(plain, out)
+    assert atoms.info["time_ps"] == pytest.approx(0.02) and not (tmp_path / "t.ckpt").exists()
+    assert not list(tmp_path.glob(".gstorder-*"))
+
+
+def test_a_checkpoint_whose_partial_outputs_are_gone_starts_afresh_with_a_warning(tmp_path):
+    segments = [md.Segment(0.04, "nvt", 500.0)]
+    plain = _run(small(), segments, tmp_path, seed=3, write_every=5, trajectory=tmp_path / "a.xyz",
+                 thermo=tmp_path / "a.csv")
+    options = _interrupted(tmp_path, segments)
+    for part in tmp_path.glob(".gstorder-t.xyz.*.part"):
+        part.unlink()
+    with pytest.warns(gstorder.errors.GstorderWarning, match="t.ckpt cannot be resumed: its partial trajectory file .* is gone"):
+        out = md.run(small(), lj(), segments, **options)
+    _same_outputs(plain, out)
+    assert not list(tmp_path.glob(".gstorder-*")) and not (tmp_path / "t.ckpt").exists()
 
 
 def test_hooks_npt_and_set_pulses(tmp_path):
