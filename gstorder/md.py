@@ -316,7 +316,9 @@ def run(atoms, calculator, segments, *, trajectory="md.extxyz", thermo="md_therm
         more before the outputs are renamed; if it exists when the run
         starts, the run resumes from it and gives the same trajectory and log,
         bit for bit, as without the interruption (NVT, NPT with its
-        barostat, NVE, heat pulses). It records the set-up (atoms and
+        barostat, NVE, heat pulses), given a calculator whose results depend
+        on the positions and cell alone (ASE's ``LennardJones`` keeps a
+        neighbour list between calls and so differs in the last bit). It records the set-up (atoms and
         species, time step, protocol with its temperatures, pressures and heat
         regions, output and thermostat options, seed); resuming with another
         raises :class:`~gstorder.errors.CheckpointMismatchError`. A checkpoint
