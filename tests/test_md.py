@@ -537,3 +537,53 @@ def test_long_runs_are_announced_with_a_cost_estimate():
     with pytest.warns(gstorder.errors.GstorderWarning, match=r"about 2\.8 h more.*lammps_deck"):
         md._warn_if_long(1.0, 10, 100_000, 22_400)  # 0.1 s per step, 100,000 steps left
     md._warn_if_long(1.0, 10, 1_000, 189)  # 100 s: silent
+
+
+def test_lammps_deck_refuses_bad_arguments_and_writes_nothing(tmp_path):
+    errors = gstorder.errors
+    atoms = small()
+    nvt = [md.Segment(0.01, "nvt", 300.0)]
+    deck = tmp_path / "deck"
+    for change, error, match in [({"species": ("Ge", "Sb")}, errors.UnknownSpeciesError, r"\['Te'\].*not among"),
+                                 ({"species": ("Ge", "Xx", "Te")}, errors.UnknownSpeciesError, "Xx unknown"),
+                                 ({"species": ("Ge", "Te", "Te")}, errors.UnknownSpeciesError, "distinct"),
+                                 ({"species": "GeTe"}, errors.ArgumentTypeError, "species"),
+                                 ({"timestep_fs": 0.0}, errors.InvalidArgumentError, "timestep_fs"),
+                                 ({"timestep_fs": np.nan}, errors.InvalidArgumentError, "timestep_fs"),
+                                 ({"temperature_K": -1.0}, errors.InvalidArgumentError, "temperature_K"),
+                                 ({"seed": 0}, errors.InvalidArgumentError, "seed"),
+                                 ({"dump_every": 0}, errors.InvalidArgumentError, "dump_every"),
+                                 ({"thermo_every": 1.5}, errors.InvalidArgumentError, "thermo_every"),
+                                 ({"langevin_damp_ps": 0.0}, errors.InvalidArgumentError, "langevin_damp_ps"),
+                                 ({"npt_damp_ps": (0.1, -1.0)}, errors.InvalidArgumentError, "npt_damp_ps"),
+                                 ({"npt_damp_ps": 0.1}, errors.InvalidArgumentError, "npt_damp_ps"),
+                                 ({"pair_style": "lj/cut"}, errors.ArgumentTypeError, "pair_style"),
+                                 ({"xml_label": 3}, errors.ArgumentTypeError, "xml_label")]:
+        with pytest.raises(error, match=match):
+            md.lammps_deck(nvt, atoms, "gap.xml", deck, **change)
+    atoms.new_array("fixed", np.arange(len(atoms)) < 10)
+    for region, match in [(np.zeros(len(atoms), bool), "holds no atoms"),
+                          (np.arange(len(atoms)) < 5, "holds no atoms that are not fixed")]:
+        with pytest.raises(errors.InvalidArgumentError, match=match):  # LAMMPS would stop at 'fix heat' on an empty group
+            md.lammps_deck([md.Segment(0.01, "nve", heat=md.HeatPulse(region, 1.0))], atoms, "gap.xml", deck)
+    with pytest.raises(errors.InvalidArgumentError, match="duration_ps"):
+        md.lammps_deck([md.Segment(-0.01, "nve")], atoms, "gap.xml", deck)
+    assert not deck.exists()
+
+
+def test_lammps_deck_rewrites_its_files_as_a_set(tmp_path):
+    md.lammps_deck([md.Segment(0.01, "nvt", 300.0)], small(), "gap.xml", tmp_path, seed=5)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.lmp", "groups.lmp", "in.lmp"]
+    before = {p.name: p.read_text() for p in tmp_path.iterdir()}
+    big = structures.rocksalt("GeTe", (3, 2, 2), a=6.0)
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    with pytest.MonkeyPatch.context() as mp:  # data.lmp cannot be written: the old deck stays whole
+        mp.setattr(md, "write", full_disk)
+        with pytest.raises(OSError, match="No space"):
+            md.lammps_deck([md.Segment(0.01, "nvt", 300.0)], big, "gap.xml", tmp_path, seed=6)
+    assert {p.name: p.read_text() for p in tmp_path.iterdir()} == before  # no data.lmp.part, nothing new
+    md.lammps_deck([md.Segment(0.01, "nvt", 300.0)], big, "gap.xml", tmp_path, seed=6)
+    assert "96 atoms" in (tmp_path / "data.lmp").read_text() and " 6 mom yes" in (tmp_path / "in.lmp").read_text()
