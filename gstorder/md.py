@@ -142,16 +142,25 @@ def half_cylinder(atoms, *, radius: float, centre: float | None = None, axis: st
     x–z plane. ``base`` defaults to the lowest atom (the bottom plane, a
     quarter lattice constant above z = 0 in :func:`~gstorder.structures.mushroom_cell`).
     """
-    a, h = "xyz".index(axis), "xyz".index(height)
+    _check_atoms(atoms)
+    radius = positive("radius", radius, unit="Å")
+    a, h = "xyz".index(choice("axis", axis, "xyz")), "xyz".index(choice("height", height, "xyz"))
+    if a == h:
+        raise InvalidArgumentError(f"axis and height must differ, both are {axis!r}")
     w = 3 - a - h
     pos = atoms.get_positions()
-    c = atoms.cell[w, w] / 2 if centre is None else centre
-    b = pos[:, h].min() if base is None else base
+    c = atoms.cell[w, w] / 2 if centre is None else real("centre", centre, unit="Å")
+    b = pos[:, h].min() if base is None else real("base", base, unit="Å")
     return np.hypot(pos[:, w] - c, pos[:, h] - b) < radius
 
 
 def slab(atoms, *, axis: str = "z", lower: float, upper: float) -> np.ndarray:
-    """Atoms with ``lower <= r_axis < upper`` (Å)."""
+    """Atoms with ``lower <= r_axis < upper`` (Å); ``lower`` < ``upper``, either may be infinite."""
+    _check_atoms(atoms)
+    axis = choice("axis", axis, "xyz")
+    lower, upper = real("lower", lower, unit="Å", allow_inf=True), real("upper", upper, unit="Å", allow_inf=True)
+    if not lower < upper:
+        raise InvalidArgumentError(f"lower must be below upper, got lower={lower}, upper={upper}")
     r = atoms.get_positions()[:, "xyz".index(axis)]
     return (r >= lower) & (r < upper)
 
@@ -743,6 +752,7 @@ def reset_pulse(atoms, calculator, *, region, energy_eV: float = 1650.0, pulse_p
     """
     segments = _reset_pulse(region=region, energy_eV=energy_eV, pulse_ps=pulse_ps, relax_ps=relax_ps, anneal_K=anneal_K,
                             anneal_ps=anneal_ps)
+    _check_atoms(atoms)
     run_options.setdefault("temperature_K", None if atoms.has("momenta") else anneal_K)
     return run(atoms, calculator, segments, **run_options)
 
@@ -753,6 +763,7 @@ def device_melt(atoms, calculator, *, region, power_eV_per_ps: float = 55.0, dur
     pulse (NVE) of ``power_eV_per_ps`` into ``region``; a fresh model starts at ``anneal_K``, not 0 K."""
     segments = _device_melt(region=region, power_eV_per_ps=power_eV_per_ps, duration_ps=duration_ps, anneal_K=anneal_K,
                             anneal_ps=anneal_ps)
+    _check_atoms(atoms)
     run_options.setdefault("temperature_K", None if atoms.has("momenta") else anneal_K)
     return run(atoms, calculator, segments, **run_options)
 

@@ -587,3 +587,36 @@ def test_lammps_deck_rewrites_its_files_as_a_set(tmp_path):
     assert {p.name: p.read_text() for p in tmp_path.iterdir()} == before  # no data.lmp.part, nothing new
     md.lammps_deck([md.Segment(0.01, "nvt", 300.0)], big, "gap.xml", tmp_path, seed=6)
     assert "96 atoms" in (tmp_path / "data.lmp").read_text() and " 6 mom yes" in (tmp_path / "in.lmp").read_text()
+
+
+def test_regions_refuse_bad_arguments():
+    errors = gstorder.errors
+    atoms = small()
+    for kwargs, error, match in [({"radius": 0.0}, errors.InvalidArgumentError, "radius"),
+                                 ({"radius": np.nan}, errors.InvalidArgumentError, "radius"),
+                                 ({"radius": "5"}, errors.ArgumentTypeError, "radius"),
+                                 ({"radius": 5.0, "axis": "w"}, errors.InvalidArgumentError, "axis"),
+                                 ({"radius": 5.0, "axis": "z"}, errors.InvalidArgumentError, "axis and height must differ"),
+                                 ({"radius": 5.0, "centre": np.inf}, errors.InvalidArgumentError, "centre"),
+                                 ({"radius": 5.0, "base": np.nan}, errors.InvalidArgumentError, "base")]:
+        with pytest.raises(error, match=match):
+            md.half_cylinder(atoms, **kwargs)
+    for kwargs, match in [({"lower": 3.0, "upper": 1.0}, "lower must be below upper"),
+                          ({"lower": np.nan, "upper": 1.0}, "lower"), ({"lower": 0.0, "upper": 1.0, "axis": 2}, "axis")]:
+        with pytest.raises(errors.InvalidArgumentError, match=match):
+            md.slab(atoms, **kwargs)
+    assert md.slab(atoms, lower=-np.inf, upper=np.inf).all()
+    with pytest.raises(errors.ArgumentTypeError, match="ase.Atoms"):
+        md.slab(atoms.positions, lower=0.0, upper=1.0)
+
+
+def test_protocol_wrappers_check_before_running(tmp_path):
+    with pytest.raises(gstorder.errors.ArgumentTypeError, match="ase.Atoms"):
+        md.reset_pulse("atoms", lj(), region=np.ones(8, bool))
+    with pytest.raises(gstorder.errors.InvalidArgumentError, match="timestep_fs"):
+        md.anneal(small(), lj(), duration_ps=0.01, timestep_fs=-1.0, trajectory=tmp_path / "a.xyz")
+    with pytest.raises(gstorder.errors.InvalidArgumentError, match="temperature_K"):
+        md.anneal(small(), lj(), temperature_K=np.nan, trajectory=tmp_path / "a.xyz")
+    with pytest.raises(gstorder.errors.InvalidArgumentError, match="ensemble"):
+        md.anneal(small(), lj(), ensemble="nph", trajectory=tmp_path / "a.xyz")
+    assert not list(tmp_path.iterdir())
