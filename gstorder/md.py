@@ -107,20 +107,28 @@ def _check_gap_xml(path: Path, xml_label):
                                      "doi:10.5281/zenodo.8208202")
     if path.stat().st_size == 0:
         raise PotentialFileError(f"the GAP potential file {path} is empty")
-    try:
-        root = ET.parse(path).getroot()
+    labels, sparse, gap_params = set(), [], 0
+    try:  # streamed: a GAP file with its sparse points inline can be large
+        for event, element in ET.iterparse(path, events=("start", "end")):
+            if event == "end":
+                element.clear()
+                continue
+            if not labels:
+                labels.add(element.tag)  # the root's tag is the potential's label
+            if element.tag == "GAP_params":
+                gap_params += 1
+                labels.add(element.get("label"))
+            if element.get("sparseX_filename"):
+                sparse.append(element.get("sparseX_filename"))
     except ET.ParseError as exc:
         raise PotentialFileError(f"{path} is not a GAP XML file: not well-formed XML ({exc}; truncated?)") from None
-    params = [root] * (root.tag == "GAP_params") + list(root.iter("GAP_params"))
-    if not params:
+    if not gap_params:
         raise PotentialFileError(f"{path} is XML but holds no <GAP_params> element: not a GAP potential")
-    labels = [e.get("label") for e in params] + [root.tag]
     if xml_label is not None and xml_label not in labels:
         raise PotentialFileError(f"{path} holds no potential labelled xml_label={xml_label!r}; its labels: "
-                                 f"{', '.join(sorted({l for l in labels if l}))}")
-    for element in root.iter():
-        name = element.get("sparseX_filename")
-        if name and not (path.parent / name).is_file():
+                                 f"{', '.join(sorted(l for l in labels if l))}")
+    for name in sparse:
+        if not (path.parent / name).is_file():
             raise PotentialNotFoundError(f"the GAP in {path} needs {name!r} beside it, which does not exist")
 
 

@@ -374,6 +374,9 @@ def test_gap_refuses_broken_files_before_quippy_sees_them(tmp_path):
         (tmp_path / name).write_text(text)
         with pytest.raises(errors.PotentialFileError, match=match):
             md.gap(tmp_path / name)
+    (tmp_path / "junk.xml").write_text("<GAP_params></GAP_params>")  # looks like a GAP to the parser, not to quippy
+    with pytest.raises(errors.PotentialFileError, match="quippy could not read"):
+        md.gap(tmp_path / "junk.xml")
     with pytest.raises(errors.PotentialFileError, match="no potential labelled xml_label='other'"):
         md.gap(md.DEMO_GAP, xml_label="other")
     (tmp_path / "gap.xml").write_text(md.DEMO_GAP.read_text())  # without its sparseX files
