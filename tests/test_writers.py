@@ -10,8 +10,10 @@ import time
 import numpy as np
 import pytest
 
+from ase.calculators.lj import LennardJones
+
 import gstorder
-from gstorder import _atomic
+from gstorder import _atomic, md, structures
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(gstorder.__file__)))
 
@@ -24,6 +26,15 @@ def test_atomic_write_uses_the_umask_and_keeps_an_existing_mode(tmp_path):
         os.chmod(tmp_path / "a.txt", 0o640)
         _atomic.atomic_write(tmp_path / "a.txt", lambda fh: fh.write(b"y"))
         assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o640 and (tmp_path / "a.txt").read_bytes() == b"y"
+        with _atomic.atomic_folder(tmp_path / "out") as folder:
+            (folder / "x").write_text("x")
+        assert (tmp_path / "out").stat().st_mode & 0o777 == 0o755  # not mkdtemp's 0700
+        md.lammps_deck([md.Segment(0.01, "nve")], structures.rocksalt("GeTe", 2, a=6.0), "gap.xml", tmp_path / "deck")
+        md.run(structures.rocksalt("GeTe", 2, a=6.0), LennardJones(sigma=2.7, epsilon=0.05, rc=6.0, smooth=True),
+               [md.Segment(0.004, "nve")], temperature_K=300.0, trajectory=tmp_path / "t.xyz", thermo=tmp_path / "t.csv",
+               checkpoint=tmp_path / "t.ckpt", checkpoint_every=1)
+        for name in ("deck/in.lmp", "deck/data.lmp", "deck/groups.lmp", "t.xyz", "t.csv"):
+            assert (tmp_path / name).stat().st_mode & 0o777 == 0o644, name
     finally:
         os.umask(old)
 
