@@ -55,3 +55,19 @@ class InconsistentFramesError(GstorderError, ValueError):
 
 class GstorderWarning(UserWarning):
     """Legal but degenerate input: the result is empty or NaN."""
+
+
+class PotentialFileError(GstorderError, ValueError):
+    """A potential file (GAP XML) is empty, truncated, not XML, or holds no GAP; the message names the file and the problem."""
+
+
+class PotentialNotFoundError(GstorderError, FileNotFoundError):
+    """A potential file, or a file it refers to (a GAP's sparseX file), does not exist."""
+
+
+class CheckpointError(GstorderError, ValueError):
+    """An MD checkpoint cannot be read (truncated, corrupt, not a gstorder checkpoint); the message names the file."""
+
+
+class CheckpointMismatchError(CheckpointError):
+    """An MD checkpoint was written by a run set up differently (time step, protocol, temperatures, atoms, species...)."""

@@ -10,12 +10,14 @@ is unchanged. Fixed atoms (a per-atom ``fixed`` array, as made by
 
 Output: an extended XYZ trajectory (positions, velocities, ``time_ps``) that
 :func:`gstorder.read_frames` reads back, and a CSV thermo log. Both are
-written under ``.part`` names and renamed when the run completes; a
-checkpoint lets an interrupted run resume and give the same trajectory.
+written under ``.gstorder-<name>.<pid>.part`` names and renamed when the run
+completes; a checkpoint lets an interrupted run resume and give the same
+trajectory, bit for bit.
 """
 
 from __future__ import annotations
 
+import copy
 import csv
 import dataclasses
 import os
@@ -36,8 +38,11 @@ try:  # ASE >= 3.26
 except ImportError:  # pragma: no cover
     from ase.md.velocitydistribution import MaxwellBoltzmannDistribution as _thermalize
 
+from . import _atomic
+from ._checks import choice, count, non_negative, positive, real
 from ._progress import Progress
-from .errors import GstorderWarning, MissingDataError
+from .errors import (ArgumentTypeError, CheckpointError, CheckpointMismatchError, GstorderWarning, InvalidArgumentError,
+                     PotentialFileError, PotentialNotFoundError, UnknownSpeciesError)
 
 __all__ = ["gap", "demo_gap", "HeatPulse", "Segment", "run", "protocol", "lammps_deck", "melt_quench", "anneal", "heat_ramp", "set_pulses",
            "reset_pulse", "device_melt", "half_cylinder", "slab", "sphere", "TIMESTEP_FS"]
@@ -60,26 +65,71 @@ _THERMO = ("step", "time_ps", "segment", "temperature_K", "target_K", "potential
 def gap(path, *, xml_label: str | None = None):
     """A GAP from its XML file as an ASE calculator (quippy ``Potential``).
 
+    The file is parsed before quippy sees it: quippy ends the whole Python
+    process (with status 0) on some malformed files.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The GAP XML file; the ``sparseX`` files it names must lie beside it.
+    xml_label : str, optional
+        The label of the potential, when the file holds several.
+
     Raises
     ------
-    FileNotFoundError
-        When the file does not exist.
-    ValueError
-        When it is not a GAP XML file quippy can read.
+    PotentialNotFoundError
+        (a ``FileNotFoundError``) When the file, or a sparseX file it names, does not exist.
+    PotentialFileError
+        (a ``ValueError``) When it is empty, not well-formed XML (e.g. truncated), holds no ``<GAP_params>``
+        element or no potential labelled ``xml_label``, or quippy cannot read it.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise ArgumentTypeError(f"path must be a file name, got {type(path).__name__} {path!r}")
+    if xml_label is not None and not isinstance(xml_label, str):
+        raise ArgumentTypeError(f"xml_label must be a string, got {type(xml_label).__name__} {xml_label!r}")
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no GAP potential file {str(path)!r}; the real GST-GAP-22 is at doi:10.5281/zenodo.8208202")
-    head = path.read_bytes()[:4096].lstrip()
-    if not head.startswith(b"<"):
-        raise ValueError(f"{path} is not a GAP XML file (it does not start with an XML tag)")
+    _check_gap_xml(path, xml_label)
     from quippy.potential import Potential
 
     args = "IP GAP" if xml_label is None else f"IP GAP label={xml_label}"
     try:
         return Potential(args, param_filename=str(path))
-    except Exception as exc:  # quippy raises bare RuntimeError/Exception on malformed XML
-        raise ValueError(f"quippy could not read the GAP in {path}: {exc}") from None
+    except Exception as exc:  # quippy raises bare RuntimeError/Exception on what it cannot use
+        raise PotentialFileError(f"quippy could not read the GAP in {path}: {exc}") from None
+
+
+def _check_gap_xml(path: Path, xml_label):
+    """Refuse a GAP XML file quippy would choke on: missing, empty, not XML, no GAP, missing sparseX files."""
+    import xml.etree.ElementTree as ET
+
+    if not path.is_file():
+        raise PotentialNotFoundError(f"no GAP potential file {str(path)!r}; the real GST-GAP-22 is at "
+                                     "doi:10.5281/zenodo.8208202")
+    if path.stat().st_size == 0:
+        raise PotentialFileError(f"the GAP potential file {path} is empty")
+    labels, sparse, gap_params = set(), [], 0
+    try:  # streamed: a GAP file with its sparse points inline can be large
+        for event, element in ET.iterparse(path, events=("start", "end")):
+            if event == "end":
+                element.clear()
+                continue
+            if not labels:
+                labels.add(element.tag)  # the root's tag is the potential's label
+            if element.tag == "GAP_params":
+                gap_params += 1
+                labels.add(element.get("label"))
+            if element.get("sparseX_filename"):
+                sparse.append(element.get("sparseX_filename"))
+    except ET.ParseError as exc:
+        raise PotentialFileError(f"{path} is not a GAP XML file: not well-formed XML ({exc}; truncated?)") from None
+    if not gap_params:
+        raise PotentialFileError(f"{path} is XML but holds no <GAP_params> element: not a GAP potential")
+    if xml_label is not None and xml_label not in labels:
+        raise PotentialFileError(f"{path} holds no potential labelled xml_label={xml_label!r}; its labels: "
+                                 f"{', '.join(sorted(l for l in labels if l))}")
+    for name in sparse:
+        if not (path.parent / name).is_file():
+            raise PotentialNotFoundError(f"the GAP in {path} needs {name!r} beside it, which does not exist")
 
 
 def demo_gap():
@@ -100,16 +150,25 @@ def half_cylinder(atoms, *, radius: float, centre: float | None = None, axis: st
     x–z plane. ``base`` defaults to the lowest atom (the bottom plane, a
     quarter lattice constant above z = 0 in :func:`~gstorder.structures.mushroom_cell`).
     """
-    a, h = "xyz".index(axis), "xyz".index(height)
+    _check_atoms(atoms)
+    radius = positive("radius", radius, unit="Å")
+    a, h = "xyz".index(choice("axis", axis, "xyz")), "xyz".index(choice("height", height, "xyz"))
+    if a == h:
+        raise InvalidArgumentError(f"axis and height must differ, both are {axis!r}")
     w = 3 - a - h
     pos = atoms.get_positions()
-    c = atoms.cell[w, w] / 2 if centre is None else centre
-    b = pos[:, h].min() if base is None else base
+    c = atoms.cell[w, w] / 2 if centre is None else real("centre", centre, unit="Å")
+    b = pos[:, h].min() if base is None else real("base", base, unit="Å")
     return np.hypot(pos[:, w] - c, pos[:, h] - b) < radius
 
 
 def slab(atoms, *, axis: str = "z", lower: float, upper: float) -> np.ndarray:
-    """Atoms with ``lower <= r_axis < upper`` (Å)."""
+    """Atoms with ``lower <= r_axis < upper`` (Å); ``lower`` < ``upper``, either may be infinite."""
+    _check_atoms(atoms)
+    axis = choice("axis", axis, "xyz")
+    lower, upper = real("lower", lower, unit="Å", allow_inf=True), real("upper", upper, unit="Å", allow_inf=True)
+    if not lower < upper:
+        raise InvalidArgumentError(f"lower must be below upper, got lower={lower}, upper={upper}")
     r = atoms.get_positions()[:, "xyz".index(axis)]
     return (r >= lower) & (r < upper)
 
@@ -136,10 +195,19 @@ class HeatPulse:
     region: np.ndarray
     power: float  # eV/ps
 
+    def __post_init__(self):
+        region = np.asarray(self.region)
+        if region.ndim != 1 or region.dtype != bool:
+            raise ArgumentTypeError(f"HeatPulse region must be a 1-D boolean mask over the atoms, got "
+                                    f"{region.dtype} array of shape {region.shape}")
+        if not isinstance(self.region, np.ndarray):
+            self.region = region
+        self.power = real("HeatPulse power", self.power, unit="eV/ps")
+
     def apply(self, atoms, dt_ps: float) -> float:
         mask = np.asarray(self.region, dtype=bool)
         if not mask.any():
-            raise ValueError("the heat-pulse region holds no atoms")
+            raise InvalidArgumentError("the heat-pulse region holds no atoms")
         m = atoms.get_masses()[mask]
         v = atoms.get_velocities()
         vr = v[mask]
@@ -148,7 +216,7 @@ class HeatPulse:
         ke = 0.5 * (m * (rel**2).sum(1)).sum()
         added = self.power * dt_ps
         if ke <= 0 or ke + added <= 0:
-            raise ValueError(f"cannot add {added:g} eV to a region with kinetic energy {ke:g} eV")
+            raise InvalidArgumentError(f"cannot add {added:g} eV to a region with kinetic energy {ke:g} eV")
         v[mask] = v_cm + rel * np.sqrt(1.0 + added / ke)
         atoms.set_velocities(v)
         return added
@@ -181,12 +249,22 @@ class Segment:
     label: str = ""
 
     def __post_init__(self):
-        if self.ensemble not in ("nvt", "npt", "nve"):
-            raise ValueError(f"ensemble={self.ensemble!r}; choose 'nvt', 'npt' or 'nve'")
-        if not self.duration_ps > 0:
-            raise ValueError(f"duration_ps must be positive, got {self.duration_ps}")
+        choice("ensemble", self.ensemble, ("nvt", "npt", "nve"))
+        self.duration_ps = positive("duration_ps", self.duration_ps, unit="ps")
         if self.ensemble != "nve" and self.temperature_K is None:
-            raise ValueError(f"a {self.ensemble.upper()} segment needs temperature_K")
+            raise InvalidArgumentError(f"a {self.ensemble.upper()} segment needs temperature_K")
+        if self.temperature_K is not None:
+            if np.ndim(self.temperature_K) == 0:
+                self.temperature_K = non_negative("temperature_K", self.temperature_K, unit="K")
+            elif np.shape(self.temperature_K) == (2,):
+                self.temperature_K = tuple(non_negative("temperature_K", t, unit="K") for t in self.temperature_K)
+            else:
+                raise InvalidArgumentError(f"temperature_K must be a number or a (start, end) ramp, got {self.temperature_K!r}")
+        self.pressure_GPa = real("pressure_GPa", self.pressure_GPa, unit="GPa")
+        if self.heat is not None and not isinstance(self.heat, HeatPulse):
+            raise ArgumentTypeError(f"heat must be a HeatPulse or None, got {type(self.heat).__name__}")
+        if not isinstance(self.label, str):
+            raise ArgumentTypeError(f"label must be a string, got {type(self.label).__name__} {self.label!r}")
 
     def target(self, fraction: float) -> float:
         t = self.temperature_K
@@ -204,7 +282,16 @@ class _State:
     total_step: int = 0
     heat_added: float = 0.0
     start_ps: float = 0.0  # time of the run's first frame (continues the previous run's)
-    offsets: dict = field(default_factory=dict)
+    parts: dict = field(default_factory=dict)  # "trajectory"/"thermo" -> the temporary file being appended to
+    offsets: dict = field(default_factory=dict)  # temporary file -> its size at the checkpoint
+    done: bool = False  # every step taken; only the renames of the outputs are left
+
+
+#: Bumped whenever the checkpoint's content changes; an older checkpoint is refused, not misread.
+_CHECKPOINT_FORMAT = "gstorder-md-checkpoint-2"
+#: What Melchionna's NPT integrator carries from one step to the next (positions/cell history, thermostat, barostat).
+_NPT_STATE = ("h", "h_past", "inv_h", "q", "q_past", "q_future", "eta", "eta_past", "zeta", "zeta_past", "zeta_integrated",
+              "timeelapsed", "initialized", "tfact", "pfact", "desiredEkin")
 
 
 def run(atoms, calculator, segments, *, trajectory="md.extxyz", thermo="md_thermo.csv", timestep_fs: float = TIMESTEP_FS,
@@ -220,11 +307,16 @@ def run(atoms, calculator, segments, *, trajectory="md.extxyz", thermo="md_therm
     calculator : ASE calculator
         E.g. :func:`gap` or :func:`demo_gap`; any ASE calculator works.
     segments : list of Segment
+        Checked as a whole before the first step (heat regions of the right
+        length holding at least one atom that is not fixed, an upper-triangular
+        periodic cell for NPT).
     trajectory, thermo : path
         Extended XYZ (every ``write_every`` steps and at the end of each
         segment) and CSV thermo log (same steps).
     timestep_fs : float
-        Default 2 fs (the paper's).
+        Default 2 fs (the paper's); > 0.
+    write_every, checkpoint_every : int
+        ≥ 1.
     seed : int, optional
         Seeds the initial velocities and the Langevin noise.
     temperature_K : float, optional
@@ -236,6 +328,23 @@ def run(atoms, calculator, segments, *, trajectory="md.extxyz", thermo="md_therm
         runners thermostat alike. ``friction_per_ps`` (older spelling) overrides it.
     thermostat_ps, pressure_damping_ps : float
         NPT thermostat and barostat time constants.
+    checkpoint : path, optional
+        Pickle written (atomically) every ``checkpoint_every`` steps and once
+        more before the outputs are renamed; if it exists when the run
+        starts, the run resumes from it and gives the same trajectory and log,
+        bit for bit, as without the interruption (NVT, NPT with its
+        barostat, NVE, heat pulses), given a calculator whose results depend
+        on the positions and cell alone (ASE's ``LennardJones`` keeps a
+        neighbour list between calls and so differs in the last bit). It records the set-up (atoms and
+        species, time step, protocol with its temperatures, pressures and heat
+        regions, output and thermostat options, seed); resuming with another
+        raises :class:`~gstorder.errors.CheckpointMismatchError`. A checkpoint
+        that cannot be read raises :class:`~gstorder.errors.CheckpointError`.
+        One whose partial outputs are gone is dropped with a warning and the
+        run starts afresh.
+    hooks : sequence of (int, callable)
+        ``(every, f)``: ``f(atoms, step, time_ps)`` is called every ``every``
+        steps; its return values are collected.
 
     Notes
     -----
@@ -245,13 +354,10 @@ def run(atoms, calculator, segments, *, trajectory="md.extxyz", thermo="md_therm
     steps the run projects its duration and warns (``GstorderWarning``) when
     it will take more than an hour on this machine: device-scale models
     belong in :func:`lammps_deck` on a cluster.
-    checkpoint : path, optional
-        Pickle written every ``checkpoint_every`` steps; if it exists when the
-        run starts, the run resumes from it (same trajectory as without the
-        interruption).
-    hooks : sequence of (int, callable)
-        ``(every, f)``: ``f(atoms, step, time_ps)`` is called every ``every``
-        steps; its return values are collected.
+
+    The outputs grow as ``.gstorder-<name>.<pid>.part`` files beside their
+    final paths and are renamed when the run completes, so a final file is
+    always complete.
 
     Returns
     -------
@@ -259,33 +365,49 @@ def run(atoms, calculator, segments, *, trajectory="md.extxyz", thermo="md_therm
         ``trajectory``, ``thermo`` (final paths), ``hooks`` (list of
         ``(step, time_ps, value)``), ``heat_added_eV``.
     """
-    dt_ps = timestep_fs / 1000.0
+    _check_atoms(atoms)
+    timestep_fs = positive("timestep_fs", timestep_fs, unit="fs")
+    write_every = count("write_every", write_every)
+    checkpoint_every = count("checkpoint_every", checkpoint_every)
+    seed = None if seed is None else count("seed", seed, minimum=0)
+    temperature_K = None if temperature_K is None else non_negative("temperature_K", temperature_K, unit="K")
     if friction_per_ps is None:
-        if not langevin_damp_ps > 0:
-            raise ValueError(f"langevin_damp_ps must be a positive time in ps, got {langevin_damp_ps}")
-        friction_per_ps = 1.0 / langevin_damp_ps
+        friction_per_ps = 1.0 / positive("langevin_damp_ps", langevin_damp_ps, unit="ps")
+    else:
+        friction_per_ps = positive("friction_per_ps", friction_per_ps, unit="1/ps")
+    pressure_damping_ps = positive("pressure_damping_ps", pressure_damping_ps, unit="ps")
+    thermostat_ps = positive("thermostat_ps", thermostat_ps, unit="ps")
+    for name, value in (("trajectory", trajectory), ("thermo", thermo), ("checkpoint", checkpoint)):
+        if not isinstance(value, (str, os.PathLike)) and not (name == "checkpoint" and value is None):
+            raise ArgumentTypeError(f"{name} must be a file name, got {type(value).__name__} {value!r}")
+    hooks = [(count("hooks interval", every), _callable(f)) for every, f in hooks]
+    fixed, segments = _held_atoms(atoms, _check_segments(segments, atoms))
+    fingerprint = _fingerprint(atoms, segments, fixed, timestep_fs=timestep_fs, write_every=write_every, seed=seed,
+                               temperature_K=temperature_K, friction_per_ps=friction_per_ps,
+                               pressure_damping_ps=pressure_damping_ps, thermostat_ps=thermostat_ps)
+    dt_ps = timestep_fs / 1000.0
+    outputs = {"trajectory": trajectory, "thermo": thermo}
+
     rng = np.random.default_rng(seed)
-    fixed, segments = _held_atoms(atoms, segments)
     if fixed.any():
         atoms.set_constraint(FixAtoms(mask=fixed))
     atoms.calc = calculator
-    traj_part, thermo_part = f"{trajectory}.part", f"{thermo}.part"
-    state = _State()
-    hook_values = []
+    resumed = None
     if checkpoint is not None and os.path.exists(checkpoint):
-        state, hook_values = _resume(checkpoint, atoms, rng, traj_part, thermo_part)
-    else:
-        for p in (traj_part, thermo_part):
-            if os.path.exists(p):
-                os.unlink(p)
+        resumed = _resume(checkpoint, atoms, rng, fingerprint, outputs)
+    if resumed is None:
+        state = _State(parts={key: str(_atomic.new_temp(path)) for key, path in outputs.items()})
+        hook_values, dyn_state = [], None
         if temperature_K is not None or not atoms.has("momenta"):
             t0 = temperature_K if temperature_K is not None else segments[0].target(0.0)
             _thermalize(atoms, temperature_K=0.0 if np.isnan(t0) else t0, rng=rng)
             Stationary(atoms)
-        with open(thermo_part, "w", newline="") as fh:
+        with open(state.parts["thermo"], "w", newline="") as fh:
             csv.writer(fh).writerow(_THERMO)
         state.start_ps = float(atoms.info.get("time_ps", 0.0))
-        _write(atoms, traj_part, thermo_part, state, segments[0], segments[0].target(0.0), state.start_ps, fixed)
+        _write(atoms, state, segments[0], segments[0].target(0.0), state.start_ps, fixed)
+    else:
+        state, hook_values, dyn_state = resumed
     steps = [max(1, int(round(s.duration_ps / dt_ps))) for s in segments]
     clock = (time.perf_counter(), state.total_step)
     bar = Progress(total=sum(steps), desc="md", show=show_progress, unit="step")
@@ -293,6 +415,11 @@ def run(atoms, calculator, segments, *, trajectory="md.extxyz", thermo="md_therm
     while state.segment < len(segments):
         seg, n = segments[state.segment], steps[state.segment]
         dyn = _dynamics(atoms, seg, timestep_fs, friction_per_ps, thermostat_ps, pressure_damping_ps, rng)
+        if dyn_state is not None:  # a resumed segment: NPT goes on with its barostat's history
+            for name, value in dyn_state["integrator"].items():
+                setattr(dyn, name, value)
+            atoms.set_momenta(dyn_state["momenta"], apply_constraint=False)  # NPT() zeroed the centre-of-mass momentum again
+            dyn_state = None
         while state.step < n:
             if seg.temperature_K is not None and seg.ensemble == "nvt":
                 dyn.set_temperature(temperature_K=seg.target(state.step / n))
@@ -310,18 +437,85 @@ def run(atoms, calculator, segments, *, trajectory="md.extxyz", thermo="md_therm
                 if state.total_step % every == 0:
                     hook_values.append((state.total_step, time_ps, hook(atoms, state.total_step, time_ps)))
             if state.total_step % write_every == 0 or state.step == n:
-                _write(atoms, traj_part, thermo_part, state, seg, seg.target(state.step / n), time_ps, fixed)
-            if checkpoint is not None and state.total_step % checkpoint_every == 0:
-                _save(checkpoint, atoms, rng, state, hook_values, traj_part, thermo_part)
+                _write(atoms, state, seg, seg.target(state.step / n), time_ps, fixed)
+            if checkpoint is not None and state.total_step % checkpoint_every == 0 and state.step < n:
+                _save(checkpoint, atoms, rng, state, hook_values, dyn, fingerprint)
         state.segment += 1
         state.step = 0
+        if checkpoint is not None and state.total_step % checkpoint_every == 0 and state.segment < len(segments):
+            _save(checkpoint, atoms, rng, state, hook_values, None, fingerprint)
     bar.close()
-    os.replace(traj_part, trajectory)
-    os.replace(thermo_part, thermo)
+    state.done = True
+    if checkpoint is not None:  # a kill during the renames below is finished by the next call
+        _save(checkpoint, atoms, rng, state, hook_values, None, fingerprint)
+    return _finish(atoms, state, hook_values, outputs, checkpoint, dt_ps)
+
+
+def _finish(atoms, state, hook_values, outputs, checkpoint, dt_ps):
+    """Rename the finished outputs into place (those a killed run renamed already stay) and drop the checkpoint."""
+    for key, final in outputs.items():
+        if os.path.exists(state.parts[key]):
+            _atomic.commit(state.parts[key], final)
     atoms.info["time_ps"] = state.start_ps + state.total_step * dt_ps
     if checkpoint is not None and os.path.exists(checkpoint):
         os.unlink(checkpoint)
-    return {"trajectory": str(trajectory), "thermo": str(thermo), "hooks": hook_values, "heat_added_eV": state.heat_added}
+    return {"trajectory": str(outputs["trajectory"]), "thermo": str(outputs["thermo"]), "hooks": hook_values,
+            "heat_added_eV": state.heat_added}
+
+
+def _check_atoms(atoms):
+    from ase import Atoms
+
+    if not isinstance(atoms, Atoms):
+        raise ArgumentTypeError(f"atoms must be an ase.Atoms, got {type(atoms).__name__}")
+    if len(atoms) == 0:
+        raise InvalidArgumentError("atoms holds no atoms")
+
+
+def _callable(f):
+    if not callable(f):
+        raise ArgumentTypeError(f"a hook must be callable, got {type(f).__name__} {f!r}")
+    return f
+
+
+def _check_segments(segments, atoms):
+    """The protocol as a list of Segments, checked as a whole against ``atoms`` before any step is taken."""
+    if isinstance(segments, (Segment, str)) or not hasattr(segments, "__iter__"):
+        raise ArgumentTypeError(f"segments must be a list of Segment, got {type(segments).__name__}")
+    segments = list(segments)
+    if not segments:
+        raise InvalidArgumentError("segments is empty: give at least one Segment")
+    fixed = np.asarray(atoms.arrays.get("fixed", np.zeros(len(atoms), bool)), dtype=bool)
+    for k, seg in enumerate(segments):
+        if not isinstance(seg, Segment):
+            raise ArgumentTypeError(f"segments[{k}] must be a Segment, got {type(seg).__name__}")
+        name = f"segments[{k}] ({seg.label or seg.ensemble})"
+        if seg.heat is not None:
+            region = np.asarray(seg.heat.region)
+            if region.shape != (len(atoms),):
+                raise InvalidArgumentError(f"{name}: the heat-pulse region has {region.size} entries for {len(atoms)} atoms")
+            if not (region & ~fixed).any():
+                raise InvalidArgumentError(f"{name}: the heat-pulse region holds no atoms" +
+                                           (" that are not fixed" if region.any() else ""))
+        if seg.ensemble == "npt":
+            cell = atoms.cell.array
+            if not atoms.pbc.all() or not np.allclose(cell, np.triu(cell)):
+                raise InvalidArgumentError(f"{name}: NPT needs a periodic, upper-triangular cell (e.g. an orthogonal box)")
+    return segments
+
+
+def _fingerprint(atoms, segments, fixed, **options) -> dict:
+    """What a run is set up with, in plain values: a checkpoint is resumed only by the same set-up."""
+    import hashlib
+
+    def digest(array):
+        return hashlib.sha1(np.ascontiguousarray(array).tobytes()).hexdigest()[:16]
+
+    protocol = [(s.label, s.ensemble, s.duration_ps, s.temperature_K, s.pressure_GPa,
+                 None if s.heat is None else (s.heat.power, digest(np.packbits(s.heat.region)))) for s in segments]
+    return {"atoms": len(atoms), "species": atoms.get_chemical_formula(),
+            "species order": digest(atoms.get_atomic_numbers().astype(np.int64)),
+            "fixed atoms": digest(np.packbits(fixed)), "segments": protocol, **options}
 
 
 def _warn_if_long(seconds, steps_done, steps_left, n_atoms, limit_s: float = 3600.0):
@@ -336,10 +530,14 @@ def _warn_if_long(seconds, steps_done, steps_left, n_atoms, limit_s: float = 360
 
 
 def _held_atoms(atoms, segments):
-    """The ``fixed`` mask of ``atoms`` and the segments with fixed atoms taken out of every heat region (new objects)."""
+    """The ``fixed`` mask of ``atoms`` and copies of the segments with fixed atoms taken out of every heat region.
+
+    The copies are built anew, so a Segment or HeatPulse changed after it was made is checked again.
+    """
     fixed = np.asarray(atoms.arrays.get("fixed", np.zeros(len(atoms), bool)), dtype=bool)
-    out = [dataclasses.replace(seg, heat=HeatPulse(np.asarray(seg.heat.region, dtype=bool) & ~fixed, seg.heat.power))
-           if seg.heat is not None else seg for seg in segments]
+    out = [dataclasses.replace(seg, heat=None if seg.heat is None else
+                               HeatPulse(np.asarray(seg.heat.region, dtype=bool) & ~fixed, seg.heat.power))
+           for seg in segments]
     return fixed, out
 
 
@@ -359,54 +557,89 @@ def _dynamics(atoms, seg, timestep_fs, friction_per_ps, thermostat_ps, pressure_
     except ImportError:  # pragma: no cover
         from ase.md.npt import NPT
 
-    if not np.allclose(atoms.cell.array, np.triu(atoms.cell.array)):
-        raise ValueError("NPT needs an upper-triangular cell (e.g. an orthogonal box)")
     bulk_modulus = 40.0 * units.GPa  # order of magnitude for GST; sets the barostat mass
     return NPT(atoms, dt, temperature_K=seg.target(0.0), externalstress=seg.pressure_GPa * units.GPa,
                ttime=thermostat_ps * 1000 * units.fs, pfactor=(pressure_damping_ps * 1000 * units.fs) ** 2 * bulk_modulus)
 
 
-def _write(atoms, traj_part, thermo_part, state, seg, target_K, time_ps, fixed):
+def _write(atoms, state, seg, target_K, time_ps, fixed):
     snapshot = atoms.copy()
     snapshot.calc = None
     snapshot.info = {"time_ps": time_ps, "step": state.total_step, "segment": seg.label or state.segment}
-    with open(traj_part, "a") as fh:
+    with open(state.parts["trajectory"], "a") as fh:
         write(fh, snapshot, format="extxyz")
     e_pot = atoms.get_potential_energy()
     e_kin = atoms.get_kinetic_energy()
     moving = max(1, int((~fixed).sum()))
     temp = 2 * e_kin / (3 * moving * units.kB)
-    with open(thermo_part, "a", newline="") as fh:
+    with open(state.parts["thermo"], "a", newline="") as fh:
         csv.writer(fh).writerow([state.total_step, f"{time_ps:.6f}", seg.label or state.segment, f"{temp:.3f}",
                                  f"{target_K:.3f}", f"{e_pot:.8f}", f"{e_kin:.8f}",
                                  f"{e_pot + e_kin:.8f}", f"{state.heat_added:.8f}",
                                  f"{atoms.get_volume() if atoms.pbc.all() else float('nan'):.6f}"])
 
 
-def _save(path, atoms, rng, state, hook_values, traj_part, thermo_part):
-    state.offsets = {p: os.path.getsize(p) for p in (traj_part, thermo_part)}
-    blob = {"positions": atoms.get_positions(), "momenta": atoms.get_momenta(), "cell": atoms.cell.array.copy(),
-            "rng": rng.bit_generator.state, "state": state, "hooks": hook_values}
-    tmp = f"{path}.tmp"
-    with open(tmp, "wb") as fh:
-        pickle.dump(blob, fh)
-    os.replace(tmp, path)
+def _save(path, atoms, rng, state, hook_values, dyn, fingerprint):
+    """Write the checkpoint (atomically): atoms, random state, run state, hook values and the NPT integrator's state."""
+    state.offsets = {p: os.path.getsize(p) for p in state.parts.values() if os.path.exists(p)}
+    dynamics = {name: copy.deepcopy(getattr(dyn, name)) for name in _NPT_STATE if hasattr(dyn, name)}
+    blob = {"format": _CHECKPOINT_FORMAT, "fingerprint": fingerprint, "positions": atoms.get_positions(),
+            "momenta": atoms.get_momenta(), "cell": atoms.cell.array.copy(), "rng": rng.bit_generator.state,
+            "state": dataclasses.asdict(state), "hooks": hook_values, "dynamics": dynamics}
+    _atomic.atomic_write(path, lambda fh: pickle.dump(blob, fh, protocol=pickle.HIGHEST_PROTOCOL))
 
 
-def _resume(path, atoms, rng, traj_part, thermo_part):
-    with open(path, "rb") as fh:
-        blob = pickle.load(fh)
-    if len(blob["positions"]) != len(atoms):
-        raise MissingDataError(f"checkpoint {path} holds {len(blob['positions'])} atoms, the structure {len(atoms)}")
+def _resume(path, atoms, rng, fingerprint, outputs):
+    """Restore a run from its checkpoint: ``(state, hook values, integrator state)``, or None to start afresh."""
+    try:
+        with open(path, "rb") as fh:
+            blob = pickle.load(fh)
+        state = _State(**blob["state"])
+        old = blob["fingerprint"]
+        if blob["format"] != _CHECKPOINT_FORMAT:
+            raise ValueError(f"format {blob['format']!r}, not {_CHECKPOINT_FORMAT!r}")
+    except Exception as exc:  # truncated (EOFError, UnpicklingError), not a pickle, not ours (KeyError, TypeError)
+        raise CheckpointError(f"the checkpoint {path} cannot be read ({type(exc).__name__}: {exc}): it is truncated, "
+                              "corrupt or not a gstorder MD checkpoint; delete it to start the run afresh") from None
+    changed = [key for key in fingerprint if old.get(key) != fingerprint[key]]
+    if changed:
+        details = "; ".join(f"{key}: checkpoint {_short(old.get(key))}, this run {_short(fingerprint[key])}" for key in changed)
+        raise CheckpointMismatchError(f"the checkpoint {path} was written by a run set up differently ({details}); "
+                                      "resume with the same set-up, or delete the checkpoint to start afresh")
+    problem = _lost_output(state, outputs)
+    if problem:
+        warnings.warn(f"the checkpoint {path} cannot be resumed: {problem}; it is deleted and the run starts afresh",
+                      GstorderWarning, stacklevel=3)
+        for part in state.parts.values():
+            if os.path.exists(part):
+                os.unlink(part)
+        os.unlink(path)
+        return None
     atoms.set_cell(blob["cell"])
     atoms.set_positions(blob["positions"], apply_constraint=False)
     atoms.set_momenta(blob["momenta"], apply_constraint=False)
     rng.bit_generator.state = blob["rng"]
-    state = blob["state"]
-    for p, size in state.offsets.items():  # drop what was written after the checkpoint
-        with open(p, "r+b") as fh:
-            fh.truncate(size)
-    return state, blob["hooks"]
+    for part, size in state.offsets.items():  # drop what was written after the checkpoint
+        if os.path.exists(part):
+            with open(part, "r+b") as fh:
+                fh.truncate(size)
+    return state, blob["hooks"], {"integrator": blob["dynamics"], "momenta": blob["momenta"]}
+
+
+def _lost_output(state, outputs):
+    """Why the partial outputs a checkpoint refers to cannot be continued (or finished), or ''."""
+    for key, part in state.parts.items():
+        if os.path.exists(part):
+            if os.path.getsize(part) < state.offsets.get(part, 0):
+                return f"its partial {key} file {part} is shorter than when the checkpoint was written"
+        elif not (state.done and os.path.exists(outputs[key])):
+            return f"its partial {key} file {part} is gone"
+    return ""
+
+
+def _short(value, width: int = 120) -> str:
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 # --------------------------------------------------------------------------- the paper's protocols
@@ -427,13 +660,18 @@ def protocol(name: str, **params) -> list:
     builders = {"melt_quench": _melt_quench, "anneal": _anneal, "heat_ramp": _heat_ramp, "set_pulses": _set_pulses,
                 "reset_pulse": _reset_pulse, "device_melt": _device_melt}
     if name not in builders:
-        raise ValueError(f"protocol={name!r}; choose one of {', '.join(builders)}")
+        raise InvalidArgumentError(f"protocol={name!r}; choose one of {', '.join(builders)}")
     return builders[name](**params)
 
 
 def _melt_quench(*, melt_K=3000.0, melt_ps=20.0, melting_point_K=900.0, cool_rate_K_per_s=1e14, hold_ps=30.0,
                  quench_rate_K_per_s=2.5e13, final_K=300.0, final_hold_ps=30.0, time_scale=1.0):
     ps = 1e12
+    cool_rate_K_per_s = positive("cool_rate_K_per_s", cool_rate_K_per_s, unit="K/s")
+    quench_rate_K_per_s = positive("quench_rate_K_per_s", quench_rate_K_per_s, unit="K/s")
+    time_scale = positive("time_scale", time_scale)
+    if not real("melt_K", melt_K, unit="K") > real("melting_point_K", melting_point_K, unit="K") > real("final_K", final_K, unit="K"):
+        raise InvalidArgumentError(f"melt_K > melting_point_K > final_K is needed, got {melt_K}, {melting_point_K}, {final_K}")
     return [
         Segment(melt_ps * time_scale, "nvt", melt_K, label="melt"),
         Segment((melt_K - melting_point_K) / cool_rate_K_per_s * ps * time_scale, "nvt", (melt_K, melting_point_K), label="cool"),
@@ -449,6 +687,9 @@ def _anneal(*, temperature_K=600.0, duration_ps=100.0, ensemble="nvt"):
 
 
 def _heat_ramp(*, start_K=300.0, end_K=1200.0, rate_K_per_ps=10.0):
+    rate_K_per_ps = positive("rate_K_per_ps", rate_K_per_ps, unit="K/ps")
+    if non_negative("start_K", start_K, unit="K") == non_negative("end_K", end_K, unit="K"):
+        raise InvalidArgumentError(f"start_K and end_K are both {start_K}: a ramp needs two temperatures")
     return [Segment(abs(end_K - start_K) / rate_K_per_ps, "nvt", (start_K, end_K), label="ramp")]
 
 
@@ -458,13 +699,13 @@ def _set_pulses(*, pulses=((650.0, 100.0), (600.0, 100.0), (600.0, 50.0))):
 
 def _first_anneal(anneal_K, anneal_ps):
     """The paper's 300 K NVT anneal before a pulse (none when ``anneal_ps`` is 0)."""
-    if anneal_ps < 0 or not np.isfinite(anneal_ps):
-        raise ValueError(f"anneal_ps must be a non-negative time in ps, got {anneal_ps}")
+    anneal_ps = non_negative("anneal_ps", anneal_ps, unit="ps")
     return [Segment(anneal_ps, "nvt", anneal_K, label="anneal")] if anneal_ps > 0 else []
 
 
 def _reset_pulse(*, region, energy_eV=1650.0, pulse_ps=30.0, relax_ps=70.0, anneal_K=300.0, anneal_ps=10.0):
-    heat = HeatPulse(np.asarray(region, dtype=bool), energy_eV / pulse_ps)
+    heat = HeatPulse(np.asarray(region, dtype=bool), real("energy_eV", energy_eV, unit="eV") /
+                     positive("pulse_ps", pulse_ps, unit="ps"))
     return _first_anneal(anneal_K, anneal_ps) + [Segment(pulse_ps, "nve", heat=heat, label="pulse"),
                                                  Segment(relax_ps, "nve", label="relax")]
 
@@ -519,6 +760,7 @@ def reset_pulse(atoms, calculator, *, region, energy_eV: float = 1650.0, pulse_p
     """
     segments = _reset_pulse(region=region, energy_eV=energy_eV, pulse_ps=pulse_ps, relax_ps=relax_ps, anneal_K=anneal_K,
                             anneal_ps=anneal_ps)
+    _check_atoms(atoms)
     run_options.setdefault("temperature_K", None if atoms.has("momenta") else anneal_K)
     return run(atoms, calculator, segments, **run_options)
 
@@ -529,6 +771,7 @@ def device_melt(atoms, calculator, *, region, power_eV_per_ps: float = 55.0, dur
     pulse (NVE) of ``power_eV_per_ps`` into ``region``; a fresh model starts at ``anneal_K``, not 0 K."""
     segments = _device_melt(region=region, power_eV_per_ps=power_eV_per_ps, duration_ps=duration_ps, anneal_K=anneal_K,
                             anneal_ps=anneal_ps)
+    _check_atoms(atoms)
     run_options.setdefault("temperature_K", None if atoms.has("momenta") else anneal_K)
     return run(atoms, calculator, segments, **run_options)
 
@@ -554,8 +797,10 @@ def lammps_deck(segments, atoms, potential, directory, *, species=("Ge", "Sb", "
     potential : path
         The GAP XML file (``pair_coeff * * FILE "Potential xml_label=LABEL" Z...``).
     directory : path
-        Receives ``data.lmp``, ``in.lmp`` and ``groups.lmp`` (``fixed``,
-        ``heater`` and the heat regions); the run writes ``dump.lammpstrj``
+        Receives ``data.lmp``, ``groups.lmp`` (``fixed``, ``heater`` and the
+        heat regions) and ``in.lmp``, replaced as a set (see
+        :func:`gstorder._atomic.atomic_files`: a write killed midway is
+        finished by the next call on the folder); the run writes ``dump.lammpstrj``
         (id type x y z vx vy vz ix iy iz) and ``log.lammps``. Read the dump
         back with the tags: ``gstorder.read_frames("dump.lammpstrj",
         species=[...], groups="groups.lmp")``.
@@ -576,23 +821,46 @@ def lammps_deck(segments, atoms, potential, directory, *, species=("Ge", "Sb", "
 
     if isinstance(segments, str):
         segments = protocol(segments)
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    present = sorted(set(atoms.get_chemical_symbols()))
-    missing = [s for s in present if s not in species]
+    _check_atoms(atoms)
+    if not isinstance(directory, (str, os.PathLike)):
+        raise ArgumentTypeError(f"directory must be a folder name, got {type(directory).__name__} {directory!r}")
+    if pair_style is None and not isinstance(potential, (str, os.PathLike)):
+        raise ArgumentTypeError(f"potential must be a file name, got {type(potential).__name__} {potential!r}")
+    if isinstance(species, str) or not all(isinstance(s, str) for s in species):
+        raise ArgumentTypeError(f"species must be a sequence of element symbols, got {species!r}")
+    species = list(species)
+    unknown = [s for s in species if s not in atomic_numbers]
+    if unknown or len(set(species)) != len(species):
+        raise UnknownSpeciesError(f"species must name distinct elements, got {species}" +
+                                  (f" ({', '.join(unknown)} unknown)" if unknown else ""))
+    missing = sorted(set(atoms.get_chemical_symbols()) - set(species))
     if missing:
-        raise ValueError(f"species {missing} are not among the LAMMPS types {list(species)}")
-    _atomic_text(directory / "data.lmp", lambda fh: write(fh, atoms, format="lammps-data", specorder=list(species),
-                                                          masses=True, units="metal", atom_style="atomic"))
-    fixed, segments = _held_atoms(atoms, segments)
+        raise UnknownSpeciesError(f"species {missing} of the atoms are not among the LAMMPS types {species}")
+    if xml_label is not None and not isinstance(xml_label, str):
+        raise ArgumentTypeError(f"xml_label must be a string, got {type(xml_label).__name__} {xml_label!r}")
+    if pair_style is not None and (np.shape(pair_style) != (2,) or not all(isinstance(p, str) for p in pair_style)):
+        raise ArgumentTypeError(f"pair_style must be (pair_style, pair_coeff) strings, got {pair_style!r}")
+    timestep_fs = positive("timestep_fs", timestep_fs, unit="fs")
+    temperature_K = None if temperature_K is None else non_negative("temperature_K", temperature_K, unit="K")
+    seed = count("seed", seed, minimum=1)  # LAMMPS wants positive seeds
+    dump_every = count("dump_every", dump_every)
+    thermo_every = count("thermo_every", thermo_every)
+    langevin_damp_ps = positive("langevin_damp_ps", langevin_damp_ps, unit="ps")
+    if np.shape(npt_damp_ps) != (2,):
+        raise InvalidArgumentError(f"npt_damp_ps must be (thermostat, barostat) damping times in ps, got {npt_damp_ps!r}")
+    npt_damp_ps = tuple(positive("npt_damp_ps", t, unit="ps") for t in npt_damp_ps)
+    fixed, segments = _held_atoms(atoms, _check_segments(segments, atoms))
+    directory = Path(directory)
+    files = {"data.lmp": lambda fh: write(fh, atoms, format="lammps-data", specorder=species, masses=True,
+                                          units="metal", atom_style="atomic")}
     groups = {"fixed": fixed}
     if "heater" in atoms.arrays:  # a tag only, for read_frames(groups=...) to give back
         groups["heater"] = np.asarray(atoms.arrays["heater"], dtype=bool)
     for k, seg in enumerate(segments):
         if seg.heat is not None:
-            groups[f"heat{k}"] = seg.heat.region
+            groups[f"heat{k}"] = seg.heat.region  # never empty: _check_segments refused that
     group_lines = [line for name, mask in groups.items() for line in _group_lines(name, mask)]
-    _atomic_text(directory / "groups.lmp", lambda fh: fh.write("\n".join(group_lines) + "\n"))
+    files["groups.lmp"] = lambda fh: fh.write("\n".join(group_lines) + "\n")
     if pair_style is None:
         zs = " ".join(str(atomic_numbers[s]) for s in species)
         label = f" xml_label={xml_label}" if xml_label else ""
@@ -632,9 +900,9 @@ def lammps_deck(segments, atoms, potential, directory, *, species=("Ge", "Sb", "
             fixes.append(f"s{k}heat")
         lines.append(f"run {n}")
         lines += [f"unfix {f}" for f in fixes]
-    script = directory / "in.lmp"
-    _atomic_text(script, lambda fh: fh.write("\n".join(lines) + "\n"))
-    return script
+    files["in.lmp"] = lambda fh: fh.write("\n".join(lines) + "\n")
+    _atomic.atomic_files(directory, files)
+    return directory / "in.lmp"
 
 
 def _group_lines(name, mask, per_line=500):
@@ -643,9 +911,3 @@ def _group_lines(name, mask, per_line=500):
         return [f"group {name} empty"]
     return [f"group {name} id " + " ".join(map(str, ids[k : k + per_line])) for k in range(0, len(ids), per_line)]
 
-
-def _atomic_text(path, writer):
-    tmp = f"{path}.part"
-    with open(tmp, "w") as fh:
-        writer(fh)
-    os.replace(tmp, path)

@@ -310,13 +310,14 @@ def temperature_movie(ds, path, *, fps: int = 5, vmin: float | None = 300.0, vma
     """Write every map of a :func:`gstorder.temperature_map` result as an animated GIF or MP4.
 
     The colour scale is fixed over the movie (``vmax`` defaults to the
-    hottest pixel). Written to a temporary file and renamed.
+    hottest pixel). Written to a temporary file (``.gstorder-<name>.<pid>.part.gif``) and renamed.
     """
     import os
-    import tempfile
 
     import matplotlib.pyplot as plt
     from matplotlib.animation import FFMpegWriter, FuncAnimation, PillowWriter
+
+    from ._atomic import atomic_path
 
     path = os.fspath(path)
     suffix = os.path.splitext(path)[1].lower()
@@ -332,15 +333,11 @@ def temperature_movie(ds, path, *, fps: int = 5, vmin: float | None = 300.0, vma
         temperature_map(ds, frame=k, ax=ax, vmin=vmin, vmax=vmax, colorbar=False)
 
     movie = FuncAnimation(fig, draw, frames=ds.sizes["frame"])
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".gstorder-", suffix=suffix)
-    os.close(fd)
     try:
-        movie.save(tmp, writer=PillowWriter(fps=fps) if suffix == ".gif" else FFMpegWriter(fps=fps), dpi=dpi)
-        os.replace(tmp, path)
+        with atomic_path(path, suffix=suffix) as tmp:  # the writers pick the format from the extension
+            movie.save(tmp, writer=PillowWriter(fps=fps) if suffix == ".gif" else FFMpegWriter(fps=fps), dpi=dpi)
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 

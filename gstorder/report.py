@@ -461,7 +461,7 @@ def write_figures(tree, folder) -> dict[str, Path]:
 
     A figure is skipped (no file) when its group is absent or degenerate:
     all NaN, an all-zero map, or a time series of a single frame. Every file
-    is written to ``.gstorder-<name>.part`` in ``folder`` and renamed, so a
+    is written to ``.gstorder-<name>.<pid>.part`` in ``folder`` and renamed, so a
     PNG is never seen half-written.
 
     Parameters
@@ -522,7 +522,7 @@ def write_html(tree, folder, figures, *, parameters=None, atoms_file=None) -> Pa
     the paper figure it mirrors), links to ``results.nc`` (in ``folder``)
     and the per-atom file, and the parameters: ``parameters`` (e.g. the
     command line), the root attrs and every group's attrs. All text is
-    HTML-escaped. Written to ``.gstorder-report.html.part`` and renamed.
+    HTML-escaped. Written to ``.gstorder-report.html.<pid>.part`` and renamed.
 
     Parameters
     ----------

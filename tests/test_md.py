@@ -14,6 +14,15 @@ def lj():
     return LennardJones(sigma=2.7, epsilon=0.05, rc=6.0, smooth=True)
 
 
+class StatelessLJ(LennardJones):
+    """ASE's LJ keeps a neighbour list between calls, and where it was last rebuilt changes the order of the force
+    sums (1e-16 differences): rebuilt every call, the forces are a function of the positions alone, as a resume needs."""
+
+    def calculate(self, *args, **kwargs):
+        self.nl = None
+        super().calculate(*args, **kwargs)
+
+
 def small():
     return structures.rocksalt("GeTe", 2, a=6.0)
 
@@ -79,34 +88,159 @@ def test_melt_quench_schedule_temperatures(tmp_path):
     assert log["time_ps"][-1] == pytest.approx(0.005 * (20 + 21 + 30 + 24 + 30), abs=0.003)
 
 
-def test_checkpoint_resume_gives_the_same_trajectory(tmp_path):
-    segments = [md.Segment(0.1, "nvt", 500.0), md.Segment(0.06, "nve")]
-    plain = small()
-    md.run(plain, lj(), segments, seed=7, write_every=5, trajectory=tmp_path / "a.xyz", thermo=tmp_path / "a.csv")
+class Stop(Exception):
+    pass
 
-    class Stop(Exception):
-        pass
 
-    def crash(atoms, step, time):
-        if step == 37:
+def _crash_at(step):
+    def crash(atoms, s, time):
+        if s == step:
             raise Stop
 
-    broken = small()
-    options = dict(seed=7, write_every=5, trajectory=tmp_path / "b.xyz", thermo=tmp_path / "b.csv",
-                   checkpoint=tmp_path / "b.ckpt", checkpoint_every=20)
-    with pytest.raises(Stop):
-        md.run(broken, lj(), segments, hooks=[(1, crash)], **options)
+    return [(1, crash)]
+
+
+def _same_outputs(a, b):
+    fa, fb = list(gstorder.read_frames(a["trajectory"])), list(gstorder.read_frames(b["trajectory"]))
+    assert len(fa) == len(fb)
+    for x, y in zip(fa, fb):
+        np.testing.assert_array_equal(x.positions, y.positions)
+        np.testing.assert_array_equal(x.velocities, y.velocities)
+        np.testing.assert_array_equal(x.cell, y.cell)
+    assert open(a["thermo"]).read() == open(b["thermo"]).read()
+    return fa
+
+
+def _heated():
+    return md.HeatPulse(np.arange(64) < 20, 5.0)
+
+
+@pytest.mark.parametrize("segments", [
+    [md.Segment(0.1, "nvt", 500.0), md.Segment(0.06, "nve")],
+    [md.Segment(0.04, "nvt", 500.0), md.Segment(0.1, "npt", 500.0, pressure_GPa=1.0)],
+    [md.Segment(0.04, "nvt", (300.0, 600.0)), md.Segment(0.1, "nve", heat=_heated())],
+], ids=["nvt-nve", "npt", "heat-pulse"])
+def test_checkpoint_resume_is_bit_identical(tmp_path, segments):
+    def record(crash_at=None):
+        def hook(atoms, step, time):
+            if step == crash_at:
+                raise Stop
+            return atoms.positions.copy(), atoms.get_momenta(), atoms.cell.array.copy()
+
+        return [(1, hook)]
+
+    options = dict(seed=7, write_every=5, pressure_damping_ps=0.05)
+    plain = md.run(small(), StatelessLJ(sigma=2.7, epsilon=0.05, rc=6.0, smooth=True), segments, hooks=record(),
+                   trajectory=tmp_path / "a.xyz", thermo=tmp_path / "a.csv", **options)
+    options.update(trajectory=tmp_path / "b.xyz", thermo=tmp_path / "b.csv", checkpoint=tmp_path / "b.ckpt",
+                   checkpoint_every=20)
+    with pytest.raises(Stop):  # in the second segment, 17 steps after a checkpoint
+        md.run(small(), StatelessLJ(sigma=2.7, epsilon=0.05, rc=6.0, smooth=True), segments, hooks=record(57), **options)
     assert (tmp_path / "b.ckpt").exists() and not (tmp_path / "b.xyz").exists()
     resumed = small()
-    md.run(resumed, lj(), segments, **options)
-    a = list(gstorder.read_frames(tmp_path / "a.xyz"))
-    b = list(gstorder.read_frames(tmp_path / "b.xyz"))
-    assert len(a) == len(b) == 17  # with the starting frame
-    for fa, fb in zip(a, b):
-        np.testing.assert_array_equal(fa.positions, fb.positions)
-        np.testing.assert_array_equal(fa.velocities, fb.velocities)
-    assert (tmp_path / "a.csv").read_text() == (tmp_path / "b.csv").read_text()
-    assert not (tmp_path / "b.ckpt").exists()
+    out = md.run(resumed, StatelessLJ(sigma=2.7, epsilon=0.05, rc=6.0, smooth=True), segments, hooks=record(), **options)
+    assert [h[:2] for h in out["hooks"]] == [h[:2] for h in plain["hooks"]]
+    for (_, _, a), (_, _, b) in zip(plain["hooks"], out["hooks"]):  # every step, to the last bit
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x, y)
+    frames = _same_outputs(plain, out)
+    assert len(frames) == 1 + sum(round(s.duration_ps / 0.002) for s in segments) // 5  # with the starting frame
+    assert out["heat_added_eV"] == plain["heat_added_eV"]
+    assert resumed.info["time_ps"] == pytest.approx(frames[-1].time)
+    assert not (tmp_path / "b.ckpt").exists() and not list(tmp_path.glob(".gstorder-*"))
+
+
+def test_npt_changes_the_volume_with_the_pressure(tmp_path):
+    volumes = {}
+    for p in (0.0, 3.0):
+        out = _run(small(), [md.Segment(0.06, "npt", 300.0, pressure_GPa=p)], tmp_path, write_every=10,
+                   pressure_damping_ps=0.05, trajectory=tmp_path / f"{p}.xyz", thermo=tmp_path / f"{p}.csv")
+        volumes[p] = np.genfromtxt(out["thermo"], delimiter=",", names=True)["volume_A3"]
+    start = small().get_volume()
+    assert volumes[0.0][0] == volumes[3.0][0] == pytest.approx(start)
+    assert abs(volumes[0.0][-1] / start - 1) > 1e-3  # the barostat moved the box
+    assert volumes[3.0][-1] < volumes[0.0][-1] - 1e-3 * start  # and squeezed it harder under 3 GPa
+
+
+def _interrupted(tmp_path, segments, step=17, **extra):
+    options = dict(seed=3, write_every=5, trajectory=tmp_path / "t.xyz", thermo=tmp_path / "t.csv",
+                   checkpoint=tmp_path / "t.ckpt", checkpoint_every=10, **extra)
+    with pytest.raises(Stop):
+        md.run(small(), lj(), segments, hooks=_crash_at(step), **options)
+    return options
+
+
+def test_resuming_with_another_set_up_is_refused(tmp_path):
+    segments = [md.Segment(0.02, "nvt", 500.0), md.Segment(0.02, "nve")]
+    options = _interrupted(tmp_path, segments)
+    other = small()
+    other.symbols[0] = "Sb"
+    for atoms, segs, change, match in [
+            (small(), segments, {"timestep_fs": 1.0}, "timestep_fs: checkpoint 2.0, this run 1.0"),
+            (small(), segments[:1], {}, "segments"),  # a one-segment protocol on a two-segment checkpoint
+            (small(), [md.Segment(0.02, "nvt", 600.0), segments[1]], {}, "segments"),
+            (small(), segments, {"write_every": 2}, "write_every"),
+            (small(), segments, {"seed": 4}, "seed"),
+            (other, segments, {}, "species"),
+            (structures.rocksalt("GeTe", (2, 2, 3), a=6.0), segments, {}, "atoms: checkpoint 64, this run 96")]:
+        with pytest.raises(gstorder.errors.CheckpointMismatchError, match=match):
+            md.run(atoms, lj(), segs, **{**options, **change})
+    assert (tmp_path / "t.ckpt").exists()  # kept for the right set-up
+    md.run(small(), lj(), segments, **options)
+
+
+def test_an_unreadable_checkpoint_is_named(tmp_path):
+    segments = [md.Segment(0.04, "nvt", 500.0)]
+    options = _interrupted(tmp_path, segments)
+    data = (tmp_path / "t.ckpt").read_bytes()
+    for broken in (data[: len(data) // 2], b"", b"not a pickle", __import__("pickle").dumps({"other": 1})):
+        (tmp_path / "t.ckpt").write_bytes(broken)
+        with pytest.raises(gstorder.errors.CheckpointError, match="t.ckpt cannot be read.*delete it"):
+            md.run(small(), lj(), segments, **options)
+
+
+def test_a_fresh_run_may_checkpoint_before_its_first_trajectory_write(tmp_path):
+    out = _run(small(), [md.Segment(0.02, "nvt", 300.0)], tmp_path, write_every=1000, checkpoint=tmp_path / "c.ckpt",
+               checkpoint_every=1)
+    assert len(list(gstorder.read_frames(out["trajectory"]))) == 2 and not (tmp_path / "c.ckpt").exists()
+
+
+def test_a_kill_between_the_final_renames_is_finished_by_the_rerun(tmp_path, monkeypatch):
+    segments = [md.Segment(0.02, "nvt", 500.0)]
+    plain = _run(small(), segments, tmp_path, seed=3, write_every=5, trajectory=tmp_path / "a.xyz",
+                 thermo=tmp_path / "a.csv")
+    options = dict(seed=3, write_every=5, trajectory=tmp_path / "t.xyz", thermo=tmp_path / "t.csv",
+                   checkpoint=tmp_path / "t.ckpt", checkpoint_every=10)
+    commit = gstorder._atomic.commit
+
+    def killed_before_the_log(tmp, path):  # the trajectory is renamed, the thermo log not
+        if str(path).endswith("t.csv"):
+            raise Stop
+        commit(tmp, path)
+
+    monkeypatch.setattr(gstorder._atomic, "commit", killed_before_the_log)
+    with pytest.raises(Stop):
+        md.run(small(), lj(), segments, **options)
+    monkeypatch.setattr(gstorder._atomic, "commit", commit)
+    assert (tmp_path / "t.xyz").exists() and not (tmp_path / "t.csv").exists() and (tmp_path / "t.ckpt").exists()
+    atoms = small()
+    out = md.run(atoms, lj(), segments, **options)
+    _same_outputs(plain, out)
+    assert atoms.info["time_ps"] == pytest.approx(0.02) and not (tmp_path / "t.ckpt").exists()
+    assert not list(tmp_path.glob(".gstorder-*"))
+
+
+def test_a_checkpoint_whose_partial_outputs_are_gone_starts_afresh_with_a_warning(tmp_path):
+    segments = [md.Segment(0.04, "nvt", 500.0)]
+    plain = _run(small(), segments, tmp_path, seed=3, write_every=5, trajectory=tmp_path / "a.xyz",
+                 thermo=tmp_path / "a.csv")
+    options = _interrupted(tmp_path, segments)
+    for part in tmp_path.glob(".gstorder-t.xyz.*.part"):
+        part.unlink()
+    with pytest.warns(gstorder.errors.GstorderWarning, match="t.ckpt cannot be resumed: its partial trajectory file .* is gone"):
+        out = md.run(small(), lj(), segments, **options)
+    _same_outputs(plain, out)
+    assert not list(tmp_path.glob(".gstorder-*")) and not (tmp_path / "t.ckpt").exists()
 
 
 def test_hooks_npt_and_set_pulses(tmp_path):
@@ -124,23 +258,144 @@ def test_hooks_npt_and_set_pulses(tmp_path):
     assert np.isfinite(log["volume_A3"]).all()
 
 
-def test_bad_input(tmp_path):
-    with pytest.raises(ValueError, match="ensemble='nph'"):
+def test_bad_segments_and_pulses_are_refused_when_made():
+    errors = gstorder.errors
+    with pytest.raises(errors.InvalidArgumentError, match="ensemble must be one of .*'nph'"):
         md.Segment(1.0, "nph", 300.0)
-    with pytest.raises(ValueError, match="needs temperature_K"):
+    with pytest.raises(errors.InvalidArgumentError, match="needs temperature_K"):
         md.Segment(1.0, "nvt")
-    with pytest.raises(ValueError, match="duration_ps must be positive"):
-        md.Segment(0.0, "nve")
+    for bad in (0.0, -1.0, np.nan, np.inf):
+        with pytest.raises(errors.InvalidArgumentError, match="duration_ps"):
+            md.Segment(bad, "nve")
+    with pytest.raises(errors.ArgumentTypeError, match="duration_ps"):
+        md.Segment("1", "nve")
+    for bad in (np.nan, -5.0, (300.0, np.inf), (1.0, 2.0, 3.0)):
+        with pytest.raises(errors.InvalidArgumentError, match="temperature_K"):
+            md.Segment(1.0, "nvt", bad)
+    with pytest.raises(errors.InvalidArgumentError, match="pressure_GPa"):
+        md.Segment(1.0, "npt", 300.0, pressure_GPa=np.nan)
+    with pytest.raises(errors.ArgumentTypeError, match="heat must be a HeatPulse"):
+        md.Segment(1.0, "nve", heat=55.0)
+    region = np.ones(8, bool)
+    for bad in (np.nan, np.inf):
+        with pytest.raises(errors.InvalidArgumentError, match="HeatPulse power"):
+            md.HeatPulse(region, bad)
+    with pytest.raises(errors.ArgumentTypeError, match="boolean mask"):
+        md.HeatPulse(np.arange(8), 1.0)
+    seg = md.Segment(1.0, "nvt", (300.0, 400))
+    assert seg.temperature_K == (300.0, 400.0)
+
+
+def _run(atoms, segments, tmp_path, **options):
+    options = {"seed": 1, "trajectory": tmp_path / "t.xyz", "thermo": tmp_path / "t.csv", **options}
+    return md.run(atoms, lj(), segments, **options)
+
+
+def test_run_refuses_bad_arguments_before_the_first_step(tmp_path):
+    errors = gstorder.errors
+    nvt = [md.Segment(0.01, "nvt", 300.0)]
+    for name, bad, error in [("timestep_fs", 0.0, errors.InvalidArgumentError),
+                             ("timestep_fs", -2.0, errors.InvalidArgumentError),
+                             ("timestep_fs", np.nan, errors.InvalidArgumentError),
+                             ("timestep_fs", "2", errors.ArgumentTypeError),
+                             ("write_every", 0, errors.InvalidArgumentError),
+                             ("write_every", 2.5, errors.InvalidArgumentError),
+                             ("checkpoint_every", 0, errors.InvalidArgumentError),
+                             ("checkpoint_every", None, errors.ArgumentTypeError),
+                             ("temperature_K", -1.0, errors.InvalidArgumentError),
+                             ("temperature_K", np.inf, errors.InvalidArgumentError),
+                             ("langevin_damp_ps", 0.0, errors.InvalidArgumentError),
+                             ("friction_per_ps", np.nan, errors.InvalidArgumentError),
+                             ("thermostat_ps", -0.1, errors.InvalidArgumentError),
+                             ("pressure_damping_ps", 0.0, errors.InvalidArgumentError),
+                             ("seed", -1, errors.InvalidArgumentError),
+                             ("trajectory", 3, errors.ArgumentTypeError),
+                             ("hooks", [(0, print)], errors.InvalidArgumentError),
+                             ("hooks", [(1, "f")], errors.ArgumentTypeError)]:
+        with pytest.raises(error, match=name if name != "hooks" else "hook"):
+            _run(small(), nvt, tmp_path, **{name: bad})
+    for segments, match in [([], "segments is empty"), (md.Segment(0.01, "nve"), "list of Segment"),
+                            ([md.Segment(0.01, "nve"), "nvt"], r"segments\[1\] must be a Segment")]:
+        with pytest.raises(gstorder.errors.GstorderError, match=match):
+            _run(small(), segments, tmp_path)
+    with pytest.raises(errors.ArgumentTypeError, match="ase.Atoms"):
+        md.run(np.zeros((4, 3)), lj(), nvt)
+    atoms = small()
+    atoms.new_array("fixed", np.arange(len(atoms)) < 10)
+    for region, match in [(np.zeros(len(atoms), bool), "holds no atoms$"),
+                          (np.arange(len(atoms)) < 5, "holds no atoms that are not fixed"),
+                          (np.ones(3, bool), "3 entries for 64 atoms")]:
+        with pytest.raises(errors.InvalidArgumentError, match=match):
+            _run(atoms, [md.Segment(0.01, "nvt", 300.0), md.Segment(0.01, "nve", heat=md.HeatPulse(region, 1.0))], tmp_path)
+    seg = md.Segment(0.01, "nve", heat=md.HeatPulse(np.ones(len(atoms), bool), 1.0))
+    seg.heat.power = np.nan  # changed after it was made: checked again by run
+    with pytest.raises(errors.InvalidArgumentError, match="power"):
+        _run(small(), [seg], tmp_path)
+    skewed = small()
+    skewed.set_cell(skewed.cell.array + np.array([[0, 0, 0], [1.0, 0, 0], [0, 0, 0]]))
+    with pytest.raises(errors.InvalidArgumentError, match="upper-triangular"):
+        _run(skewed, [md.Segment(0.01, "nvt", 300.0), md.Segment(0.01, "npt", 300.0)], tmp_path)
+    assert not list(tmp_path.iterdir())  # nothing written, no step taken
+
+
+def test_protocols_refuse_bad_parameters():
+    errors = gstorder.errors
+    region = np.ones(8, bool)
+    with pytest.raises(errors.InvalidArgumentError, match="pulse_ps"):
+        md.protocol("reset_pulse", region=region, pulse_ps=0.0)
+    with pytest.raises(errors.InvalidArgumentError, match="energy_eV"):
+        md.protocol("reset_pulse", region=region, energy_eV=np.nan)
+    with pytest.raises(errors.InvalidArgumentError, match="anneal_ps"):
+        md.protocol("device_melt", region=region, anneal_ps=-1.0)
+    with pytest.raises(errors.InvalidArgumentError, match="HeatPulse power"):
+        md.protocol("device_melt", region=region, power_eV_per_ps=np.nan)
+    with pytest.raises(errors.InvalidArgumentError, match="rate_K_per_ps"):
+        md.protocol("heat_ramp", rate_K_per_ps=0.0)
+    with pytest.raises(errors.InvalidArgumentError, match="ramp needs two"):
+        md.protocol("heat_ramp", start_K=300.0, end_K=300.0)
+    with pytest.raises(errors.InvalidArgumentError, match="time_scale"):
+        md.protocol("melt_quench", time_scale=0.0)
+    with pytest.raises(errors.InvalidArgumentError, match="melt_K > melting_point_K"):
+        md.protocol("melt_quench", melt_K=800.0)
+    with pytest.raises(errors.InvalidArgumentError, match="protocol='quench'"):
+        md.protocol("quench")
+
+
+def test_gap_refuses_broken_files_before_quippy_sees_them(tmp_path):
+    errors = gstorder.errors
     with pytest.raises(FileNotFoundError, match="zenodo"):
         md.gap(tmp_path / "missing.xml")
-    bad = tmp_path / "bad.xml"
-    bad.write_text("not xml at all")
-    with pytest.raises(ValueError, match="not a GAP XML file"):
-        md.gap(bad)
-    junk = tmp_path / "junk.xml"
-    junk.write_text("<GAP_params></GAP_params>")
-    with pytest.raises(ValueError, match="quippy could not read"):
-        md.gap(junk)
+    with pytest.raises(errors.ArgumentTypeError, match="path"):
+        md.gap(3)
+    cases = {"empty.xml": ("", "is empty"), "bad.xml": ("not xml at all", "not well-formed XML"),
+             "other.xml": ("<root><child/></root>", "no <GAP_params>"),
+             "truncated.xml": (md.DEMO_GAP.read_text()[:5000], "truncated.xml.*not well-formed XML")}
+    for name, (text, match) in cases.items():
+        (tmp_path / name).write_text(text)
+        with pytest.raises(errors.PotentialFileError, match=match):
+            md.gap(tmp_path / name)
+    (tmp_path / "junk.xml").write_text("<GAP_params></GAP_params>")  # looks like a GAP to the parser, not to quippy
+    with pytest.raises(errors.PotentialFileError, match="quippy could not read"):
+        md.gap(tmp_path / "junk.xml")
+    with pytest.raises(errors.PotentialFileError, match="no potential labelled xml_label='other'"):
+        md.gap(md.DEMO_GAP, xml_label="other")
+    (tmp_path / "gap.xml").write_text(md.DEMO_GAP.read_text())  # without its sparseX files
+    with pytest.raises(errors.PotentialNotFoundError, match="gap.xml.sparseX"):
+        md.gap(tmp_path / "gap.xml")
+
+
+def test_a_truncated_gap_xml_does_not_end_the_process(tmp_path):
+    """quippy ends the Python process with status 0 on a truncated file: gstorder must refuse it first."""
+    import subprocess
+    import sys
+
+    truncated = tmp_path / "gap.xml"
+    truncated.write_text(md.DEMO_GAP.read_text()[: len(md.DEMO_GAP.read_text()) // 2])
+    code = ("import gstorder.md as md, gstorder.errors as e\n"
+            f"try:\n    md.gap({str(truncated)!r})\nexcept e.PotentialFileError as exc:\n    print('refused:', exc)\n")
+    repo = str(__import__("pathlib").Path(gstorder.__file__).parents[1])  # this gstorder, not an installed one
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=repo)
+    assert out.returncode == 0 and "refused:" in out.stdout and "gap.xml" in out.stdout
 
 
 def test_regions():
@@ -285,3 +540,86 @@ def test_long_runs_are_announced_with_a_cost_estimate():
     with pytest.warns(gstorder.errors.GstorderWarning, match=r"about 2\.8 h more.*lammps_deck"):
         md._warn_if_long(1.0, 10, 100_000, 22_400)  # 0.1 s per step, 100,000 steps left
     md._warn_if_long(1.0, 10, 1_000, 189)  # 100 s: silent
+
+
+def test_lammps_deck_refuses_bad_arguments_and_writes_nothing(tmp_path):
+    errors = gstorder.errors
+    atoms = small()
+    nvt = [md.Segment(0.01, "nvt", 300.0)]
+    deck = tmp_path / "deck"
+    for change, error, match in [({"species": ("Ge", "Sb")}, errors.UnknownSpeciesError, r"\['Te'\].*not among"),
+                                 ({"species": ("Ge", "Xx", "Te")}, errors.UnknownSpeciesError, "Xx unknown"),
+                                 ({"species": ("Ge", "Te", "Te")}, errors.UnknownSpeciesError, "distinct"),
+                                 ({"species": "GeTe"}, errors.ArgumentTypeError, "species"),
+                                 ({"timestep_fs": 0.0}, errors.InvalidArgumentError, "timestep_fs"),
+                                 ({"timestep_fs": np.nan}, errors.InvalidArgumentError, "timestep_fs"),
+                                 ({"temperature_K": -1.0}, errors.InvalidArgumentError, "temperature_K"),
+                                 ({"seed": 0}, errors.InvalidArgumentError, "seed"),
+                                 ({"dump_every": 0}, errors.InvalidArgumentError, "dump_every"),
+                                 ({"thermo_every": 1.5}, errors.InvalidArgumentError, "thermo_every"),
+                                 ({"langevin_damp_ps": 0.0}, errors.InvalidArgumentError, "langevin_damp_ps"),
+                                 ({"npt_damp_ps": (0.1, -1.0)}, errors.InvalidArgumentError, "npt_damp_ps"),
+                                 ({"npt_damp_ps": 0.1}, errors.InvalidArgumentError, "npt_damp_ps"),
+                                 ({"pair_style": "lj/cut"}, errors.ArgumentTypeError, "pair_style"),
+                                 ({"xml_label": 3}, errors.ArgumentTypeError, "xml_label")]:
+        with pytest.raises(error, match=match):
+            md.lammps_deck(nvt, atoms, "gap.xml", deck, **change)
+    atoms.new_array("fixed", np.arange(len(atoms)) < 10)
+    for region, match in [(np.zeros(len(atoms), bool), "holds no atoms"),
+                          (np.arange(len(atoms)) < 5, "holds no atoms that are not fixed")]:
+        with pytest.raises(errors.InvalidArgumentError, match=match):  # LAMMPS would stop at 'fix heat' on an empty group
+            md.lammps_deck([md.Segment(0.01, "nve", heat=md.HeatPulse(region, 1.0))], atoms, "gap.xml", deck)
+    with pytest.raises(errors.InvalidArgumentError, match="duration_ps"):
+        md.lammps_deck([md.Segment(-0.01, "nve")], atoms, "gap.xml", deck)
+    assert not deck.exists()
+
+
+def test_lammps_deck_rewrites_its_files_as_a_set(tmp_path):
+    md.lammps_deck([md.Segment(0.01, "nvt", 300.0)], small(), "gap.xml", tmp_path, seed=5)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.lmp", "groups.lmp", "in.lmp"]
+    before = {p.name: p.read_text() for p in tmp_path.iterdir()}
+    big = structures.rocksalt("GeTe", (3, 2, 2), a=6.0)
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    with pytest.MonkeyPatch.context() as mp:  # data.lmp cannot be written: the old deck stays whole
+        mp.setattr(md, "write", full_disk)
+        with pytest.raises(OSError, match="No space"):
+            md.lammps_deck([md.Segment(0.01, "nvt", 300.0)], big, "gap.xml", tmp_path, seed=6)
+    assert {p.name: p.read_text() for p in tmp_path.iterdir()} == before  # no data.lmp.part, nothing new
+    md.lammps_deck([md.Segment(0.01, "nvt", 300.0)], big, "gap.xml", tmp_path, seed=6)
+    assert "96 atoms" in (tmp_path / "data.lmp").read_text() and " 6 mom yes" in (tmp_path / "in.lmp").read_text()
+
+
+def test_regions_refuse_bad_arguments():
+    errors = gstorder.errors
+    atoms = small()
+    for kwargs, error, match in [({"radius": 0.0}, errors.InvalidArgumentError, "radius"),
+                                 ({"radius": np.nan}, errors.InvalidArgumentError, "radius"),
+                                 ({"radius": "5"}, errors.ArgumentTypeError, "radius"),
+                                 ({"radius": 5.0, "axis": "w"}, errors.InvalidArgumentError, "axis"),
+                                 ({"radius": 5.0, "axis": "z"}, errors.InvalidArgumentError, "axis and height must differ"),
+                                 ({"radius": 5.0, "centre": np.inf}, errors.InvalidArgumentError, "centre"),
+                                 ({"radius": 5.0, "base": np.nan}, errors.InvalidArgumentError, "base")]:
+        with pytest.raises(error, match=match):
+            md.half_cylinder(atoms, **kwargs)
+    for kwargs, match in [({"lower": 3.0, "upper": 1.0}, "lower must be below upper"),
+                          ({"lower": np.nan, "upper": 1.0}, "lower"), ({"lower": 0.0, "upper": 1.0, "axis": 2}, "axis")]:
+        with pytest.raises(errors.InvalidArgumentError, match=match):
+            md.slab(atoms, **kwargs)
+    assert md.slab(atoms, lower=-np.inf, upper=np.inf).all()
+    with pytest.raises(errors.ArgumentTypeError, match="ase.Atoms"):
+        md.slab(atoms.positions, lower=0.0, upper=1.0)
+
+
+def test_protocol_wrappers_check_before_running(tmp_path):
+    with pytest.raises(gstorder.errors.ArgumentTypeError, match="ase.Atoms"):
+        md.reset_pulse("atoms", lj(), region=np.ones(8, bool))
+    with pytest.raises(gstorder.errors.InvalidArgumentError, match="timestep_fs"):
+        md.anneal(small(), lj(), duration_ps=0.01, timestep_fs=-1.0, trajectory=tmp_path / "a.xyz")
+    with pytest.raises(gstorder.errors.InvalidArgumentError, match="temperature_K"):
+        md.anneal(small(), lj(), temperature_K=np.nan, trajectory=tmp_path / "a.xyz")
+    with pytest.raises(gstorder.errors.InvalidArgumentError, match="ensemble"):
+        md.anneal(small(), lj(), ensemble="nph", trajectory=tmp_path / "a.xyz")
+    assert not list(tmp_path.iterdir())
