@@ -27,7 +27,7 @@ import numpy as np
 import xarray as xr
 
 from . import __version__
-from ._atomic import atomic_folder
+from ._atomic import atomic_folder, commit, new_temp
 from ._labels import attrs_of
 from .altbc import ALTBC
 from .crystallinity import KBar
@@ -267,16 +267,16 @@ class AtomsWriter:
 
     Variables over (``frame``, ``atom``) are created as they first arrive;
     ``symbol`` (atom) and ``time`` (frame, ps) label them. The file is
-    written as ``.gstorder-<name>.part`` and renamed by :meth:`close`;
-    :meth:`abort` removes an unfinished file.
+    written to a temporary file of :mod:`gstorder._atomic` and renamed by
+    :meth:`close`; :meth:`abort` removes an unfinished file.
     """
 
     def __init__(self, path, first: Frame, n_frames: int):
         import netCDF4
 
         self.path = Path(path)
-        self.tmp = self.path.with_name(f".gstorder-{self.path.name}.part")
-        self.data = netCDF4.Dataset(self.tmp, "w", format="NETCDF4")
+        self.tmp = new_temp(self.path)
+        self.data = netCDF4.Dataset(self.tmp, "w", format="NETCDF4", clobber=True)
         self.data.createDimension("frame", n_frames)
         self.data.createDimension("atom", len(first))
         self.data.createVariable("atom", "i8", ("atom",))[:] = np.arange(len(first))
@@ -302,7 +302,7 @@ class AtomsWriter:
         if self.data is not None:
             self.data.close()
             self.data = None
-            os.replace(self.tmp, self.path)
+            commit(self.tmp, self.path)
 
     def abort(self) -> None:
         if self.data is not None:
