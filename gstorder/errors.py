@@ -51,3 +51,7 @@ class InconsistentFramesError(GstorderError, ValueError):
 
 class GstorderWarning(UserWarning):
     """Legal but degenerate input: the result is empty or NaN."""
+
+
+class SingularCellError(GstorderError, ValueError):
+    """The periodic cell vectors are (nearly) linearly dependent or not finite: the cell encloses no volume."""
