@@ -145,9 +145,10 @@ class Frame:
 
     @property
     def volume(self) -> float:
-        """Cell volume in Å³ (requires a fully periodic cell)."""
+        """Cell volume in Å³ (requires a fully periodic, finite, non-singular cell; see :func:`cell_basis`)."""
         if not self.pbc.all():
-            raise MissingDataError("the volume needs a cell periodic in all three directions")
+            raise MissingDataError(f"{self.describe()}: the volume needs a cell periodic in all three directions")
+        cell_basis(self)  # refuses NaN and (nearly) singular cells
         return float(abs(np.linalg.det(self.cell)))
 
     @property

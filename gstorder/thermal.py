@@ -362,11 +362,10 @@ def _fractions(frame, axes):
 
 
 def _minimum_image(frame, d):
-    if not frame.pbc.any():
-        return d
-    frac = d @ inverse_cell(frame)
-    frac[:, frame.pbc] -= np.round(frac[:, frame.pbc])
-    return frac @ frame.cell
+    """Minimum-image displacements ``d`` (n, 3) in Å: :func:`gstorder.frames.minimum_image`, the one implementation."""
+    from .frames import minimum_image  # local: the module's imports belong to the rest of thermal.py
+
+    return minimum_image(frame, d)
 
 
 def _refined(ds, factor, u, v) -> xr.Dataset:
