@@ -273,6 +273,11 @@ def iter_frames(frames: Any, *, index: slice | int | None = None) -> Iterator[Fr
                 frames = list(frames)[index]
             else:
                 frames = itertools.islice(frames, index.start, index.stop, index.step)
+    try:
+        frames = iter(frames)
+    except TypeError:
+        raise ArgumentTypeError(f"frames must be a path, Frame, ase.Atoms, Trajectory or an iterable of them, got "
+                                f"{type(frames).__name__}") from None
     for item in frames:
         yield as_frame(item)
 

@@ -35,6 +35,11 @@ __all__ = ["NeighborList", "build", "iter_blocks", "neighbor_list", "max_cutoff_
 #: Cells per cut-off length along each axis of the cell list.
 _CELLS_PER_CUTOFF = 1
 
+#: Positive cut-offs (and radii) below this act as this, in Å: the kernels compare
+#: squared distances, and a smaller cut-off's square underflows to 0, which would
+#: lose coincident atoms. Only coincident atoms are this close.
+_SMALLEST_CUTOFF = 1e-150
+
 #: Largest number of neighbour cells (periodic images included) searched around
 #: each cell: a cut-off many times the cell width would never finish.
 _MAX_CELLS_SEARCHED = 10**8
@@ -427,14 +432,14 @@ def _cutoff_tables(frame: Frame, cutoff):
         for key, value in cutoff.items():
             if not (isinstance(key, tuple) and len(key) == 2):
                 raise InvalidArgumentError(f"per-pair cut-off keys must be pairs of species, got {key!r}")
-            value = non_negative(f"cutoff[{key!r}]", value, unit="Å")
+            value = _representable(non_negative(f"cutoff[{key!r}]", value, unit="Å"))
             za, zb = species_numbers(key, dummy=True)
             if int(za) in index and int(zb) in index:
                 ta, tb = index[int(za)], index[int(zb)]
                 matrix[ta, tb] = matrix[tb, ta] = value
         return types, matrix, np.zeros(n), float(matrix.max()) if matrix.size else 0.0
     if np.ndim(cutoff) == 0:
-        value = non_negative("cutoff", cutoff, unit="Å")
+        value = _representable(non_negative("cutoff", cutoff, unit="Å"))
         return np.zeros(n, dtype=np.int64), np.array([[value]]), np.zeros(n), value
     radii = finite_array("cutoff", cutoff, shape=(-1,), unit="Å")
     if len(radii) != n:
@@ -442,7 +447,14 @@ def _cutoff_tables(frame: Frame, cutoff):
     if (radii < 0).any():
         atom = int(np.argmax(radii < 0))
         raise InvalidArgumentError(f"cutoff: per-atom radius of atom {atom} is {radii[atom]} Å; radii must be ≥ 0")
+    radii = _representable(radii)
     return np.zeros(n, dtype=np.int64), np.zeros((1, 1)), radii, float(2 * radii.max()) if n else 0.0
+
+
+def _representable(cutoff):
+    """Cut-offs (Å) with positive values below :data:`_SMALLEST_CUTOFF` raised to it; zero stays zero."""
+    return np.where(cutoff > 0, np.maximum(cutoff, _SMALLEST_CUTOFF), 0.0) if np.ndim(cutoff) else \
+        (max(cutoff, _SMALLEST_CUTOFF) if cutoff > 0 else 0.0)
 
 
 def _check_cutoff_value(value, name) -> float:
