@@ -59,7 +59,7 @@ def rdf(frames, *, r_max: float = 8.0, bins: int | None = None, bin_width: float
     ------
     InvalidArgumentError, ArgumentTypeError
         For a non-positive, non-finite or mistyped ``r_max``, ``bins``,
-        ``bin_width``, ``volume`` or ``block_size`` (named), or a frame with a
+        ``bin_width`` or ``volume`` (named), or a frame with a
         non-finite position (the atom is named) or cell.
     SingularCellError
         For a frame whose periodic cell vectors are (nearly) linearly dependent.
@@ -99,7 +99,6 @@ def rdf(frames, *, r_max: float = 8.0, bins: int | None = None, bin_width: float
     6.0
     """
     analysis = RDF(r_max=r_max, bins=bins, bin_width=bin_width, pairs=pairs, volume=volume)
-    block_size = count("block_size", block_size)
     return run(frames, [analysis], index=index, block_size=block_size, parallel=parallel, show_progress=show_progress)["rdf"]
 
 
@@ -225,7 +224,7 @@ def adf(frames, *, cutoff=3.2, bins: int = 180, centre=None, triplets: bool = Fa
     ------
     InvalidArgumentError, ArgumentTypeError
         For a non-positive, non-finite or mistyped ``cutoff`` (or table
-        entry), ``bins`` or ``block_size`` (named), or a frame with a
+        entry) or ``bins`` (named), or a frame with a
         non-finite position (the atom is named) or cell.
     UnknownSpeciesError
         For a ``centre`` or table species that is not an element, or absent.
@@ -246,7 +245,6 @@ def adf(frames, *, cutoff=3.2, bins: int = 180, centre=None, triplets: bool = Fa
     90.5
     """
     analysis = ADF(cutoff=cutoff, bins=bins, centre=centre, triplets=triplets)
-    block_size = count("block_size", block_size)
     return run(frames, [analysis], index=index, block_size=block_size, parallel=parallel, show_progress=show_progress)["adf"]
 
 

@@ -135,9 +135,9 @@ def test_rdf_selection_and_bad_input():
     assert list(ds.pair.values) == ["Ge-Te", "Te-Te", "total"]
     with pytest.raises(UnknownSpeciesError, match="pair 'Ge-Se'"):
         rdf(atoms, r_max=4.0, pairs=["Ge-Se"])
-    with pytest.raises(InvalidArgumentError, match="bins must be an integer ≥ 1, got 0"):
+    with pytest.raises(InvalidArgumentError, match="bins must be .*, got 0"):
         rdf(atoms, r_max=4.0, bins=0)
-    with pytest.raises(InvalidArgumentError, match=r"r_max must be > 0 \(in Å\), got -1.0"):
+    with pytest.raises(InvalidArgumentError, match=r"r_max must be .*, got -1.0"):
         rdf(atoms, r_max=-1.0)
     with pytest.raises(EmptyFrameError, match="no atoms"):
         rdf(Atoms(cell=[5, 5, 5], pbc=True))

@@ -234,7 +234,7 @@ def test_empty_frame_and_no_pairs_are_typed():
 
 def test_bad_input_is_refused_clearly():
     atoms = bulk("NaCl", "rocksalt", a=6.0)
-    with pytest.raises(InvalidArgumentError, match=r"cutoff must be ≥ 0 \(in Å\), got -1.0"):
+    with pytest.raises(InvalidArgumentError, match=r"cutoff must be .*, got -1.0"):
         neighbors.build(atoms, -1.0)
     with pytest.raises(ArgumentTypeError, match="cutoff must be a real number"):
         neighbors.build(atoms, "far")
