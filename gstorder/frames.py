@@ -302,7 +302,10 @@ def species_numbers(species: Iterable[str | int], *, dummy: bool = False) -> np.
             continue
         key = str(s).strip()
         key = key[:1].upper() + key[1:].lower()
-        if key not in atomic_numbers or (key == "X" and not dummy):
+        if key == "X" and not dummy:
+            raise UnknownSpeciesError(f"species {s!r} is ASE's dummy atom (atomic number 0), not a chemical element; "
+                                      "this needs real species: set the atoms' numbers or symbols")
+        if key not in atomic_numbers:
             raise UnknownSpeciesError(f"unknown chemical species {s!r}; expected a symbol such as 'Ge', 'Sb', 'Te'")
         out.append(atomic_numbers[key])
     return np.array(out, dtype=np.int64)

@@ -172,6 +172,8 @@ def test_dummy_atoms_are_accepted():
     same_pairs(neighbors.neighbor_list("ijSD", atoms, 3.0), ase_neighbor_list("ijSD", atoms, 3.0))
     same_pairs(neighbors.neighbor_list("ijSD", atoms, {("X", "X"): 3.0}), ase_neighbor_list("ijSD", atoms, {(0, 0): 3.0}))
     assert as_frame(atoms).formula == "X30"
+    with pytest.raises(UnknownSpeciesError, match="dummy atom"):  # analyses by species say why they refuse
+        rdf(atoms, r_max=3.0)
 
 
 def test_flat_clusters_ask_for_a_volume():
