@@ -26,7 +26,7 @@ import numpy as np
 
 from ._checks import count, finite_array, non_negative, positive
 from ._kernels.neighbors import cell_index, counting_sort, fractional_coordinates, visit_pairs_parallel, visit_pairs_serial
-from .errors import ArgumentTypeError, CellTooSmallError, InvalidArgumentError
+from .errors import ArgumentTypeError, CellTooSmallError, InvalidArgumentError, SingularCellError
 from .frames import Frame, as_frame, cell_basis, require_finite_positions, species_numbers
 from .parallel import use_parallel
 
@@ -214,10 +214,13 @@ class _Grid:
                 out_shift = self._cell_shifts(out_i, out_j, out_vec, out_shift, full)
         return NeighborList(centers, offsets, out_i, out_j, out_d, out_vec, out_shift, n, float(self.max_cutoff), bool(full))
 
-
     def _cell_shifts(self, i, j, vectors, shifts, full):
         """Shifts found in the reduced basis, in the frame's cell vectors (``vectors`` fixed in place)."""
-        shifts = (shifts.astype(np.int64) @ self.op).astype(np.int32)
+        shifts = shifts.astype(np.int64) @ self.op
+        if len(shifts) and np.abs(shifts).max() > np.iinfo(np.int32).max:
+            raise SingularCellError(f"{self.frame.describe()}: the cell {self.frame.cell.tolist()} (Å) is so skewed that "
+                                    "image shifts in its vectors overflow 32-bit integers; give a reduced cell")
+        shifts = shifts.astype(np.int32)
         if not full:  # an atom's own image keeps the lexicographically positive shift of the two
             nonzero = shifts != 0
             first = np.take_along_axis(shifts, np.argmax(nonzero, axis=1)[:, None], axis=1)[:, 0]
@@ -432,14 +435,14 @@ def _cutoff_tables(frame: Frame, cutoff):
         for key, value in cutoff.items():
             if not (isinstance(key, tuple) and len(key) == 2):
                 raise InvalidArgumentError(f"per-pair cut-off keys must be pairs of species, got {key!r}")
-            value = _representable(non_negative(f"cutoff[{key!r}]", value, unit="Å"))
+            value = float(_representable(non_negative(f"cutoff[{key!r}]", value, unit="Å")))
             za, zb = species_numbers(key, dummy=True)
             if int(za) in index and int(zb) in index:
                 ta, tb = index[int(za)], index[int(zb)]
                 matrix[ta, tb] = matrix[tb, ta] = value
         return types, matrix, np.zeros(n), float(matrix.max()) if matrix.size else 0.0
     if np.ndim(cutoff) == 0:
-        value = _representable(non_negative("cutoff", cutoff, unit="Å"))
+        value = float(_representable(non_negative("cutoff", cutoff, unit="Å")))
         return np.zeros(n, dtype=np.int64), np.array([[value]]), np.zeros(n), value
     radii = finite_array("cutoff", cutoff, shape=(-1,), unit="Å")
     if len(radii) != n:
@@ -451,10 +454,10 @@ def _cutoff_tables(frame: Frame, cutoff):
     return np.zeros(n, dtype=np.int64), np.zeros((1, 1)), radii, float(2 * radii.max()) if n else 0.0
 
 
-def _representable(cutoff):
+def _representable(cutoff) -> np.ndarray:
     """Cut-offs (Å) with positive values below :data:`_SMALLEST_CUTOFF` raised to it; zero stays zero."""
-    return np.where(cutoff > 0, np.maximum(cutoff, _SMALLEST_CUTOFF), 0.0) if np.ndim(cutoff) else \
-        (max(cutoff, _SMALLEST_CUTOFF) if cutoff > 0 else 0.0)
+    cutoff = np.asarray(cutoff, dtype=np.float64)
+    return np.where(cutoff > 0, np.maximum(cutoff, _SMALLEST_CUTOFF), 0.0)
 
 
 def _check_cutoff_value(value, name) -> float:

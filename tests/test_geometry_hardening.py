@@ -94,6 +94,13 @@ def test_tilted_cells_match_ase_with_shifts(seed):
     assert all(tuple(s) > (0, 0, 0) for s in own.tolist())
 
 
+def test_shifts_beyond_32_bits_are_refused_not_wrapped():
+    cell = np.array([[1.0, 0, 0], [2e4, 1, 0], [2e4, 2e4, 1]])  # valid, but 4e8 cell vectors to one reduced vector
+    atoms = Atoms("Ge2", positions=[[0, 0, 0], [0.3, 0.3, 40.3]], cell=cell, pbc=True)
+    with pytest.raises(SingularCellError, match="overflow 32-bit"):
+        neighbors.build(atoms, 0.9)
+
+
 def test_near_singular_and_non_finite_cells_are_refused():
     flat = Atoms("Ge2", positions=[[0, 0, 0], [1, 1, 1]], cell=[[5, 0, 0], [0, 5, 0], [5, 5, 1e-10]], pbc=True)
     for call in (lambda: neighbors.build(flat, 3.0), lambda: rdf(flat, r_max=3.0), lambda: density(flat),
