@@ -334,9 +334,14 @@ def axis_coordinates(frame: Frame, axis: int, *, what: str) -> tuple[np.ndarray,
     ValueError
         When several periodic cell vectors have components along the axis
         (binning along it would mix images).
+    InvalidArgumentError, SingularCellError
+        For a non-finite position (the atom is named) or a non-finite or
+        singular cell (see :func:`cell_basis`).
     """
     if not len(frame):
         raise EmptyFrameError(f"{frame.describe()} has no atoms")
+    require_finite_positions(frame)
+    cell_basis(frame)
     cell = frame.cell
     scale = max(float(np.abs(cell).max()), 1.0)
     along = np.flatnonzero(np.abs(cell[:, axis]) > 1e-9 * scale)

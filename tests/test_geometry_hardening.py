@@ -11,7 +11,7 @@ from ase.neighborlist import neighbor_list as ase_neighbor_list
 from gstorder import adf, density, neighbors, rdf, structures
 from gstorder.errors import (ArgumentTypeError, InvalidArgumentError, MissingDataError, SingularCellError,
                              UnknownSpeciesError)
-from gstorder.frames import as_frame, minimum_image
+from gstorder.frames import as_frame, axis_coordinates, minimum_image
 from gstorder.md import sphere
 from gstorder.thermal import _minimum_image
 from naive import pairs_with_images
@@ -110,7 +110,8 @@ def test_near_singular_and_non_finite_cells_are_refused():
     nan_cell = Atoms("Ge2", positions=[[0, 0, 0], [1, 1, 1]], cell=np.eye(3) * 5, pbc=True)
     nan_cell.cell.array[1, 2] = np.nan
     for call in (lambda: neighbors.build(nan_cell, 3.0), lambda: density(nan_cell),
-                 lambda: sphere(nan_cell, centre=[0, 0, 0], radius=1.0)):
+                 lambda: sphere(nan_cell, centre=[0, 0, 0], radius=1.0),
+                 lambda: axis_coordinates(as_frame(nan_cell), 2, what="z_profile")):
         with pytest.raises(InvalidArgumentError, match=r"cell entry \[1, 2\] is nan"):
             call()
     as_frame(flat), as_frame(nan_cell)  # frames hold them; only analyses refuse
@@ -121,7 +122,8 @@ def test_non_finite_positions_name_the_atom():
     atoms.positions[5, 1] = np.inf
     for call in (lambda: neighbors.build(atoms, 3.0), lambda: list(neighbors.iter_blocks(atoms, 3.0)),
                  lambda: neighbors.neighbor_list("ij", atoms, 3.0), lambda: rdf(atoms, r_max=3.0),
-                 lambda: adf(atoms), lambda: sphere(atoms, centre=[0, 0, 0], radius=1.0)):
+                 lambda: adf(atoms), lambda: sphere(atoms, centre=[0, 0, 0], radius=1.0),
+                 lambda: axis_coordinates(as_frame(atoms), 2, what="z_profile")):
         with pytest.raises(InvalidArgumentError, match="atom 5 has a non-finite position"):
             call()
 
