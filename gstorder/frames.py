@@ -397,9 +397,10 @@ def cell_basis(frame: Frame, *, reduced: bool = False) -> tuple[np.ndarray, np.n
         row, col = np.argwhere(~np.isfinite(cell))[0]
         raise InvalidArgumentError(f"{frame.describe()}: cell entry [{row}, {col}] is {cell[row, col]}; the cell must be finite")
     periodic = cell[pbc]
+    _, singular, vt = np.linalg.svd(np.vstack([periodic, np.zeros((3 - len(periodic), 3))]))
     if len(periodic):
         lengths = np.linalg.norm(periodic, axis=1)
-        content = np.sqrt(max(np.linalg.det(periodic @ periodic.T), 0.0))  # volume, area or length
+        content = np.prod(singular[: len(periodic)])  # volume, area or length, without the cancellation of det(P Pᵀ)
         if not content > SINGULAR_CELL_TOLERANCE * np.prod(lengths):
             raise SingularCellError(
                 f"{frame.describe()}: the periodic cell vectors {periodic.tolist()} (Å) are (nearly) linearly dependent "
@@ -407,7 +408,6 @@ def cell_basis(frame: Frame, *, reduced: bool = False) -> tuple[np.ndarray, np.n
                 "degenerate axes non-periodic"
             )
     basis = cell.copy()
-    _, _, vt = np.linalg.svd(np.vstack([periodic, np.zeros((3 - len(periodic), 3))]))
     basis[~pbc] = vt[len(periodic) :]
     op = np.eye(3, dtype=np.int64)
     if reduced and pbc.any():
