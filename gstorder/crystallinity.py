@@ -33,7 +33,7 @@ from .species import GROUPS, species_groups
 from ._kernels.soap import neighbour_mean
 from ._soap import (BACKENDS, SOAP_BLOCK_SIZE, SoapBlocks, SoapSettings, centre_mask, iter_soap, require_species,
                     soap_settings)
-from .errors import (ArgumentTypeError, EmptyFrameError, InconsistentFramesError, InvalidArgumentError,
+from .errors import (EmptyFrameError, InconsistentFramesError, InvalidArgumentError,
                      ReferenceFileError, UnknownSpeciesError)
 from .frames import iter_frames, species_numbers
 

@@ -134,6 +134,10 @@ def density(frames, *, index=None, show_progress=None) -> xr.Dataset:
     ------
     MissingDataError
         For a frame that is not periodic in all three directions.
+    SingularCellError
+        For a frame whose cell vectors are (nearly) linearly dependent.
+    InvalidArgumentError
+        For a frame with a non-finite cell entry (named).
 
     Examples
     --------

@@ -71,3 +71,7 @@ class CheckpointError(GstorderError, ValueError):
 
 class CheckpointMismatchError(CheckpointError):
     """An MD checkpoint was written by a run set up differently (time step, protocol, temperatures, atoms, species...)."""
+
+
+class SingularCellError(GstorderError, ValueError):
+    """The periodic cell vectors are (nearly) linearly dependent or not finite: the cell encloses no volume."""

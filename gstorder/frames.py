@@ -8,6 +8,7 @@ an ``ase.Atoms`` into one and :meth:`Frame.to_atoms` goes back.
 
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
@@ -16,8 +17,9 @@ import numpy as np
 from ase import Atoms
 from ase import units as ase_units
 from ase.data import atomic_masses, atomic_numbers, chemical_symbols
+from ase.geometry import minkowski_reduce
 
-from .errors import EmptyFrameError, MissingDataError, UnknownSpeciesError
+from .errors import ArgumentTypeError, EmptyFrameError, InvalidArgumentError, MissingDataError, SingularCellError, UnknownSpeciesError
 
 #: One amu per Å³ in g/cm³.
 AMU_PER_A3_TO_G_PER_CM3 = 1.66053906660
@@ -25,7 +27,12 @@ AMU_PER_A3_TO_G_PER_CM3 = 1.66053906660
 #: Multiply an ASE velocity (Å per ASE time unit) by this to get Å/ps.
 ASE_VELOCITY_TO_A_PER_PS = ase_units.fs * 1000.0
 
-__all__ = ["Frame", "as_frame", "iter_frames", "species_numbers", "ASE_VELOCITY_TO_A_PER_PS"]
+__all__ = ["Frame", "as_frame", "iter_frames", "species_numbers", "cell_basis", "minimum_image", "require_finite_positions",
+           "ASE_VELOCITY_TO_A_PER_PS"]
+
+#: A periodic cell is refused as singular when its volume (area, for two
+#: periodic vectors) is at most this fraction of the product of their lengths.
+SINGULAR_CELL_TOLERANCE = 1e-9
 
 
 @dataclass(eq=False)
@@ -37,10 +44,14 @@ class Frame:
     positions : ndarray, shape (n_atoms, 3)
         Cartesian positions in Å.
     numbers : ndarray of int, shape (n_atoms,)
-        Atomic numbers.
+        Atomic numbers; 0 is a dummy atom (ASE's ``X``, the default of
+        ``Atoms(positions=...)``).
     cell : ndarray, shape (3, 3)
         Cell vectors as rows, in Å. Rows of zeros are allowed along
-        non-periodic axes (an isolated cluster has an all-zero cell).
+        non-periodic axes (an isolated cluster has an all-zero cell). A frame
+        may hold a degenerate or non-finite cell, or non-finite positions, as
+        read from a file; analyses that need the geometry refuse it (see
+        :func:`cell_basis`, :func:`require_finite_positions`).
     pbc : ndarray of bool, shape (3,)
         Periodicity along each cell vector.
     velocities : ndarray, shape (n_atoms, 3), optional
@@ -74,9 +85,9 @@ class Frame:
         self.pbc = np.array(np.broadcast_to(self.pbc, (3,)), dtype=bool)
         if len(self.numbers) != n:
             raise ValueError(f"numbers has {len(self.numbers)} entries but positions has {n} atoms")
-        bad = (self.numbers < 1) | (self.numbers >= len(chemical_symbols))
+        bad = (self.numbers < 0) | (self.numbers >= len(chemical_symbols))
         if bad.any():
-            raise UnknownSpeciesError(f"atomic number {self.numbers[bad][0]} is not a chemical element")
+            raise UnknownSpeciesError(f"atomic number {self.numbers[bad][0]} is not a chemical element (nor 0, a dummy atom)")
         if self.velocities is not None:
             self.velocities = np.ascontiguousarray(self.velocities, dtype=np.float64)
             if self.velocities.shape != (n, 3):
@@ -134,9 +145,10 @@ class Frame:
 
     @property
     def volume(self) -> float:
-        """Cell volume in Å³ (requires a fully periodic cell)."""
+        """Cell volume in Å³ (requires a fully periodic, finite, non-singular cell; see :func:`cell_basis`)."""
         if not self.pbc.all():
-            raise MissingDataError("the volume needs a cell periodic in all three directions")
+            raise MissingDataError(f"{self.describe()}: the volume needs a cell periodic in all three directions")
+        cell_basis(self)  # refuses NaN and (nearly) singular cells
         return float(abs(np.linalg.det(self.cell)))
 
     @property
@@ -203,7 +215,7 @@ def as_frame(obj: Any) -> Frame:
     if isinstance(obj, Frame):
         return obj
     if not isinstance(obj, Atoms):
-        raise TypeError(f"expected ase.Atoms or gstorder.Frame, got {type(obj).__name__}")
+        raise ArgumentTypeError(f"expected ase.Atoms or gstorder.Frame, got {type(obj).__name__}")
     velocities = None
     if obj.has("momenta"):
         velocities = obj.get_velocities() * ASE_VELOCITY_TO_A_PER_PS
@@ -255,20 +267,25 @@ def iter_frames(frames: Any, *, index: slice | int | None = None) -> Iterator[Fr
         if isinstance(frames, (list, tuple)):
             frames = frames[index] if isinstance(index, slice) else [frames[index]]
         else:
-            import itertools
-
             if not isinstance(index, slice):
                 index = slice(index, index + 1)
             if (index.start or 0) < 0 or (index.stop or 0) < 0 or (index.step or 1) < 0:
                 frames = list(frames)[index]
             else:
                 frames = itertools.islice(frames, index.start, index.stop, index.step)
+    try:
+        frames = iter(frames)
+    except TypeError:
+        raise ArgumentTypeError(f"frames must be a path, Frame, ase.Atoms, Trajectory or an iterable of them, got "
+                                f"{type(frames).__name__}") from None
     for item in frames:
         yield as_frame(item)
 
 
-def species_numbers(species: Iterable[str | int]) -> np.ndarray:
+def species_numbers(species: Iterable[str | int], *, dummy: bool = False) -> np.ndarray:
     """Atomic numbers of chemical symbols (or numbers), with a clear error.
+
+    ``dummy=True`` also accepts ASE's dummy atom (``'X'``, atomic number 0).
 
     Raises
     ------
@@ -276,15 +293,19 @@ def species_numbers(species: Iterable[str | int]) -> np.ndarray:
         For a symbol that is not a chemical element.
     """
     out = []
+    lowest = 0 if dummy else 1
     for s in species:
         if isinstance(s, (int, np.integer)):
-            if not 0 < int(s) < len(chemical_symbols):
+            if not lowest <= int(s) < len(chemical_symbols):
                 raise UnknownSpeciesError(f"atomic number {s} is not a chemical element")
             out.append(int(s))
             continue
         key = str(s).strip()
         key = key[:1].upper() + key[1:].lower()
-        if key not in atomic_numbers or key == "X":
+        if key == "X" and not dummy:
+            raise UnknownSpeciesError(f"species {s!r} is ASE's dummy atom (atomic number 0), not a chemical element; "
+                                      "this needs real species: set the atoms' numbers or symbols")
+        if key not in atomic_numbers:
             raise UnknownSpeciesError(f"unknown chemical species {s!r}; expected a symbol such as 'Ge', 'Sb', 'Te'")
         out.append(atomic_numbers[key])
     return np.array(out, dtype=np.int64)
@@ -313,9 +334,14 @@ def axis_coordinates(frame: Frame, axis: int, *, what: str) -> tuple[np.ndarray,
     ValueError
         When several periodic cell vectors have components along the axis
         (binning along it would mix images).
+    InvalidArgumentError, SingularCellError
+        For a non-finite position (the atom is named) or a non-finite or
+        singular cell (see :func:`cell_basis`).
     """
     if not len(frame):
         raise EmptyFrameError(f"{frame.describe()} has no atoms")
+    require_finite_positions(frame)
+    cell_basis(frame)
     cell = frame.cell
     scale = max(float(np.abs(cell).max()), 1.0)
     along = np.flatnonzero(np.abs(cell[:, axis]) > 1e-9 * scale)
@@ -333,8 +359,110 @@ def axis_coordinates(frame: Frame, axis: int, *, what: str) -> tuple[np.ndarray,
     return coords, lower, max(float(coords.max()) - lower, 1e-9) * (1 + 1e-9), False
 
 
-def inverse_cell(frame: Frame) -> np.ndarray:
-    """Inverse of the cell, with zero rows along non-periodic axes completed by an orthonormal complement."""
-    from .neighbors import _binning_basis
+def cell_basis(frame: Frame, *, reduced: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """A validated basis of the frame's lattice: the periodic cell vectors, completed along non-periodic axes.
 
-    return np.linalg.inv(_binning_basis(frame.cell, frame.pbc))
+    Rows of non-periodic axes (zero for a slab or a cluster, or whatever a
+    file holds) are replaced by an orthonormal basis of the complement of
+    the periodic vectors' span, so the basis is always invertible.
+
+    Parameters
+    ----------
+    frame : Frame
+    reduced : bool
+        Minkowski-reduce the periodic vectors (same lattice, shortest and
+        most orthogonal vectors) when that shortens them: a strongly tilted
+        cell becomes a compact one, an upright cell is kept as it is.
+
+    Returns
+    -------
+    basis : ndarray, shape (3, 3)
+        Rows in Å; periodic rows stay in the periodic slots.
+    op : ndarray of int, shape (3, 3)
+        Unimodular, ``basis[pbc] == (op @ cell)[pbc]``; a shift ``S`` in the
+        reduced basis is ``S @ op`` in the frame's cell vectors. The
+        identity unless ``reduced``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        For a non-finite cell entry (named).
+    SingularCellError
+        When the periodic vectors are (nearly) linearly dependent: volume
+        (or area) at most :data:`SINGULAR_CELL_TOLERANCE` times the product
+        of their lengths.
+    """
+    cell, pbc = frame.cell, frame.pbc
+    if not np.isfinite(cell).all():
+        row, col = np.argwhere(~np.isfinite(cell))[0]
+        raise InvalidArgumentError(f"{frame.describe()}: cell entry [{row}, {col}] is {cell[row, col]}; the cell must be finite")
+    periodic = cell[pbc]
+    _, singular, vt = np.linalg.svd(np.vstack([periodic, np.zeros((3 - len(periodic), 3))]))
+    if len(periodic):
+        lengths = np.linalg.norm(periodic, axis=1)
+        content = np.prod(singular[: len(periodic)])  # volume, area or length, without the cancellation of det(P Pᵀ)
+        if not content > SINGULAR_CELL_TOLERANCE * np.prod(lengths):
+            raise SingularCellError(
+                f"{frame.describe()}: the periodic cell vectors {periodic.tolist()} (Å) are (nearly) linearly dependent "
+                f"(volume or area {content:.3g}, lengths {lengths.round(6).tolist()}); give a proper cell or set the "
+                "degenerate axes non-periodic"
+            )
+    basis = cell.copy()
+    basis[~pbc] = vt[len(periodic) :]
+    op = np.eye(3, dtype=np.int64)
+    if reduced and pbc.any():
+        short, short_op = minkowski_reduce(basis, pbc)
+        # keep the cell's own vectors (and axis order) unless reduction makes them shorter: it may only permute them
+        if np.prod(np.linalg.norm(short[pbc], axis=1)) < (1 - 1e-9) * np.prod(np.linalg.norm(basis[pbc], axis=1)):
+            basis, op = short, short_op.astype(np.int64)
+    return basis, op
+
+
+def require_finite_positions(frame: Frame) -> None:
+    """Raise :class:`InvalidArgumentError` naming the first atom with a NaN or infinite coordinate."""
+    bad = ~np.isfinite(frame.positions).all(axis=1)
+    if bad.any():
+        atom = int(np.argmax(bad))
+        raise InvalidArgumentError(f"{frame.describe()}: atom {atom} has a non-finite position "
+                                   f"{frame.positions[atom].tolist()} (Å); {int(bad.sum())} atom(s) in all")
+
+
+def minimum_image(frame: Frame, vectors: np.ndarray) -> np.ndarray:
+    """Shortest periodic images of displacement vectors.
+
+    Parameters
+    ----------
+    frame : Frame
+        Gives the cell and periodicity; non-periodic axes (zero cell
+        vectors allowed: slabs, clusters) are left as they are.
+    vectors : ndarray, shape (n, 3)
+        Finite displacements in Å.
+
+    Returns
+    -------
+    ndarray, shape (n, 3)
+        Each vector plus the lattice vector that makes it shortest, in Å;
+        exact for any cell, tilted ones included (the cell is reduced first).
+    """
+    d = np.array(vectors, dtype=np.float64).reshape(-1, 3)
+    pbc = frame.pbc
+    if not pbc.any():
+        return d
+    basis, _ = cell_basis(frame, reduced=True)
+    frac = d @ np.linalg.inv(basis)
+    frac[:, pbc] -= np.round(frac[:, pbc])
+    d = frac @ basis
+    # in a reduced basis the shortest image is the rounded one or one of its neighbours
+    best, best2 = d.copy(), np.einsum("ij,ij->i", d, d)
+    for shift in itertools.product(*[(-1, 0, 1) if p else (0,) for p in pbc]):
+        if any(shift):
+            image = d + np.array(shift, dtype=np.float64) @ basis
+            image2 = np.einsum("ij,ij->i", image, image)
+            shorter = image2 < best2
+            best[shorter], best2[shorter] = image[shorter], image2[shorter]
+    return best
+
+
+def inverse_cell(frame: Frame) -> np.ndarray:
+    """Inverse of the cell, with rows along non-periodic axes replaced by an orthonormal complement (see :func:`cell_basis`)."""
+    return np.linalg.inv(cell_basis(frame)[0])

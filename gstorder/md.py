@@ -174,13 +174,41 @@ def slab(atoms, *, axis: str = "z", lower: float, upper: float) -> np.ndarray:
 
 
 def sphere(atoms, *, centre, radius: float) -> np.ndarray:
-    """Atoms within ``radius`` Å of ``centre`` (minimum image)."""
-    d = atoms.get_positions() - np.asarray(centre, dtype=float)
-    if atoms.pbc.any():
-        frac = d @ np.linalg.inv(atoms.cell.array)
-        frac[:, atoms.pbc] -= np.round(frac[:, atoms.pbc])
-        d = frac @ atoms.cell.array
-    return np.linalg.norm(d, axis=1) < radius
+    """Atoms within ``radius`` Å of ``centre``, by minimum-image distance.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms or Frame
+        Periodic (any cell, tilted included), a slab or a cluster; a zero
+        cell vector along a non-periodic axis is fine.
+    centre : array_like, shape (3,)
+        Centre of the sphere in Å.
+    radius : float
+        Radius in Å, > 0.
+
+    Returns
+    -------
+    ndarray of bool, shape (n_atoms,)
+
+    Raises
+    ------
+    InvalidArgumentError
+        For a non-finite or misshapen ``centre``, a non-positive or
+        non-finite ``radius``, or an atom with a non-finite position (named).
+    ArgumentTypeError
+        For arguments of the wrong type.
+    SingularCellError
+        For (nearly) linearly dependent periodic cell vectors.
+    """
+    from ._checks import finite_array, positive  # local: md.py's imports belong to the rest of the module
+    from .frames import as_frame, minimum_image, require_finite_positions
+
+    centre = finite_array("centre", centre, shape=(3,), unit="Å")
+    radius = positive("radius", radius, unit="Å")
+    frame = as_frame(atoms)
+    require_finite_positions(frame)
+    d = minimum_image(frame, frame.positions - centre)
+    return np.einsum("ij,ij->i", d, d) < radius * radius
 
 
 @dataclass

@@ -11,7 +11,9 @@ Conventions (those of ASE): pair ``(i, j, S)`` is listed when
 in Å with ``r`` the positions as given (not wrapped), and an atom is its own
 neighbour only through a non-zero shift unless ``self_interaction=True``.
 Periodic images are searched as far as the cut-off reaches, so cut-offs
-larger than the cell are fine.
+larger than the cell are fine. The search runs in a Minkowski-reduced cell
+(the same lattice), so strongly tilted cells cost no more than upright ones;
+shifts are reported in the frame's own cell vectors.
 """
 
 from __future__ import annotations
@@ -22,15 +24,25 @@ from typing import Iterator
 import numba
 import numpy as np
 
+from ._checks import count, finite_array, non_negative
 from ._kernels.neighbors import cell_index, counting_sort, fractional_coordinates, visit_pairs_parallel, visit_pairs_serial
-from .errors import CellTooSmallError
-from .frames import Frame, as_frame, species_numbers
+from .errors import ArgumentTypeError, CellTooSmallError, InvalidArgumentError, SingularCellError
+from .frames import Frame, as_frame, cell_basis, require_finite_positions, species_numbers
 from .parallel import use_parallel
 
 __all__ = ["NeighborList", "build", "iter_blocks", "neighbor_list", "max_cutoff_without_images", "require_cutoff_fits"]
 
 #: Cells per cut-off length along each axis of the cell list.
 _CELLS_PER_CUTOFF = 1
+
+#: Positive cut-offs (and radii) below this act as this, in Å: the kernels compare
+#: squared distances, and a smaller cut-off's square underflows to 0, which would
+#: lose coincident atoms. Only coincident atoms are this close.
+_SMALLEST_CUTOFF = 1e-150
+
+#: Largest number of neighbour cells (periodic images included) searched around
+#: each cell: a cut-off many times the cell width would never finish.
+_MAX_CELLS_SEARCHED = 10**8
 
 
 @dataclass(eq=False)
@@ -115,9 +127,16 @@ class NeighborList:
         )
 
     def within(self, cutoff: float) -> "NeighborList":
-        """The sub-list of pairs shorter than ``cutoff`` Å (strict)."""
+        """The sub-list of pairs shorter than ``cutoff`` Å (strict; 0 keeps no pair).
+
+        Raises
+        ------
+        InvalidArgumentError
+            For a negative or non-finite ``cutoff``, or one beyond the list's own.
+        """
+        cutoff = non_negative("cutoff", cutoff, unit="Å")
         if cutoff > self.cutoff:
-            raise ValueError(f"cutoff {cutoff} Å exceeds the {self.cutoff} Å this list was built with")
+            raise InvalidArgumentError(f"cutoff {cutoff} Å exceeds the {self.cutoff} Å this list was built with")
         out = self.select(self.distances < cutoff)
         out.cutoff = float(cutoff)
         return out
@@ -128,33 +147,22 @@ class _Grid:
 
     def __init__(self, frame: Frame, cutoff):
         frame = as_frame(frame)
+        require_finite_positions(frame)
         self.frame = frame
         n = len(frame)
         pos = frame.positions
         self.types, self.cut_matrix, self.radii, self.max_cutoff = _cutoff_tables(frame, cutoff)
         pbc = frame.pbc
-        basis = _binning_basis(frame.cell, pbc)
+        basis, self.op = cell_basis(frame, reduced=True)  # shifts in the reduced basis are S @ op in the cell's
         recip = np.linalg.inv(basis)  # columns are reciprocal vectors
-        frac, wrap, finite = fractional_coordinates(pos, recip, pbc)
-        if not finite:
-            raise ValueError("positions contain NaN or infinite values")
+        frac, wrap = fractional_coordinates(pos, recip, pbc)
         lower, extent = np.zeros(3), np.ones(3)
         if n and not pbc.all():
             lower[~pbc] = frac[:, ~pbc].min(axis=0)
             extent[~pbc] = np.maximum(frac[:, ~pbc].max(axis=0) - lower[~pbc], 1e-12)
-        # Cartesian width of the binned region perpendicular to each face
-        inv_len = np.linalg.norm(recip, axis=0)
-        width = extent / inv_len
-        rc = self.max_cutoff
-        # cells a hair wider than cutoff / _CELLS_PER_CUTOFF, so that the reach below is exact
-        n_bins = np.maximum(1, np.floor(width * _CELLS_PER_CUTOFF / (rc * (1 + 1e-9)))).astype(np.int64) if rc > 0 else np.ones(3, np.int64)
-        limit = max(8 * n, 1000)
-        while np.prod(n_bins) > limit:  # sparse clusters: bound the memory of empty cells
-            n_bins = np.maximum(1, n_bins // 2)
-        reach = np.ceil(rc * inv_len * n_bins / extent * (1 + 1e-12))
-        reach = np.where(pbc, reach, np.minimum(reach, n_bins - 1)).astype(np.int64)  # no cells beyond a free edge
-        flat = cell_index(frac, lower, extent, n_bins)
-        order, self.bin_start = counting_sort(flat, int(np.prod(n_bins)))
+        self.n_bins, self.reach = _grid_shape(extent / np.linalg.norm(recip, axis=0), self.max_cutoff, pbc, n)
+        flat = cell_index(frac, lower, extent, self.n_bins)
+        order, self.bin_start = counting_sort(flat, int(np.prod(self.n_bins)))
         self.pos_w = pos - wrap @ basis
         self.sorted_pos = np.ascontiguousarray(self.pos_w[order])
         self.sorted_index = order.astype(np.int64)
@@ -162,22 +170,12 @@ class _Grid:
         self.sorted_radii = self.radii[order]
         self.sorted_wrap = np.ascontiguousarray(wrap[order])
         self.wrap, self.flat = wrap, flat
-        self.n_bins, self.reach, self.basis, self.pbc = n_bins, reach, np.ascontiguousarray(basis), pbc.astype(np.bool_)
+        self.basis, self.pbc = np.ascontiguousarray(basis), pbc.astype(np.bool_)
 
     def query(self, centers=None, *, full=True, self_interaction=False, parallel=None) -> NeighborList:
         n = len(self.frame)
         all_atoms = centers is None
-        if all_atoms:
-            centers = np.arange(n, dtype=np.int64)
-        else:
-            centers = np.asarray(centers)
-            if centers.dtype == bool:
-                if centers.shape != (n,):
-                    raise ValueError(f"a boolean centers mask must have shape ({n},), got {centers.shape}")
-                centers = np.nonzero(centers)[0]
-            centers = centers.astype(np.int64).reshape(-1)
-            if len(centers) and (centers.min() < 0 or centers.max() >= n):
-                raise IndexError(f"centers must lie in [0, {n}), got {centers.min()}..{centers.max()}")
+        centers = np.arange(n, dtype=np.int64) if all_atoms else _centre_indices(centers, n)
         if all_atoms:
             visit = self.sorted_index  # centres == atoms, already in cell order
         else:
@@ -212,7 +210,24 @@ class _Grid:
         if m:
             counts[:] = 0
             kernel(*args, counts, offsets, out_i, out_j, out_d, out_vec, out_shift, *tasks)
+            if not (self.op == np.eye(3)).all():
+                out_shift = self._cell_shifts(out_i, out_j, out_vec, out_shift, full)
         return NeighborList(centers, offsets, out_i, out_j, out_d, out_vec, out_shift, n, float(self.max_cutoff), bool(full))
+
+    def _cell_shifts(self, i, j, vectors, shifts, full):
+        """Shifts found in the reduced basis, in the frame's cell vectors (``vectors`` fixed in place)."""
+        shifts = shifts.astype(np.int64) @ self.op
+        if len(shifts) and np.abs(shifts).max() > np.iinfo(np.int32).max:
+            raise SingularCellError(f"{self.frame.describe()}: the cell {self.frame.cell.tolist()} (Å) is so skewed that "
+                                    "image shifts in its vectors overflow 32-bit integers; give a reduced cell")
+        shifts = shifts.astype(np.int32)
+        if not full:  # an atom's own image keeps the lexicographically positive shift of the two
+            nonzero = shifts != 0
+            first = np.take_along_axis(shifts, np.argmax(nonzero, axis=1)[:, None], axis=1)[:, 0]
+            flip = (i == j) & (first < 0)
+            shifts[flip] *= -1
+            vectors[flip] *= -1
+        return shifts
 
 
 def build(frame, cutoff, *, full=True, self_interaction=False, centers=None, parallel=None) -> NeighborList:
@@ -244,6 +259,20 @@ def build(frame, cutoff, *, full=True, self_interaction=False, centers=None, par
     -------
     NeighborList
 
+    Raises
+    ------
+    InvalidArgumentError
+        For a negative or non-finite cut-off (any entry), a position that is
+        not finite (the atom is named), a non-finite cell, centres out of
+        range, or a cut-off so many times the cell that the search would not end.
+    ArgumentTypeError
+        For a cut-off or centres of the wrong type.
+    SingularCellError
+        For (nearly) linearly dependent periodic cell vectors.
+    UnknownSpeciesError
+        For a species of a per-pair table that is not an element (``'X'``,
+        ASE's dummy atom, is allowed).
+
     Examples
     --------
     >>> from ase.build import bulk
@@ -269,15 +298,10 @@ def iter_blocks(frame, cutoff, *, block_size=65536, full=True, self_interaction=
     NeighborList
         With ``centers`` the atoms of the block.
     """
-    if block_size < 1:
-        raise ValueError(f"block_size must be positive, got {block_size}")
+    block_size = count("block_size", block_size)
     grid = _Grid(frame, cutoff)
     n = len(grid.frame)
-    if centers is None:
-        centers = np.arange(n, dtype=np.int64)
-    else:
-        centers = np.asarray(centers)
-        centers = np.flatnonzero(centers) if centers.dtype == bool else centers.astype(np.int64).reshape(-1)
+    centers = np.arange(n, dtype=np.int64) if centers is None else _centre_indices(centers, n)
     for start in range(0, len(centers), block_size):
         yield grid.query(centers[start : start + block_size], full=full, self_interaction=self_interaction, parallel=parallel)
 
@@ -294,7 +318,7 @@ def neighbor_list(quantities, a, cutoff, self_interaction=False, max_nbins=None)
     a : ase.Atoms or Frame
     cutoff : float, dict or array
         As in ASE: scalar, ``{(Z1, Z2): cutoff}`` / ``{('Ge', 'Te'): cutoff}``,
-        or per-atom radii.
+        or per-atom radii, in Å; 0 (or a zero entry) lists no pairs.
     self_interaction : bool
     max_nbins : ignored
         Accepted for compatibility with ASE.
@@ -304,6 +328,8 @@ def neighbor_list(quantities, a, cutoff, self_interaction=False, max_nbins=None)
     ndarray or tuple of ndarray
         In the order of ``quantities``, with ASE's dtypes (``intp`` indices).
     """
+    if not isinstance(quantities, str):
+        raise ArgumentTypeError(f"quantities must be a string of 'i', 'j', 'd', 'D', 'S', got {type(quantities).__name__}")
     nl = build(a, cutoff, self_interaction=self_interaction)
     table = {
         "i": lambda: nl.i.astype(np.intp),
@@ -314,7 +340,7 @@ def neighbor_list(quantities, a, cutoff, self_interaction=False, max_nbins=None)
     }
     bad = [q for q in quantities if q not in table]
     if bad:
-        raise ValueError(f"unknown quantity {bad[0]!r}; choose from 'i', 'j', 'd', 'D', 'S'")
+        raise InvalidArgumentError(f"quantities: unknown quantity {bad[0]!r}; choose from 'i', 'j', 'd', 'D', 'S'")
     out = tuple(table[q]() for q in quantities)
     return out[0] if len(out) == 1 else out
 
@@ -322,13 +348,14 @@ def neighbor_list(quantities, a, cutoff, self_interaction=False, max_nbins=None)
 def max_cutoff_without_images(frame) -> float:
     """Largest cut-off (Å) at which no atom sees two images of one neighbour.
 
-    Half the smallest perpendicular width over the periodic directions;
-    ``inf`` for a non-periodic frame.
+    Half the smallest perpendicular width over the periodic directions (of
+    the Minkowski-reduced cell, for a tilted one); ``inf`` for a
+    non-periodic frame.
     """
     frame = as_frame(frame)
     if not frame.pbc.any():
         return float("inf")
-    widths = _perpendicular_widths(frame.cell)
+    widths = _perpendicular_widths(frame)
     return float(0.5 * widths[frame.pbc].min())
 
 
@@ -338,7 +365,7 @@ def require_cutoff_fits(frame, cutoff: float, *, what: str = "cutoff") -> None:
     For analyses defined without periodic self-images.
     """
     frame = as_frame(frame)
-    widths = _perpendicular_widths(frame.cell) if frame.pbc.any() else np.full(3, np.inf)
+    widths = _perpendicular_widths(frame)
     for axis in range(3):
         if frame.pbc[axis] and widths[axis] < 2 * cutoff:
             raise CellTooSmallError(
@@ -350,30 +377,55 @@ def require_cutoff_fits(frame, cutoff: float, *, what: str = "cutoff") -> None:
 # --------------------------------------------------------------------------- helpers
 
 
-def _perpendicular_widths(cell: np.ndarray) -> np.ndarray:
-    volume = abs(np.linalg.det(cell))
-    cross = np.array([np.cross(cell[1], cell[2]), np.cross(cell[2], cell[0]), np.cross(cell[0], cell[1])])
-    norms = np.linalg.norm(cross, axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(norms > 0, volume / norms, 0.0)
+def _perpendicular_widths(frame: Frame) -> np.ndarray:
+    """Distance between lattice planes along each periodic axis of the reduced cell, Å (inf along free axes)."""
+    basis, _ = cell_basis(frame, reduced=True)
+    return np.where(frame.pbc, 1.0 / np.linalg.norm(np.linalg.inv(basis), axis=0), np.inf)
 
 
-def _binning_basis(cell: np.ndarray, pbc: np.ndarray) -> np.ndarray:
-    """The cell, or, if it is degenerate, its periodic rows completed by an orthonormal complement."""
-    basis = np.array(cell, dtype=np.float64)
-    norms = np.linalg.norm(basis, axis=1)
-    if norms.all() and abs(np.linalg.det(basis)) > 1e-9 * np.prod(norms):
-        return basis
-    periodic = basis[pbc]
-    if len(periodic) and np.linalg.matrix_rank(periodic) < len(periodic):
-        raise ValueError(f"the periodic cell vectors are linearly dependent: {basis.tolist()}")
-    _, _, vt = np.linalg.svd(np.vstack([periodic, np.zeros((3 - len(periodic), 3))]))
-    basis[~pbc] = vt[len(periodic) :]
-    return basis
+def _grid_shape(width: np.ndarray, cutoff: float, pbc: np.ndarray, n_atoms: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cells along each axis of the cell list and how many cells the cut-off reaches.
+
+    ``width`` (Å) is the binned region's extent perpendicular to each face.
+    Cells are at least the cut-off wide, and at most ``max(8 n_atoms, 1000)``
+    in all, so a tiny cut-off or an atom far from the others (a sparse
+    cluster) cannot ask for more cells than memory holds; sizes are computed
+    in floating point, so no count overflows.
+    """
+    if cutoff == 0:
+        return np.ones(3, np.int64), np.zeros(3, np.int64)
+    limit = max(8 * n_atoms, 1000)
+    with np.errstate(over="ignore"):  # a cut-off of 1e-320 Å asks for infinitely many cells: clipped
+        n_bins = np.clip(np.floor(width * _CELLS_PER_CUTOFF / (cutoff * (1 + 1e-9))), 1, limit)  # a hair wider than cutoff
+    while np.prod(n_bins) > limit:
+        n_bins = np.maximum(1, np.floor(n_bins / 2))
+    reach = np.maximum(1, np.ceil(cutoff / width * n_bins * (1 + 1e-12)))  # cells the cut-off spans
+    reach = np.where(pbc, reach, np.minimum(reach, n_bins - 1))  # no cells beyond a free edge
+    if np.prod(2 * reach + 1) > _MAX_CELLS_SEARCHED:
+        raise InvalidArgumentError(
+            f"cutoff {cutoff:g} Å spans {int(reach.max()):d} periodic images of a cell {width.min():.3g} Å wide: every "
+            "atom would have more neighbours than memory holds; use a shorter cutoff"
+        )
+    return n_bins.astype(np.int64), reach.astype(np.int64)
+
+
+def _centre_indices(centers, n: int) -> np.ndarray:
+    """Centre atoms as int64 indices from indices or a boolean mask of shape (n,)."""
+    centers = np.asarray(centers)
+    if centers.dtype == bool:
+        if centers.shape != (n,):
+            raise InvalidArgumentError(f"a boolean centers mask must have shape ({n},), got {centers.shape}")
+        return np.flatnonzero(centers).astype(np.int64)
+    if centers.size and centers.dtype.kind not in "iu":
+        raise ArgumentTypeError(f"centers must be atom indices (integers) or a boolean mask, got dtype {centers.dtype}")
+    centers = centers.astype(np.int64).reshape(-1)
+    if len(centers) and (centers.min() < 0 or centers.max() >= n):
+        raise InvalidArgumentError(f"centers must lie in [0, {n}), got {centers.min()}..{centers.max()}")
+    return centers
 
 
 def _cutoff_tables(frame: Frame, cutoff):
-    """Per-atom type index, type-pair cut-off matrix, per-atom radii and search radius."""
+    """Per-atom type index, type-pair cut-off matrix, per-atom radii and search radius (validated, Å)."""
     n = len(frame)
     if isinstance(cutoff, dict):
         zs = np.unique(frame.numbers)
@@ -382,29 +434,27 @@ def _cutoff_tables(frame: Frame, cutoff):
         matrix = np.zeros((max(len(zs), 1), max(len(zs), 1)))
         for key, value in cutoff.items():
             if not (isinstance(key, tuple) and len(key) == 2):
-                raise ValueError(f"per-pair cut-off keys must be pairs of species, got {key!r}")
-            value = _check_cutoff_value(value, f"cutoff[{key!r}]")
-            za, zb = species_numbers(key)
+                raise InvalidArgumentError(f"per-pair cut-off keys must be pairs of species, got {key!r}")
+            value = float(_representable(non_negative(f"cutoff[{key!r}]", value, unit="Å")))
+            za, zb = species_numbers(key, dummy=True)
             if int(za) in index and int(zb) in index:
                 ta, tb = index[int(za)], index[int(zb)]
                 matrix[ta, tb] = matrix[tb, ta] = value
         return types, matrix, np.zeros(n), float(matrix.max()) if matrix.size else 0.0
     if np.ndim(cutoff) == 0:
-        value = _check_cutoff_value(cutoff, "cutoff")
+        value = float(_representable(non_negative("cutoff", cutoff, unit="Å")))
         return np.zeros(n, dtype=np.int64), np.array([[value]]), np.zeros(n), value
-    radii = np.asarray(cutoff, dtype=np.float64).reshape(-1)
+    radii = finite_array("cutoff", cutoff, shape=(-1,), unit="Å")
     if len(radii) != n:
-        raise ValueError(f"per-atom cutoff radii must have {n} entries, got {len(radii)}")
-    if not np.isfinite(radii).all() or (radii < 0).any():
-        raise ValueError("per-atom cutoff radii must be finite and non-negative")
+        raise InvalidArgumentError(f"per-atom cutoff radii must have {n} entries, got {len(radii)}")
+    if (radii < 0).any():
+        atom = int(np.argmax(radii < 0))
+        raise InvalidArgumentError(f"cutoff: per-atom radius of atom {atom} is {radii[atom]} Å; radii must be ≥ 0")
+    radii = _representable(radii)
     return np.zeros(n, dtype=np.int64), np.zeros((1, 1)), radii, float(2 * radii.max()) if n else 0.0
 
 
-def _check_cutoff_value(value, name) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number in Å, got {value!r}") from None
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive finite length in Å, got {value}")
-    return value
+def _representable(cutoff) -> np.ndarray:
+    """Cut-offs (Å) with positive values below :data:`_SMALLEST_CUTOFF` raised to it; zero stays zero."""
+    cutoff = np.asarray(cutoff, dtype=np.float64)
+    return np.where(cutoff > 0, np.maximum(cutoff, _SMALLEST_CUTOFF), 0.0)

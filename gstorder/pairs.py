@@ -11,9 +11,10 @@ import warnings
 
 import numpy as np
 import xarray as xr
-from scipy.spatial import ConvexHull
+from scipy.spatial import ConvexHull, QhullError
 
 from . import neighbors
+from ._checks import count, positive
 from ._labels import attrs_of, bin_edges, centres, pair_label
 from .parallel import DEFAULT_BLOCK_SIZE, n_tasks
 from .pipeline import Analysis, Need, Part, run
@@ -45,13 +46,28 @@ def rdf(frames, *, r_max: float = 8.0, bins: int | None = None, bin_width: float
     index : int or slice, optional
         Frames to use (``slice(start, stop, step)``).
     volume : float, optional
-        Volume in Å³ for a non-periodic frame (default: its convex hull).
+        Volume in Å³ for a non-periodic frame (default: its convex hull;
+        required for a flat or collinear cluster, or one of fewer than 4 atoms).
     block_size : int
         Centre atoms per neighbour-list block (bounds memory).
     parallel : bool, optional
         Force the multi-threaded (True) or serial (False) kernels.
     show_progress : bool, optional
         Progress bar over frames (default: only on a terminal).
+
+    Raises
+    ------
+    InvalidArgumentError, ArgumentTypeError
+        For a non-positive, non-finite or mistyped ``r_max``, ``bins``,
+        ``bin_width`` or ``volume`` (named), or a frame with a
+        non-finite position (the atom is named) or cell.
+    SingularCellError
+        For a frame whose periodic cell vectors are (nearly) linearly dependent.
+    MissingDataError
+        For a partly periodic frame, or a cluster without a volume, when
+        ``volume`` is not given.
+    UnknownSpeciesError
+        For a pair in ``pairs`` that is not present.
 
     Returns
     -------
@@ -93,11 +109,14 @@ class RDF(Analysis):
 
     def __init__(self, *, r_max: float = 8.0, bins: int | None = None, bin_width: float = 0.02, pairs=None,
                  volume: float | None = None):
-        self.edges = bin_edges(0.0, float(r_max), bin_width if bins is None else None, bins, what="rdf r_max")
-        self.r_max, self.pairs = float(r_max), pairs
-        if volume is not None and not volume > 0:
-            raise ValueError(f"volume must be positive (Å³), got {volume}")
-        self.volume = volume
+        r_max = positive("r_max", r_max, unit="Å")
+        if bins is None:
+            bin_width = positive("bin_width", bin_width, unit="Å")
+        else:
+            bins = count("bins", bins)
+        self.edges = bin_edges(0.0, r_max, bin_width if bins is None else None, bins, what="rdf r_max")
+        self.r_max, self.pairs = r_max, pairs
+        self.volume = None if volume is None else positive("volume", volume, unit="Å³")
         self.needs = (Need.of(self.r_max, full=False),)
 
     def parameters(self) -> dict:
@@ -201,6 +220,15 @@ def adf(frames, *, cutoff=3.2, bins: int = 180, centre=None, triplets: bool = Fa
     index, block_size, parallel, show_progress
         As in :func:`rdf`.
 
+    Raises
+    ------
+    InvalidArgumentError, ArgumentTypeError
+        For a non-positive, non-finite or mistyped ``cutoff`` (or table
+        entry) or ``bins`` (named), or a frame with a
+        non-finite position (the atom is named) or cell.
+    UnknownSpeciesError
+        For a ``centre`` or table species that is not an element, or absent.
+
     Returns
     -------
     xarray.Dataset
@@ -226,7 +254,7 @@ class ADF(Analysis):
     name = "adf"
 
     def __init__(self, *, cutoff=3.2, bins: int = 180, centre=None, triplets: bool = False):
-        self.edges = bin_edges(0.0, 180.0, None, bins, what="adf")
+        self.edges = bin_edges(0.0, 180.0, None, count("bins", bins), what="adf")
         self.cutoff, self.centre, self.triplets = cutoff, centre, bool(triplets)
         self.needs = (Need.of(cutoff, centres=centre),)
 
@@ -294,17 +322,23 @@ class ADF(Analysis):
 
 
 def _volume(frame, volume) -> float:
+    """The normalising volume in Å³: ``volume`` (validated by :class:`RDF`), the cell's, or a cluster's convex hull."""
     if volume is not None:
-        if not volume > 0:
-            raise ValueError(f"volume must be positive (Å³), got {volume}")
-        return float(volume)
+        return volume
     if frame.pbc.all():
         return frame.volume
     if frame.pbc.any():
         raise MissingDataError(f"{frame.describe()} is periodic along only some axes; pass volume= (Å³) to normalise g(r)")
     if len(frame) < 4:
         raise MissingDataError(f"{frame.describe()} is a cluster of {len(frame)} atoms; pass volume= (Å³) to normalise g(r)")
-    return float(ConvexHull(frame.positions).volume)
+    try:
+        hull = ConvexHull(frame.positions).volume
+    except QhullError:  # flat, collinear or coincident atoms: no hull
+        hull = 0.0
+    if not hull > 0:
+        raise MissingDataError(f"{frame.describe()}: its {len(frame)} atoms are coplanar, collinear or coincident, so their "
+                               "convex hull encloses no volume; pass volume= (Å³) to normalise g(r)")
+    return float(hull)
 
 
 def _pair_selection(pairs, labels) -> list[str]:

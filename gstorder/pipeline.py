@@ -20,7 +20,7 @@ MSD, layer tracking) keep state between frames and see the frames in order.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 import numpy as np

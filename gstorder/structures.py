@@ -18,12 +18,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from ase import Atoms
-from ase.data import atomic_masses, atomic_numbers
+from ase.data import atomic_numbers
 from ase.spacegroup import crystal
 
 from . import _checks
 from .errors import InvalidArgumentError, UnknownSpeciesError
-from .frames import AMU_PER_A3_TO_G_PER_CM3
 
 __all__ = [
     "parse_formula",

@@ -20,7 +20,6 @@ name               analyses run (groups of the result)
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +31,7 @@ from ._labels import attrs_of
 from .altbc import ALTBC
 from .crystallinity import KBar
 from .dynamics import MSD, Density
-from .errors import GstorderError, InvalidArgumentError, MissingDataError, UnknownSpeciesError
+from .errors import GstorderError, InvalidArgumentError, MissingDataError
 from .frames import Frame, as_frame
 from .io import Trajectory
 from .layers import TrackLayers, ZProfile, find_layers

@@ -19,12 +19,12 @@ from ase import units
 from scipy.ndimage import gaussian_filter, zoom
 
 from ._labels import attrs_of, frame_coords
-from .frames import axis_coordinates, inverse_cell
+from .frames import axis_coordinates
 from .parallel import n_tasks
 from .pipeline import Analysis, Part, analysis_frames, run
 from ._kernels.thermal import binned_sums
 from . import _checks
-from .errors import ArgumentTypeError, GstorderWarning, InvalidArgumentError, MissingDataError
+from .errors import ArgumentTypeError, GstorderWarning, InvalidArgumentError
 
 __all__ = ["temperature_map", "radial_temperature", "atom_temperatures", "kinetic_energies", "KB_EV", "EV_PER_AMU_A2_PS2"]
 
@@ -409,11 +409,10 @@ def _fractions(frame, axes):
 
 
 def _minimum_image(frame, d):
-    if not frame.pbc.any():
-        return d
-    frac = d @ inverse_cell(frame)
-    frac[:, frame.pbc] -= np.round(frac[:, frame.pbc])
-    return frac @ frame.cell
+    """Minimum-image displacements ``d`` (n, 3) in Å: :func:`gstorder.frames.minimum_image`, the one implementation."""
+    from .frames import minimum_image  # local: the module's imports belong to the rest of thermal.py
+
+    return minimum_image(frame, d)
 
 
 def _refined(ds, factor, u, v) -> xr.Dataset:

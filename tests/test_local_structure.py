@@ -10,7 +10,7 @@ from conftest import extdata, random_atoms
 import gstorder
 import naive
 from gstorder import adf, altbc, bond_motifs, rdf, structures
-from gstorder.errors import EmptyFrameError, GstorderWarning, UnknownSpeciesError
+from gstorder.errors import EmptyFrameError, GstorderWarning, InvalidArgumentError, UnknownSpeciesError
 
 
 def _g_from_counts(counts, atoms, r_max, n_bins):
@@ -135,9 +135,9 @@ def test_rdf_selection_and_bad_input():
     assert list(ds.pair.values) == ["Ge-Te", "Te-Te", "total"]
     with pytest.raises(UnknownSpeciesError, match="pair 'Ge-Se'"):
         rdf(atoms, r_max=4.0, pairs=["Ge-Se"])
-    with pytest.raises(ValueError, match="bins must be a positive integer"):
+    with pytest.raises(InvalidArgumentError, match="bins must be .*, got 0"):
         rdf(atoms, r_max=4.0, bins=0)
-    with pytest.raises(ValueError, match="lower < upper"):
+    with pytest.raises(InvalidArgumentError, match=r"r_max must be .*, got -1.0"):
         rdf(atoms, r_max=-1.0)
     with pytest.raises(EmptyFrameError, match="no atoms"):
         rdf(Atoms(cell=[5, 5, 5], pbc=True))

@@ -164,25 +164,21 @@ def counting_sort(keys, n_keys):
 def fractional_coordinates(pos, recip, pbc):
     """Fractional coordinates, wrapped into [0, 1) along periodic axes, and the integer wraps.
 
-    Returns ``frac`` (n, 3), ``wrap`` (n, 3) with ``pos = (frac + wrap) @ basis``
-    along periodic axes, and whether every coordinate was finite.
+    Returns ``frac`` (n, 3) and ``wrap`` (n, 3) with ``pos = (frac + wrap) @ basis``
+    along periodic axes. Positions must be finite.
     """
     n = pos.shape[0]
     frac = np.empty((n, 3))
     wrap = np.zeros((n, 3), dtype=np.int64)
-    finite = True
     for a in range(n):
         for d in range(3):
             f = pos[a, 0] * recip[0, d] + pos[a, 1] * recip[1, d] + pos[a, 2] * recip[2, d]
-            if not np.isfinite(f):
-                finite = False
-                f = 0.0
             if pbc[d]:
                 w = np.floor(f)
                 wrap[a, d] = np.int64(w)
                 f -= w
             frac[a, d] = f
-    return frac, wrap, finite
+    return frac, wrap
 
 
 @njit(cache=True, nogil=True)
