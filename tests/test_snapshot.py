@@ -50,7 +50,7 @@ def test_species_colours_views_and_slabs(tmp_path, renderer):
 def test_bad_arguments_and_nothing_half_written(tmp_path):
     atoms = structures.rocksalt("GeTe", 2, seed=0)
     for kwargs, message in [(dict(view="top"), "view='top'"), (dict(renderer="povray"), "renderer='povray'"),
-                            (dict(size=(0, 10)), "size must be"), (dict(radius=-1.0), "radius must be"),
+                            (dict(size=(0, 10)), r"size\[0\] must be"), (dict(radius=-1.0), "radius must be"),
                             (dict(color_by="kbar"), "needs values="), (dict(color_by="kbar", values=[1.0]), "one number per atom"),
                             (dict(slab=("y", 500.0, 600.0)), "holds no atoms"), (dict(slab=("w", 0, 1)), "slab must be"),
                             (dict(antisites=[True]), "boolean mask")]:
