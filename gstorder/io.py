@@ -26,7 +26,9 @@ import itertools
 import lzma
 import os
 import re
+import numbers as _numbers
 import struct
+import warnings
 from pathlib import Path
 from typing import Iterator
 
@@ -35,7 +37,9 @@ from ase.data import atomic_numbers
 
 from ._kernels.text import (BAD_NUMBER, OK, TOKEN_WIDTH, deferred_tokens, first_non_integer, format_rows, line_end,
                             newlines, parse_table)
-from .errors import MissingDataError, TrajectoryFormatError, UnknownFormatError
+from ._checks import choice, positive
+from .errors import (ArgumentTypeError, GstorderWarning, InvalidArgumentError, MissingDataError, TrajectoryFormatError,
+                     UnknownFormatError, UnknownSpeciesError)
 from .frames import ASE_VELOCITY_TO_A_PER_PS, Frame, as_frame, species_numbers
 from .parallel import n_tasks
 
@@ -107,13 +111,13 @@ def read_groups(source) -> dict[str, np.ndarray]:
             if style == "empty":
                 continue
             if style != "id":
-                raise ValueError(f"{source}: line {lineno}: group style {style!r}; only 'id' lists (and 'empty') are read")
+                raise TrajectoryFormatError(f"{source}: line {lineno}: group style {style!r}; only 'id' lists (and 'empty') are read")
             for word in args:
                 lo, _, hi = word.partition(":")
                 try:
                     ids.extend(range(int(lo), int(hi or lo) + 1))
                 except ValueError:
-                    raise ValueError(f"{source}: line {lineno}: {word!r} is not an atom id or range") from None
+                    raise TrajectoryFormatError(f"{source}: line {lineno}: {word!r} is not an atom id or range") from None
     return {name: np.array(ids, dtype=np.int64) for name, ids in groups.items()}
 
 
@@ -132,10 +136,11 @@ class Trajectory:
         self.format = _guess_format(self.path) if format is None else _ASE_NAMES.get(format, format)
         if self.format not in FORMATS:
             raise UnknownFormatError(f"format={format!r} is not supported; choose one of {', '.join(FORMATS)}")
-        if units not in ("metal", "real"):
-            raise ValueError(f"units={units!r}: LAMMPS dumps are read in 'metal' or 'real' units")
+        choice("units", units, ("metal", "real"))
+        if timestep_fs is not None:
+            timestep_fs = positive("timestep_fs", timestep_fs, unit="fs")
         if groups is not None and self.format != "lammps-dump":
-            raise ValueError(f"groups= names atoms by LAMMPS id and applies to LAMMPS dumps, not {self.format} files")
+            raise InvalidArgumentError(f"groups= names atoms by LAMMPS id and applies to LAMMPS dumps, not {self.format} files")
         self._reader = _READERS[self.format](self.path, species=species, timestep_fs=timestep_fs, units=units)
         if groups is not None:
             self._reader.groups = read_groups(groups)
@@ -155,8 +160,9 @@ class Trajectory:
     def __getitem__(self, key):
         if isinstance(key, slice):
             return list(self.iter(key))
+        key = _frame_number("index", key)
         n = len(self)
-        k = int(key) + n if int(key) < 0 else int(key)
+        k = key + n if key < 0 else key
         if not 0 <= k < n:
             raise IndexError(f"frame {key} out of range for {n} frames in {self.path}")
         return self._reader.read_at(self._index()[k], k)
@@ -171,9 +177,10 @@ class Trajectory:
         if not isinstance(index, slice):
             yield self[index]
             return
-        start, stop, step = index.start, index.stop, index.step
+        start, stop, step = (None if x is None else _frame_number(f"index.{name}", x)
+                             for name, x in (("start", index.start), ("stop", index.stop), ("step", index.step)))
         if step is not None and step <= 0:
-            raise ValueError(f"index step must be positive, got {step}")
+            raise InvalidArgumentError(f"index step must be positive, got {step}")
         if (start or 0) < 0 or (stop or 0) < 0:
             start, stop, step = slice(start, stop, step).indices(len(self))
         start, step = start or 0, step or 1
@@ -181,6 +188,13 @@ class Trajectory:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _frame_number(name, value) -> int:
+    """A frame number or slice bound: an integer (not a bool, float or string)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (_numbers.Integral, np.integer)):
+        raise ArgumentTypeError(f"{name} must be an integer or a slice of integers, got {type(value).__name__} {value!r}")
+    return int(value)
 
 
 #: Compressed files are read through these, chosen by the last suffix; the format is guessed from the name before it.
@@ -232,10 +246,38 @@ def _guess_format(path: Path) -> str:
 
 
 def _label(frame: Frame, path, k: int) -> Frame:
-    """Record where a frame came from (used in error messages)."""
+    """Record where a frame came from (used in error messages), warning once if it holds NaN or infinite values."""
     frame.info["file"] = str(path)
     frame.info["frame_index"] = k
+    _warn_non_finite(frame, path, k)
     return frame
+
+
+def _warn_non_finite(frame: Frame, path, k: int) -> None:
+    """One :class:`GstorderWarning` for a frame whose positions or velocities hold NaN or infinities.
+
+    ASE and LAMMPS write and read such values; the analyses would turn them
+    into NaN results far from their cause, so the warning names the file,
+    the frame, the first bad atom (0-based, in the frame's order) and how
+    many atoms are affected.
+    """
+    parts, total = [], np.zeros(len(frame), dtype=bool)
+    for quantity, values in (("positions", frame.positions), ("velocities", frame.velocities)):
+        if values is None:
+            continue
+        bad = ~np.isfinite(values).all(axis=1)
+        if bad.any():
+            atom = int(np.flatnonzero(bad)[0])
+            parts.append(f"atom {atom} has non-finite {quantity} ({values[atom].tolist()})")
+            total |= bad
+    if parts:
+        n = int(total.sum())
+        warnings.warn(f"{path}: frame {k}: {'; '.join(parts)}; {n} atom{'s' * (n != 1)} in all", GstorderWarning,
+                      stacklevel=4)
+
+
+def _no_frames(path) -> TrajectoryFormatError:
+    return TrajectoryFormatError(f"{path}: no frames (the file is empty or holds only blank lines)")
 
 
 def _type_map(species) -> dict[int, int]:
@@ -259,6 +301,8 @@ class _LineReader:
     """
 
     CHUNK = 1 << 22
+    #: Most bytes reserved ahead for a table (beyond it the buffer grows by half as lines arrive).
+    MAX_ESTIMATE = 1 << 30
 
     def __init__(self, fh, lineno=0):
         self.fh = fh
@@ -294,6 +338,23 @@ class _LineReader:
         self.pos = end + 1
         self.lineno += 1
         return line
+
+    def peek(self) -> bytes:
+        """The next line, left unread (empty at the end of the file)."""
+        while self.buf.find(b"\n", self.pos) < 0 and self._more():
+            pass
+        end = self.buf.find(b"\n", self.pos)
+        return bytes(self.buf[self.pos : len(self.buf) if end < 0 else end + 1])
+
+    def skip_blank(self) -> int:
+        """Move past blank lines; the number of the last one skipped (0 if none)."""
+        last = 0
+        while True:
+            line = self.peek()
+            if not line or line.strip():
+                return last
+            self.readline()
+            last = self.lineno
 
     def readlines(self, n) -> list[bytes]:
         out = []
@@ -336,7 +397,8 @@ class _LineReader:
             data, size = head, len(head)
         else:
             average = (ends[-1] + 1) / len(ends) if len(ends) else 64.0
-            data = np.empty(len(head) + int((n - len(ends)) * average * 1.02) + self.CHUNK, np.uint8)
+            estimate = min(int((n - len(ends)) * average * 1.02), self.MAX_ESTIMATE)  # a corrupt count reserves no more
+            data = np.empty(len(head) + estimate + self.CHUNK, np.uint8)
             data[: len(head)] = head
             size = len(head)
             while len(ends) < n:
@@ -399,6 +461,23 @@ def _line_text(buf, starts, row) -> str:
     return data.split(b"\n", 1)[0].decode(errors="replace").strip()
 
 
+#: A count or step: ASCII digits only (``int()`` would also take ``1_0`` and other scripts' digits).
+_INTEGER = re.compile(r"[0-9]+")
+
+#: A number as ``float()`` reads it, without the underscores and non-ASCII digits ``float()`` also takes.
+_FLOAT = re.compile(r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf|infinity|nan)", re.IGNORECASE)
+
+
+def _floats(text) -> np.ndarray | None:
+    """The whitespace-separated numbers of a header line (str or bytes), or None if any token is not a number."""
+    if isinstance(text, bytes):
+        text = text.decode(errors="replace")
+    words = text.split()
+    if not all(_FLOAT.fullmatch(w) for w in words):
+        return None
+    return np.array([float(w) for w in words])
+
+
 def _is_token(tok: str, kind: int) -> bool:
     if kind == 1:
         return len(tok.encode()) <= _TEXT_WIDTH
@@ -438,6 +517,8 @@ class _TextReader:
                 while True:
                     pos = lr.tell()
                     if self._read_block(lr, k) is None:
+                        if not out:
+                            raise _no_frames(self.path)
                         return out
                     out.append(pos)
                     k += 1
@@ -475,6 +556,8 @@ class _TextReader:
             while stop is None or k < stop:
                 block = self._read_block(lr, k)
                 if block is None:
+                    if k == 0:
+                        raise _no_frames(self.path)
                     return
                 if k >= start and (k - start) % step == 0:
                     yield self._finish(self._parse(block, k), k)
@@ -482,22 +565,6 @@ class _TextReader:
 
     def _finish(self, frame, k):
         return _label(frame, self.path, k)
-
-
-def _as_float(tok, reader, k, first_line, what):
-    try:
-        return np.asarray(tok.astype("S"), dtype=np.float64)
-    except ValueError:
-        bad = next(r for r in range(tok.shape[0]) if not _is_float_row(tok[r]))
-        raise reader.error(k, first_line + bad, f"cannot read {what} from {b' '.join(np.atleast_1d(tok[bad])).decode()[:80]!r}") from None
-
-
-def _is_float_row(row):
-    try:
-        [float(x) for x in np.atleast_1d(row)]
-        return True
-    except ValueError:
-        return False
 
 
 def _as_int(values, reader, k, first_line, what):
@@ -544,29 +611,48 @@ def _parse_comment(line: str) -> dict:
 
 
 class _ExtxyzReader(_TextReader):
+    """Extended XYZ as ASE reads it, plus ASE-compatible corners.
+
+    Cell vectors may follow the atom lines as ``VEC1 ax ay az`` ... lines (up
+    to 3; each makes its axis periodic; the comment line is then a plain
+    comment, as ASE takes it). Blank lines end the file: trailing ones are
+    fine, frames after them are an error (ASE silently stops reading there).
+    """
+
     def _read_block(self, lr, k):
+        blank = lr.skip_blank()
         line = lr.readline()
-        while line and not line.strip():  # tolerate blank lines between frames
-            line = lr.readline()
         if not line:
             return None
+        if blank:
+            raise self.error(k, blank, "blank line between frames (ASE stops reading there); remove it")
         count_line = lr.lineno
-        try:
-            n = int(line.split()[0])
-            if n < 0:
-                raise ValueError
-        except (ValueError, IndexError):
-            raise self.error(k, count_line, f"expected the number of atoms, found {line.strip()[:80]!r}") from None
+        words = line.split()
+        if not words or not _INTEGER.fullmatch(words[0].decode(errors="replace")):
+            found = line.decode(errors="replace").strip()[:80]
+            raise self.error(k, count_line, f"expected the number of atoms, found {found!r}")
+        n = int(words[0])
         comment = lr.readline()
         if not comment:
             raise self.error(k, count_line + 1, "file ends before the comment line (truncated?)")
-        return n, count_line, comment.decode(errors="replace"), self._table_lines(lr, k, n)
+        table = self._table_lines(lr, k, n)
+        vectors = []
+        while lr.peek().lstrip().startswith(b"VEC"):
+            line = lr.readline().decode(errors="replace")
+            label, *values = line.split()
+            if label != f"VEC{len(vectors) + 1}" or len(values) != 3:
+                raise self.error(k, lr.lineno, f"expected 'VEC{len(vectors) + 1} ax ay az', found {line.strip()[:80]!r}")
+            vectors.append((values, lr.lineno))
+        return n, count_line, comment.decode(errors="replace"), table, vectors
 
     def _parse(self, block, k):
-        n, count_line, comment, (buf, starts) = block
+        n, count_line, comment, (buf, starts), vectors = block
         first = count_line + 2
-        keys = _parse_comment(comment)
-        props = keys.pop("Properties", "species:S:1:pos:R:3")
+        keys = {"comment": comment.strip()} if vectors else _parse_comment(comment)
+        props = keys.pop("Properties", None)
+        if props is None:  # ASE would ignore a lowercase 'properties=' and read species and pos: honour it instead
+            props = next((keys.pop(key) for key in list(keys) if key.lower() == "properties"), "species:S:1:pos:R:3")
+        props = str(props)
         fields = props.split(":")
         if len(fields) % 3 or not fields:
             raise self.error(k, count_line + 1, f"malformed Properties={props!r}")
@@ -609,19 +695,28 @@ class _ExtxyzReader(_TextReader):
             raise self.error(k, count_line + 1, "no 'pos' column in Properties")
 
         cell = np.zeros((3, 3))
+        pbc = np.zeros(3, dtype=bool)
         if "Lattice" in keys:
-            try:
-                cell = np.array(keys.pop("Lattice").replace(",", " ").split(), dtype=float).reshape(3, 3)
-            except ValueError:
-                raise self.error(k, count_line + 1, "Lattice must hold 9 numbers") from None
-            pbc = np.ones(3, dtype=bool)
-        else:
-            pbc = np.zeros(3, dtype=bool)
+            cell = _floats(str(keys.pop("Lattice")).replace(",", " "))
+            if cell is None or cell.shape != (9,):
+                raise self.error(k, count_line + 1, "Lattice must hold 9 numbers")
+            cell = cell.reshape(3, 3)
+            if not np.isfinite(cell).all():
+                raise self.error(k, count_line + 1, f"Lattice holds non-finite numbers: {cell.ravel().tolist()}")
+            pbc[:] = True
+        for axis, (values, lineno) in enumerate(vectors):
+            vector = _floats(" ".join(values))
+            if vector is None:
+                raise self.error(k, lineno, f"cannot read a cell vector from {' '.join(values)[:80]!r}")
+            cell[axis] = vector
+            if not np.isfinite(cell[axis]).all():
+                raise self.error(k, lineno, f"cell vector {cell[axis].tolist()} is not finite")
+            pbc[axis] = True
         if "pbc" in keys:
             flags = str(keys.pop("pbc")).replace(",", " ").split()
-            if len(flags) != 3:
-                raise self.error(k, count_line + 1, f"pbc must hold 3 flags, got {flags}")
-            pbc = np.array([f in ("T", "True", "true", "1") for f in flags])
+            if len(flags) not in (1, 3) or not set(flags) <= _TRUE | _FALSE:
+                raise self.error(k, count_line + 1, f"pbc must be 1 or 3 flags (T or F), got {flags}")
+            pbc = np.broadcast_to([f in _TRUE for f in flags], (3,)).copy()
 
         masses = cols.pop("mass", cols.pop("masses", None))
         velocities = None
@@ -650,6 +745,11 @@ class _ExtxyzReader(_TextReader):
             raise self.error(k, count_line + 1, str(exc)) from None
 
 
+#: Boolean flags of extended XYZ ``pbc=`` as ASE reads them.
+_TRUE = {"T", "True", "true", "TRUE", "1"}
+_FALSE = {"F", "False", "false", "FALSE", "0"}
+
+
 def _info_value(value):
     if value is True:
         return True
@@ -671,6 +771,9 @@ def _info_value(value):
 
 
 class _LammpsDumpReader(_TextReader):
+    #: The items of a LAMMPS text dump frame header (``ATOMS`` ends it).
+    _ITEMS = ("UNITS", "TIMESTEP", "TIME", "NUMBER OF ATOMS", "BOX BOUNDS", "ATOMS")
+
     def _read_block(self, lr, k):
         header = {}
         start = None
@@ -687,56 +790,56 @@ class _LammpsDumpReader(_TextReader):
             text = line.decode(errors="replace").strip()
             if not text.startswith("ITEM:"):
                 raise self.error(k, lr.lineno, f"expected an 'ITEM:' line, found {text[:80]!r}")
-            item = text[5:].strip()
-            if item.startswith("ATOMS"):
-                header["ATOMS"] = (item[5:].split(), lr.lineno)
+            words = text[5:].split()
+            item = next((name for name in self._ITEMS if words[: len(name.split())] == name.split()), None)
+            if item is None:
+                raise self.error(k, lr.lineno, f"unknown item {text[:80]!r}; a LAMMPS dump frame has "
+                                 f"{', '.join(self._ITEMS)}")
+            if item in header:
+                raise self.error(k, lr.lineno, f"a second 'ITEM: {item}' in one frame (a corrupt ITEM: ATOMS line?)")
+            if item == "ATOMS":
+                header["ATOMS"] = (words[1:], lr.lineno)
                 break
-            if item.startswith("BOX BOUNDS"):
+            if item == "BOX BOUNDS":
                 rows = lr.readlines(3)
                 if len(rows) < 3:
                     raise self.error(k, lr.lineno + 1, "file ends inside BOX BOUNDS (truncated?)")
-                header["BOX BOUNDS"] = (item[10:].split(), rows, lr.lineno - 2)
+                header["BOX BOUNDS"] = (words[2:], rows, lr.lineno - 2)
             else:
+                if len(words) != len(item.split()):
+                    raise self.error(k, lr.lineno, f"unexpected words after 'ITEM: {item}': {text[:80]!r}")
                 value = lr.readline()
                 if not value:
                     raise self.error(k, lr.lineno + 1, f"file ends after 'ITEM: {item}' (truncated?)")
                 header[item] = (value.decode(errors="replace").strip(), lr.lineno)
-        if "NUMBER OF ATOMS" not in header:
-            raise self.error(k, start, "no 'ITEM: NUMBER OF ATOMS' in frame header")
+        for item in ("TIMESTEP", "NUMBER OF ATOMS", "BOX BOUNDS"):
+            if item not in header:
+                raise self.error(k, start, f"no 'ITEM: {item}' in the frame header")
         text, line_n = header["NUMBER OF ATOMS"]
-        try:
-            n = int(text)
-        except ValueError:
-            raise self.error(k, line_n, f"number of atoms {text!r} is not an integer") from None
-        if n < 0:
-            raise self.error(k, line_n, f"number of atoms is negative ({n})")
-        table = self._table_lines(lr, k, n)
+        if not _INTEGER.fullmatch(text) or int(text) < 0:
+            raise self.error(k, line_n, f"the number of atoms must be an integer ≥ 0, found {text[:80]!r}")
+        table = self._table_lines(lr, k, int(text))
         return header, table
 
     def _parse(self, block, k):
         header, (buf, starts) = block
         names, atoms_line = header["ATOMS"]
         first = atoms_line + 1
-        if "BOX BOUNDS" not in header:
-            raise self.error(k, atoms_line, "no 'ITEM: BOX BOUNDS' in frame header")
         flags, rows, box_line = header["BOX BOUNDS"]
-        try:
-            bounds = np.array([r.split() for r in rows], dtype=float)
-        except ValueError:
-            raise self.error(k, box_line, "BOX BOUNDS rows must hold 2, 3 or 4 numbers each") from None
-        step = time = None
-        if "TIMESTEP" in header:
-            value, line_t = header["TIMESTEP"]
-            try:
-                step = int(value.split()[0])
-            except (ValueError, IndexError):
-                raise self.error(k, line_t, f"timestep {value!r} is not an integer") from None
+        bounds = [_floats(r) for r in rows]
+        if any(b is None or len(b) != len(bounds[0]) for b in bounds):
+            raise self.error(k, box_line, "BOX BOUNDS rows must hold 2, 3 or 4 numbers each, the same in every row")
+        bounds = np.array(bounds)
+        value, line_t = header["TIMESTEP"]
+        if not _INTEGER.fullmatch(value.lstrip("-")):
+            raise self.error(k, line_t, f"the timestep must be an integer, found {value[:80]!r}")
+        step, time = int(value), None
         if "TIME" in header:
             value, line_t = header["TIME"]
-            try:
-                time = float(value)
-            except ValueError:
-                raise self.error(k, line_t, f"time {value!r} is not a number") from None
+            time = _floats(value)
+            if time is None or len(time) != 1 or not np.isfinite(time).all():
+                raise self.error(k, line_t, f"the time must be a finite number, found {value[:80]!r}")
+            time = float(time[0])
         units = header["UNITS"][0] if "UNITS" in header else None
         table, text = _read_table(self, k, first, buf, starts, names, text=("element",))
         box = _lammps_box(bounds, flags, lambda message: self.error(k, box_line, message))
@@ -816,6 +919,11 @@ class _LammpsDumpReader(_TextReader):
         else:
             raise self.error(k, atoms_line, "no 'type' or 'element' column")
 
+        for keys in _LAMMPS_VECTORS:
+            present = [x for x in keys if x in col]
+            if 0 < len(present) < 3:
+                raise self.error(k, atoms_line, f"columns {' '.join(present)} without "
+                                 f"{' '.join(x for x in keys if x not in col)}: a vector needs all three")
         used = {"id", "type", "element"}
         positions, unwrapped = None, False
         for keys, scaled in ((("x", "y", "z"), False), (("xu", "yu", "zu"), False), (("xs", "ys", "zs"), True), (("xsu", "ysu", "zsu"), True)):
@@ -852,6 +960,11 @@ class _LammpsDumpReader(_TextReader):
         elif step is not None and self.timestep_fs is not None:
             time = step * self.timestep_fs / 1000.0
         return Frame(positions, numbers, cell, pbc, velocities, masses, time, arrays=arrays, info=info)
+
+
+#: Per-atom vectors of LAMMPS dumps: all three columns or none.
+_LAMMPS_VECTORS = (("x", "y", "z"), ("xu", "yu", "zu"), ("xs", "ys", "zs"), ("xsu", "ysu", "zsu"), ("ix", "iy", "iz"),
+                   ("vx", "vy", "vz"), ("fx", "fy", "fz"))
 
 
 class _LammpsBinaryReader(_LammpsDumpReader):
@@ -963,6 +1076,8 @@ class _LammpsBinaryReader(_LammpsDumpReader):
                 pos = fh.tell()
                 header = self._header(fh, k)
                 if header is None:
+                    if not out:
+                        raise _no_frames(self.path)
                     return out
                 self._chunks(fh, header, k, read=False)
                 out.append(pos)
@@ -997,6 +1112,8 @@ class _LammpsBinaryReader(_LammpsDumpReader):
                 wanted = k >= start and (k - start) % step == 0
                 frame = self._frame_at(fh, k, read=wanted)
                 if frame is None:
+                    if k == 0:
+                        raise _no_frames(self.path)
                     return
                 if wanted:
                     yield frame
@@ -1021,7 +1138,7 @@ class _NetcdfReader(_LammpsDumpReader):
     def error(self, k, where, message):
         return TrajectoryFormatError(f"{self.path}: frame {k}: {message}")
 
-    def _open(self):
+    def _open_dataset(self):
         if self.path.suffix.lower() in _DECOMPRESSORS:
             raise UnknownFormatError(f"{self.path}: compressed NetCDF is not read; decompress it first "
                                      "(NetCDF-4 files compress internally)")
@@ -1042,6 +1159,13 @@ class _NetcdfReader(_LammpsDumpReader):
     def offsets(self):
         with self._open() as ds:
             return list(range(ds.dimensions["frame"].size))
+
+    def _open(self):
+        ds = self._open_dataset()
+        if ds.dimensions["frame"].size == 0:
+            ds.close()
+            raise _no_frames(self.path)
+        return ds
 
     def read_at(self, offset, k):
         with self._open() as ds:
@@ -1275,7 +1399,15 @@ def write_lammps_dump(path, frames, columns=None, *, step=None) -> None:
 
 
 class _XdatcarReader(_TextReader):
-    """VASP XDATCAR, fixed or variable cell (header repeated per frame)."""
+    """VASP XDATCAR, fixed or variable cell (header repeated per frame).
+
+    A header is a comment line, the scale factor (one number; negative is the
+    cell volume), three lattice rows of exactly 3 numbers, the species line
+    (absent in VASP 4 files, which need ``species=``) and a line of positive
+    atom counts, one per species. Each configuration is a ``Direct`` (or
+    ``Cartesian``, scaled like the lattice) line and one row of exactly 3
+    coordinates per atom.
+    """
 
     def __init__(self, path, **kwargs):
         super().__init__(path, **kwargs)
@@ -1295,40 +1427,67 @@ class _XdatcarReader(_TextReader):
         self._header = None
         yield from super().stream(start, stop, step)
 
+    def _numbers(self, k, lineno, row, what):
+        """The numbers of a header row (a TrajectoryFormatError naming the line and ``what`` if any is not one)."""
+        values = _floats(row)
+        if values is None:
+            raise self.error(k, lineno, f"cannot read {what} from {row.decode(errors='replace').strip()[:80]!r}")
+        if not np.isfinite(values).all():
+            raise self.error(k, lineno, f"{what} must be finite, found {values.tolist()}")
+        return values
+
     def _read_header(self, lr, k, comment_line):
+        """(cell, atomic numbers, coordinate scale) and the configuration line of VASP 4 files (else None)."""
         rows = lr.readlines(6)
-        start = comment_line
         if len(rows) < 6:
             raise self.error(k, lr.lineno + 1, "file ends inside the XDATCAR header (truncated?)")
-        try:
-            scale = float(rows[0].split()[0])
-            cell = np.array([r.split()[:3] for r in rows[1:4]], dtype=float)
-        except (ValueError, IndexError):
-            raise self.error(k, start + 1, "malformed scale factor or lattice vectors") from None
-        if scale < 0:
-            cell *= (-scale / abs(np.linalg.det(cell))) ** (1.0 / 3.0)
-        else:
-            cell *= scale
+        scale = self._numbers(k, comment_line + 1, rows[0], "the scale factor")
+        if len(scale) != 1 or scale[0] == 0:
+            raise self.error(k, comment_line + 1, f"the scale factor must be one non-zero number, found {scale.tolist()}")
+        cell = np.zeros((3, 3))
+        for a in range(3):
+            vector = self._numbers(k, comment_line + 2 + a, rows[1 + a], "a lattice vector")
+            if len(vector) != 3:
+                raise self.error(k, comment_line + 2 + a, f"a lattice vector has 3 components, found {len(vector)}")
+            cell[a] = vector
+        volume = abs(np.linalg.det(cell))
+        if volume == 0:
+            raise self.error(k, comment_line + 2, f"the lattice vectors {cell.tolist()} span no volume")
+        factor = (-scale[0] / volume) ** (1.0 / 3.0) if scale[0] < 0 else scale[0]
         words = rows[4].split()
-        if all(w.isdigit() for w in words):  # VASP 4: no species line
-            counts_row, sym_row = rows[4], None
-            if not self.types:
-                raise MissingDataError(f"{self.path}: no species line; pass species=['Ge', 'Te', ...]")
+        if words and all(w.isdigit() for w in words):  # VASP 4: no species line
+            counts_line, counts_row, config = comment_line + 5, rows[4], rows[5]
+            missing = [t for t in range(1, len(words) + 1) if t not in self.types]
+            if missing:
+                raise MissingDataError(f"{self.path}: frame {k}: no species line and no element for types {missing}; "
+                                       "pass species=['Ge', 'Sb', 'Te'] in the order of the counts line")
             zs = [self.types[t] for t in range(1, len(words) + 1)]
-            lr_extra = None
         else:
-            sym_row, counts_row = rows[4], rows[5]
-            zs = list(species_numbers([re.sub(r"[^A-Za-z].*", "", w) for w in sym_row.decode().split()]))
-            lr_extra = True
-        try:
-            counts = [int(c) for c in counts_row.split()]
-        except ValueError:
-            raise self.error(k, start + 6, f"malformed atom counts {counts_row.strip()!r}") from None
+            counts_line, counts_row, config = comment_line + 6, rows[5], None
+            zs = [self._species(k, comment_line + 5, w.decode(errors="replace")) for w in words]
+        counts = counts_row.split()
+        if not counts or not all(c.isdigit() and int(c) > 0 for c in counts):
+            raise self.error(k, counts_line, f"atom counts must be positive integers, found "
+                             f"{counts_row.decode(errors='replace').strip()[:80]!r}")
         if len(counts) != len(zs):
-            raise self.error(k, start + 6, "species and count lines differ in length")
-        config = None if lr_extra else rows[5]
-        numbers = np.repeat(np.array(zs, dtype=np.int64), counts)
-        return (cell, numbers), config
+            raise self.error(k, counts_line, f"{len(counts)} atom counts for {len(zs)} species")
+        numbers = np.repeat(np.array(zs, dtype=np.int64), [int(c) for c in counts])
+        return (cell * factor, numbers, factor), config
+
+    def _species(self, k, lineno, word):
+        """Atomic number of a species-line entry (``Ge``, ``Ge_d``, ``Ge/1a2b``)."""
+        symbol = re.sub(r"[^A-Za-z].*", "", word)
+        if symbol.capitalize() == "X":
+            raise self.error(k, lineno, "dummy atoms 'X' have no element (ASE reads them as atomic number 0); "
+                             "write the element in their place in the species line or drop them")
+        try:
+            return int(species_numbers([symbol])[0])
+        except UnknownSpeciesError:
+            raise self.error(k, lineno, f"unknown chemical species {word[:32]!r}") from None
+
+    @staticmethod
+    def _is_config(line):
+        return line.decode(errors="replace").strip().lower().startswith(("direct", "cartesian"))
 
     def _read_block(self, lr, k):
         line = lr.readline()
@@ -1336,34 +1495,23 @@ class _XdatcarReader(_TextReader):
             line = lr.readline()
         if not line:
             return None
-        text = line.decode(errors="replace").strip()
-        low = text.lower()
-        if not (low.startswith("direct") or low.startswith("cartesian")) or self._header is None:
+        if self._header is None or not self._is_config(line):
             self._header, config = self._read_header(lr, k, lr.lineno)
             line = config if config is not None else lr.readline()
             if not line:
                 raise self.error(k, lr.lineno + 1, "file ends before the first configuration (truncated?)")
-            text = line.decode(errors="replace").strip()
-            low = text.lower()
-            if not (low.startswith("direct") or low.startswith("cartesian")):
-                raise self.error(k, lr.lineno, f"expected 'Direct configuration=', found {text[:80]!r}")
+            if not self._is_config(line):
+                found = line.decode(errors="replace").strip()[:80]
+                raise self.error(k, lr.lineno, f"expected 'Direct configuration=', found {found!r}")
         self._headers[k] = self._header
-        cell, numbers = self._header
-        n = len(numbers)
+        direct = line.decode(errors="replace").strip().lower().startswith("direct")
         first = lr.lineno + 1
-        lines = lr.readlines(n)
-        if len(lines) < n:
-            raise self.error(k, lr.lineno + 1, f"file ends after {len(lines)} of {n} coordinate lines (truncated?)")
-        return cell, numbers, low.startswith("direct"), first, lines
+        return self._header, direct, first, self._table_lines(lr, k, len(self._header[1]))
 
     def _parse(self, block, k):
-        cell, numbers, direct, first, lines = block
-        tok = np.array([ln.split()[:3] for ln in lines], dtype=object)
-        if tok.shape != (len(lines), 3):
-            bad = next(i for i, ln in enumerate(lines) if len(ln.split()) < 3)
-            raise self.error(k, first + bad, "expected 3 coordinates")
-        coords = _as_float(tok, self, k, first, "coordinates")
-        positions = coords @ cell if direct else coords
+        (cell, numbers, factor), direct, first, (buf, starts) = block
+        coords, _ = _read_table(self, k, first, buf, starts, ["x", "y", "z"])
+        positions = coords @ cell if direct else coords * factor
         return Frame(positions, numbers, cell, np.ones(3, dtype=bool))
 
 
@@ -1385,10 +1533,14 @@ class _AseReader:
             if self.ase_format == "traj":
                 from ase.io.trajectory import Trajectory as AseTrajectory
 
-                return AseTrajectory(str(self.path))
-            return ase.io.read(str(self.path), index=":", format=self.ase_format)
+                frames = AseTrajectory(str(self.path))
+            else:
+                frames = ase.io.read(str(self.path), index=":", format=self.ase_format)
         except Exception as exc:  # ASE raises many types for corrupt files
             raise TrajectoryFormatError(f"{self.path}: cannot be read as {self.ase_format}: {exc}") from exc
+        if len(frames) == 0:
+            raise _no_frames(self.path)
+        return frames
 
     def offsets(self):
         return list(range(len(self._open())))
