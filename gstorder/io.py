@@ -441,10 +441,10 @@ def _read_table(reader, k, first_line, buf, starts, names, text=()) -> tuple[np.
         line = _line_text(buf, starts, row)
         tokens = line.split()
         if status != BAD_NUMBER:
-            message = f"expected {len(names)} columns, found {len(tokens)}: {line[:80]!r}"
+            message = f"expected {len(names)} columns, found {len(tokens)}: {_text(line)!r}"
         else:
             c = next(c for c, tok in enumerate(tokens) if not _is_token(tok, kinds[c]))
-            message = f"cannot read {names[c]} from {tokens[c][:80]!r}"
+            message = f"cannot read {names[c]} from {_text(tokens[c])!r}"
         raise reader.error(k, first_line + row, message)
     if deferred:
         rows, cols, digits = deferred_tokens(buf, starts, kinds, numbers, chars, deferred)
@@ -456,9 +456,14 @@ def _read_table(reader, k, first_line, buf, starts, names, text=()) -> tuple[np.
 _TEXT_WIDTH = 16
 
 
-def _line_text(buf, starts, row) -> str:
-    data = bytes(buf[starts[row] : starts[row] + 200])
-    return data.split(b"\n", 1)[0].decode(errors="replace").strip()
+def _line_text(buf, starts, row) -> bytes:
+    """Row ``row`` of a table, as bytes split the way the table parser splits them (at most its first 200 bytes)."""
+    return bytes(buf[starts[row] : starts[row] + 200]).split(b"\n", 1)[0].strip()
+
+
+def _text(data: bytes, width=80) -> str:
+    """Bytes from a file for an error message: undecodable bytes replaced, at most ``width`` characters."""
+    return data.decode(errors="replace")[:width]
 
 
 #: A count or step: ASCII digits only (``int()`` would also take ``1_0`` and other scripts' digits).
@@ -478,10 +483,10 @@ def _floats(text) -> np.ndarray | None:
     return np.array([float(w) for w in words])
 
 
-def _is_token(tok: str, kind: int) -> bool:
+def _is_token(tok: bytes, kind: int) -> bool:
     if kind == 1:
-        return len(tok.encode()) <= _TEXT_WIDTH
-    data = np.frombuffer(tok.encode(), np.uint8)
+        return len(tok) <= _TEXT_WIDTH
+    data = np.frombuffer(tok, np.uint8)
     out = np.empty((1, 1))
     return parse_table(data, np.zeros(1, np.int64), np.zeros(1, np.int64), out, np.zeros((1, 0, 1), np.uint8), 1)[0] == OK
 
@@ -990,10 +995,17 @@ class _LammpsBinaryReader(_LammpsDumpReader):
         return TrajectoryFormatError(f"{self.path}: frame {k}, {where}: {message}")
 
     def _read(self, fh, size, k, what):
-        data = fh.read(size)
-        if len(data) < size:
+        """The next ``size`` bytes; a file that ends first is an error (a corrupt size reserves no memory first)."""
+        if fh.tell() + size > self._size:
             raise self.error(k, f"byte {fh.tell()}", f"file ends inside the {what} (truncated?)")
-        return data
+        parts, left = [], size
+        while left > 0:
+            part = fh.read(min(left, 1 << 26))
+            if not part:
+                raise self.error(k, f"byte {fh.tell()}", f"file ends inside the {what} (truncated?)")
+            parts.append(part)
+            left -= len(part)
+        return b"".join(parts)
 
     def _header(self, fh, k):
         """The frame header at the file position (None at a clean end of file); leaves fh at the first chunk."""
@@ -1051,15 +1063,13 @@ class _LammpsBinaryReader(_LammpsDumpReader):
     def _chunks(self, fh, header, k, read):
         """The atom values of the frame (natoms, columns), or None after moving past them when ``read`` is false."""
         expected = header["natoms"] * len(header["names"])
-        data = np.empty(expected if read else 0)
-        got = 0
+        chunks, got = [], 0
         for _ in range(header["nchunk"]):
             (n,) = struct.unpack(header["order"] + "i", self._read(fh, 4, k, "atom data"))
             if n < 0 or got + n > expected:
                 raise self.error(k, header["where"], f"atom data chunks exceed {header['natoms']} atoms (corrupt file?)")
             if read:
-                chunk = np.frombuffer(self._read(fh, 8 * n, k, "atom data"), dtype=header["order"] + "f8")
-                data[got : got + n] = chunk
+                chunks.append(np.frombuffer(self._read(fh, 8 * n, k, "atom data"), dtype=header["order"] + "f8"))
             else:  # skipping while indexing: a seek past the end is how truncation shows
                 target = fh.tell() + 8 * n
                 if fh.seek(target) != target or target > self._size:
@@ -1067,7 +1077,10 @@ class _LammpsBinaryReader(_LammpsDumpReader):
             got += n
         if got != expected:
             raise self.error(k, header["where"], f"atom data hold {got} of {expected} values (truncated?)")
-        return data.reshape(header["natoms"], len(header["names"])) if read else None
+        if not read:
+            return None
+        data = np.concatenate(chunks) if chunks else np.empty(0)
+        return data.astype(float).reshape(header["natoms"], len(header["names"]))
 
     def offsets(self):
         out = []
@@ -1146,7 +1159,7 @@ class _NetcdfReader(_LammpsDumpReader):
 
         try:
             ds = netCDF4.Dataset(str(self.path), "r")
-        except OSError as exc:
+        except Exception as exc:  # netCDF4 raises OSError, UnicodeDecodeError, ... for corrupt headers
             raise TrajectoryFormatError(f"{self.path}: not a readable NetCDF file ({exc})") from None
         missing = [d for d in ("frame", "atom") if d not in ds.dimensions]
         if missing or not any(v in ds.variables for v in self._POSITIONS):
@@ -1184,7 +1197,7 @@ class _NetcdfReader(_LammpsDumpReader):
             var = ds.variables[name]
             try:
                 data = var[k] if var.dimensions and var.dimensions[0] == "frame" else var[:]
-            except (OSError, RuntimeError, IndexError) as exc:
+            except (OSError, RuntimeError, IndexError, UnicodeDecodeError) as exc:
                 raise self.error(k, None, f"cannot read {name!r}: {exc}") from None
             return np.asarray(data)
 
@@ -1225,12 +1238,17 @@ class _NetcdfReader(_LammpsDumpReader):
         if "cell_lengths" in ds.variables:
             from ase.geometry import cellpar_to_cell
 
-            lengths = value("cell_lengths").reshape(3)
-            angles = value("cell_angles").reshape(3) if "cell_angles" in ds.variables else np.full(3, 90.0)
-            if not (np.isfinite(lengths).all() and np.isfinite(angles).all()):
-                raise self.error(k, None, f"non-finite cell (lengths {lengths}, angles {angles})")
+            lengths = value("cell_lengths").reshape(3).astype(float)
+            angles = value("cell_angles").reshape(3).astype(float) if "cell_angles" in ds.variables else np.full(3, 90.0)
             pbc = lengths > 1e-6
-            cell = cellpar_to_cell(np.concatenate([np.where(pbc, lengths, 1.0), angles])) * pbc[:, None]
+            try:
+                if not (np.isfinite(lengths).all() and ((0 < angles) & (angles < 180)).all()):
+                    raise ValueError
+                cell = cellpar_to_cell(np.concatenate([np.where(pbc, lengths, 1.0), angles])) * pbc[:, None]
+            except (ValueError, AssertionError):  # ASE asserts on angles no cell has
+                raise self.error(k, None, f"no cell has lengths {lengths.tolist()} and angles {angles.tolist()}") from None
+            if not np.isfinite(cell).all():
+                raise self.error(k, None, f"no cell has lengths {lengths.tolist()} and angles {angles.tolist()}")
         else:
             cell, pbc = np.zeros((3, 3)), np.zeros(3, dtype=bool)
         origin = value("cell_origin").reshape(3).astype(float) if "cell_origin" in ds.variables else np.zeros(3)
