@@ -580,6 +580,11 @@ def _as_int(values, reader, k, first_line, what):
     return values.astype(np.int64)
 
 
+#: Why atoms named X are refused, and what to do about them.
+_DUMMY = ("dummy atoms 'X' have no element (ASE reads them as atomic number 0, which no analysis can use); "
+          "write their element in place of X, or drop them")
+
+
 def _symbols_to_numbers(tok, reader, k, first_line):
     """Atomic numbers of chemical symbols given as bytes (``'Sb3+'`` reads as Sb); unknown ones name their line."""
     symbols = tok if tok.dtype.kind == "S" else tok.astype("S")
@@ -587,11 +592,11 @@ def _symbols_to_numbers(tok, reader, k, first_line):
     zs = []
     for s in uniq:
         text = s.decode(errors="replace")
-        key = re.sub(r"[^A-Za-z]", "", text)
-        key = key[:1].upper() + key[1:].lower()
+        label = re.fullmatch(r"([A-Za-z]+)[0-9]*[+-]?", text)  # a symbol, or an oxidation-state label like Sb3+
+        key = label.group(1).capitalize() if label else ""
         if key not in atomic_numbers or key == "X":
             bad = int(np.nonzero(symbols == s)[0][0])
-            raise reader.error(k, first_line + bad, f"unknown chemical species {text!r}")
+            raise reader.error(k, first_line + bad, _DUMMY if key == "X" else f"unknown chemical species {text!r}")
         zs.append(atomic_numbers[key])
     return np.array(zs, dtype=np.int64)[inverse.reshape(-1)]
 
@@ -1455,7 +1460,7 @@ class _XdatcarReader(_TextReader):
         return values
 
     def _read_header(self, lr, k, comment_line):
-        """(cell, atomic numbers, coordinate scale) and the configuration line of VASP 4 files (else None)."""
+        """(cell, atomic number and count of each species, coordinate scale) and the configuration line of VASP 4 files."""
         rows = lr.readlines(6)
         if len(rows) < 6:
             raise self.error(k, lr.lineno + 1, "file ends inside the XDATCAR header (truncated?)")
@@ -1489,15 +1494,13 @@ class _XdatcarReader(_TextReader):
                              f"{counts_row.decode(errors='replace').strip()[:80]!r}")
         if len(counts) != len(zs):
             raise self.error(k, counts_line, f"{len(counts)} atom counts for {len(zs)} species")
-        numbers = np.repeat(np.array(zs, dtype=np.int64), [int(c) for c in counts])
-        return (cell * factor, numbers, factor), config
+        return (cell * factor, zs, [int(c) for c in counts], factor), config
 
     def _species(self, k, lineno, word):
         """Atomic number of a species-line entry (``Ge``, ``Ge_d``, ``Ge/1a2b``)."""
         symbol = re.sub(r"[^A-Za-z].*", "", word)
         if symbol.capitalize() == "X":
-            raise self.error(k, lineno, "dummy atoms 'X' have no element (ASE reads them as atomic number 0); "
-                             "write the element in their place in the species line or drop them")
+            raise self.error(k, lineno, _DUMMY)
         try:
             return int(species_numbers([symbol])[0])
         except UnknownSpeciesError:
@@ -1524,11 +1527,12 @@ class _XdatcarReader(_TextReader):
         self._headers[k] = self._header
         direct = line.decode(errors="replace").strip().lower().startswith("direct")
         first = lr.lineno + 1
-        return self._header, direct, first, self._table_lines(lr, k, len(self._header[1]))
+        return self._header, direct, first, self._table_lines(lr, k, sum(self._header[2]))
 
     def _parse(self, block, k):
-        (cell, numbers, factor), direct, first, (buf, starts) = block
+        (cell, zs, counts, factor), direct, first, (buf, starts) = block
         coords, _ = _read_table(self, k, first, buf, starts, ["x", "y", "z"])
+        numbers = np.repeat(np.array(zs, dtype=np.int64), counts)  # after the rows are read: counts are real then
         positions = coords @ cell if direct else coords * factor
         return Frame(positions, numbers, cell, np.ones(3, dtype=bool))
 
