@@ -1429,7 +1429,7 @@ class _XdatcarReader(_TextReader):
     (absent in VASP 4 files, which need ``species=``) and a line of positive
     atom counts, one per species. Each configuration is a ``Direct`` (or
     ``Cartesian``, scaled like the lattice) line and one row of exactly 3
-    coordinates per atom.
+    coordinates per atom. Blank lines end the file, as in extended XYZ.
     """
 
     def __init__(self, path, **kwargs):
@@ -1511,11 +1511,12 @@ class _XdatcarReader(_TextReader):
         return line.decode(errors="replace").strip().lower().startswith(("direct", "cartesian"))
 
     def _read_block(self, lr, k):
+        blank = lr.skip_blank()
         line = lr.readline()
-        while line and not line.strip():
-            line = lr.readline()
         if not line:
             return None
+        if blank:
+            raise self.error(k, blank, "blank line between frames (ASE stops reading there); remove it")
         if self._header is None or not self._is_config(line):
             self._header, config = self._read_header(lr, k, lr.lineno)
             line = config if config is not None else lr.readline()

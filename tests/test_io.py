@@ -582,14 +582,17 @@ def test_files_without_frames_are_errors(tmp_path, name, text):
             read()
 
 
-def test_extxyz_blank_lines_end_the_file_and_frames_after_them_are_errors(tmp_path):
-    frame = "2\nLattice=\"5 0 0 0 5 0 0 0 5\"\nGe 0 0 0\nTe 1 1 1\n"
-    path = tmp_path / "run.xyz"
+@pytest.mark.parametrize("name, frame, fmt", [("run.xyz", "2\nLattice=\"5 0 0 0 5 0 0 0 5\"\nGe 0 0 0\nTe 1 1 1\n", "extxyz"),
+                                               ("XDATCAR", XDATCAR, "vasp-xdatcar")])
+def test_blank_lines_end_the_file_and_frames_after_them_are_errors(tmp_path, name, frame, fmt):
+    path = tmp_path / name
     path.write_text(frame + frame + "\n\n")
-    assert len(list(read_frames(path))) == len(Trajectory(path)) == 2 == len(aseio.read(path, ":"))
+    assert len(list(read_frames(path))) == len(Trajectory(path)) == 2 == len(aseio.read(path, ":", format=fmt))
     path.write_text(frame + "\n" + frame)
+    assert len(aseio.read(path, ":", format=fmt)) == 1  # ASE stops at the blank line, silently
+    line = frame.count("\n") + 1
     for read in (lambda: list(read_frames(path)), lambda: len(Trajectory(path))):
-        with pytest.raises(TrajectoryFormatError, match="frame 1, line 5: blank line between frames"):
+        with pytest.raises(TrajectoryFormatError, match=f"frame 1, line {line}: blank line between frames"):
             read()
 
 
