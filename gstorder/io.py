@@ -672,6 +672,11 @@ class _ExtxyzReader(_TextReader):
             if kind not in _PROPERTY_DTYPES or not width.isdigit():
                 raise self.error(k, count_line + 1, f"malformed Properties entry {name}:{kind}:{width}")
             spec.append((name, kind, int(width)))
+        width = sum(w for _, _, w in spec)
+        if n and width > len(bytes(buf[starts[0] : starts[1] if n > 1 else len(buf)]).split()):  # before allocating
+            found = _text(_line_text(buf, starts, 0))
+            raise self.error(k, first, f"Properties={props[:80]!r} declares {width} columns, the first atom line has "
+                             f"fewer: {found!r}")
         names = [name for name, _, width in spec for _ in range(width)]
         text_names = {name for name, kind, _ in spec if kind in "SL"}
         numbers_table, text_table = _read_table(self, k, first, buf, starts, names, text=text_names)

@@ -658,6 +658,7 @@ def test_extxyz_bad_pbc_vec_and_lattice_are_refused(tmp_path):
         ("c", "VEC2 5 0 0\n", "line 4: expected 'VEC1 ax ay az'"),
         ("c", "VEC1 5 0\n", "line 4: expected 'VEC1 ax ay az'"),
         ("c", "VEC1 5 0 x\n", "line 4: cannot read a cell vector"),
+        ("Properties=species:S:1:pos:R:999999999", "", "line 3: Properties=.* declares 1000000000 columns"),
     ]:
         path.write_text(f"1\n{comment}\nGe 0 0 0\n{atoms_after}")
         with pytest.raises(TrajectoryFormatError, match=f"frame 0, {message}"):
