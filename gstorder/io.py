@@ -1287,7 +1287,10 @@ def _lammps_box(bounds, flags, error):
         raise error(f"BOX BOUNDS hold non-finite numbers: {bounds.tolist()}")
     tilts = [f for f in flags if f in ("xy", "xz", "yz")]
     bflags = [f for f in flags if f not in ("xy", "xz", "yz", "abc", "origin")]
-    pbc = np.array([f == "pp" for f in bflags]) if len(bflags) == 3 else np.ones(3, dtype=bool)
+    if len(bflags) not in (0, 3) or not all(re.fullmatch("[pfsm]{2}", f) for f in bflags):
+        raise error(f"BOX BOUNDS labels {' '.join(flags)[:80]!r}: expected a boundary (pp, ff, fs, ...) for each of x, y, z")
+    # dumps of LAMMPS before 2009 name no boundaries: their boxes are taken as periodic (ASE takes them as not)
+    pbc = np.array([f == "pp" for f in bflags]) if bflags else np.ones(3, dtype=bool)
     if "abc" in flags:
         if bounds.shape[1] != 4:
             raise error("'BOX BOUNDS abc origin' rows must hold 4 numbers: a cell vector and one origin component")

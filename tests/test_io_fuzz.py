@@ -11,7 +11,8 @@ nothing is compared, since gstorder raised. Where it differs on purpose the test
 
 * XDATCAR: ASE stops silently at the first header it cannot read (so it may return fewer frames), multiplies the
   cell by a negative scale factor (VASP reads it as the cell volume) and takes every configuration as Direct.
-* LAMMPS dumps: ASE keeps the box origin in the positions; gstorder moves it to ``info["origin"]``.
+* LAMMPS dumps: ASE keeps the box origin in the positions; gstorder moves it to ``info["origin"]``. A
+  ``BOX BOUNDS`` line without boundary labels (LAMMPS before 2009) is periodic to gstorder, not to ASE.
 """
 
 import re
@@ -154,21 +155,54 @@ def dump_bytes(tmp_path_factory):
     return path.read_bytes()
 
 
-def test_dump_valid_file_reads_as_ase_reads_it(dump_bytes, tmp_path):
+#: A dump as LAMMPS writes it with ``dump_modify units yes time yes``: scaled positions, image flags, velocities,
+#: types without elements (read with species=[1, 2, 3], the atomic numbers ASE gives types), a shifted box origin
+#: (ASE leaves it out of scaled positions, as gstorder does) and a non-periodic z.
+SCALED_DUMP = "".join(f"""ITEM: UNITS
+metal
+ITEM: TIMESTEP
+{10 * k}
+ITEM: TIME
+{0.01 * k}
+ITEM: NUMBER OF ATOMS
+3
+ITEM: BOX BOUNDS pp pp ff
+-1.5 6.0
+0.0 6.5
+0.0 7.0
+ITEM: ATOMS id type xs ys zs ix iy iz vx vy vz
+3 2 0.5 0.5 0.{k + 1} 0 0 1 0.1 0.2 0.3
+1 1 0.1 0.2 0.3 1 0 0 0.1 0.2 0.3
+2 3 0.9 0.8 0.7 0 -1 0 0.1 0.2 0.3
+""" for k in range(3)).encode()
+
+
+@pytest.fixture(params=["writer", "scaled"])
+def dump_variant(request, dump_bytes):
+    """(bytes of a valid dump, whether ASE's positions include the box origin)."""
+    return (dump_bytes, True) if request.param == "writer" else (SCALED_DUMP, False)
+
+
+def test_dump_valid_file_reads_as_ase_reads_it(dump_variant, tmp_path):
+    valid, shift = dump_variant
     path = tmp_path / "run.lammpstrj"
-    path.write_bytes(dump_bytes)
-    assert_same(read_or_refuse(path), read_with_ase(path, "lammps-dump-text"), shift=True)
+    path.write_bytes(valid)
+    assert_same(read_or_refuse(path, species=[1, 2, 3]), read_with_ase(path, "lammps-dump-text"), shift=shift)
 
 
 @EXAMPLES
 @given(data=st.data())
-def test_mutated_dump_reads_as_ase_or_raises(dump_bytes, tmp_path, data):
+def test_mutated_dump_reads_as_ase_or_raises(dump_variant, tmp_path, data):
+    valid, shift = dump_variant
     path = tmp_path / "run.lammpstrj"
-    path.write_bytes(data.draw(mutations(dump_bytes)))
-    frames = read_or_refuse(path)
+    path.write_bytes(data.draw(mutations(valid)))
+    frames = read_or_refuse(path, species=[1, 2, 3])
     images = read_with_ase(path, "lammps-dump-text")
     if frames is not None and images is not None:
-        assert_same(frames, images, shift=True)
+        if re.search(rb"^ITEM: BOX BOUNDS *\r?$", path.read_bytes(), re.M):  # no boundary labels
+            for atoms in images:
+                atoms.pbc = True
+        assert_same(frames, images, shift=shift)
 
 
 # --------------------------------------------------------------------------- LAMMPS binary dump
