@@ -133,6 +133,8 @@ class Trajectory:
         self.path = Path(path)
         if not self.path.is_file():
             raise FileNotFoundError(f"no trajectory file at {str(self.path)!r}")
+        if format is not None and not isinstance(format, str):
+            raise ArgumentTypeError(f"format must be a string, one of {', '.join(FORMATS)}; got {type(format).__name__}")
         self.format = _guess_format(self.path) if format is None else _ASE_NAMES.get(format, format)
         if self.format not in FORMATS:
             raise UnknownFormatError(f"format={format!r} is not supported; choose one of {', '.join(FORMATS)}")
@@ -287,6 +289,8 @@ def _type_map(species) -> dict[int, int]:
     if isinstance(species, dict):
         keys, values = list(species.keys()), list(species.values())
     else:
+        if isinstance(species, (str, bytes)) or not hasattr(species, "__iter__"):
+            raise ArgumentTypeError(f"species must be a dict type -> element or a list of elements, got {species!r}")
         values = list(species)
         keys = list(range(1, len(values) + 1))
     numbers = species_numbers(values)

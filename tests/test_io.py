@@ -679,6 +679,11 @@ def test_reader_arguments_are_checked_at_the_boundary(tmp_path, rng):
         list(read_frames(path, timestep_fs="2"))
     with pytest.raises(InvalidArgumentError, match="units must be one of 'metal', 'real', got 'si'"):
         list(read_frames(path, units="si"))
+    with pytest.raises(ArgumentTypeError, match="format must be a string"):
+        Trajectory(path, format=["extxyz"])
+    for species in (5, "GeTe"):
+        with pytest.raises(ArgumentTypeError, match="species must be a dict"):
+            Trajectory(path, species=species)
     traj = Trajectory(path)
     for index in ("1", 1.0, True, [0, 1]):
         with pytest.raises(ArgumentTypeError, match="index must be an integer"):
