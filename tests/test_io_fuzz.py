@@ -16,6 +16,7 @@ nothing is compared, since gstorder raised. Where it differs on purpose the test
 """
 
 import re
+import signal
 import struct
 import warnings
 
@@ -89,13 +90,27 @@ def read_or_refuse(path, **kwargs):
     return frames
 
 
+class _AseTookTooLong(Exception):
+    pass
+
+
+def _give_up(signum, frame):
+    raise _AseTookTooLong
+
+
 def read_with_ase(path, format):
+    """ASE's frames of ``path``, or None if it raises or runs for over 2 s (it loops ~forever over a count of 1e20)."""
+    previous = signal.signal(signal.SIGALRM, _give_up)
+    signal.setitimer(signal.ITIMER_REAL, 2.0)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return aseio.read(path, index=":", format=format)
     except Exception:  # ASE raises whatever it meets
         return None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def assert_same(frames, images, shift=False):
