@@ -24,9 +24,9 @@ import bz2
 import gzip
 import itertools
 import lzma
+import numbers as _numbers
 import os
 import re
-import numbers as _numbers
 import struct
 import warnings
 from pathlib import Path
@@ -948,7 +948,8 @@ class _LammpsDumpReader(_TextReader):
         for keys, scaled in ((("x", "y", "z"), False), (("xu", "yu", "zu"), False), (("xs", "ys", "zs"), True), (("xsu", "ysu", "zsu"), True)):
             if all(x in col for x in keys):
                 positions = get(list(keys), "positions")
-                positions = positions @ cell if scaled else positions - origin
+                with np.errstate(invalid="ignore", over="ignore"):  # inf coordinates: NaN positions, warned about once
+                    positions = positions @ cell if scaled else positions - origin
                 unwrapped = keys[0].endswith("u")
                 used.update(keys)
                 break
@@ -1546,7 +1547,8 @@ class _XdatcarReader(_TextReader):
         (cell, zs, counts, factor), direct, first, (buf, starts) = block
         coords, _ = _read_table(self, k, first, buf, starts, ["x", "y", "z"])
         numbers = np.repeat(np.array(zs, dtype=np.int64), counts)  # after the rows are read: counts are real then
-        positions = coords @ cell if direct else coords * factor
+        with np.errstate(invalid="ignore", over="ignore"):  # inf coordinates: NaN positions, warned about once
+            positions = coords @ cell if direct else coords * factor
         return Frame(positions, numbers, cell, np.ones(3, dtype=bool))
 
 

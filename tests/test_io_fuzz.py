@@ -138,17 +138,43 @@ def extxyz_bytes(tmp_path_factory):
     return path.read_bytes()
 
 
-def test_extxyz_valid_file_reads_as_ase_reads_it(extxyz_bytes, tmp_path):
+#: Extended XYZ corners ASE reads: cell vectors as VEC lines (a slab, periodic in x and y), integer and logical
+#: columns, one pbc flag, a plain XYZ cluster.
+CORNERS_XYZ = b"""3
+slab
+Ge 0.0 0.0 0.0
+Te 1.5 1.5 1.5
+Sb 3.0 0.5 2.5
+VEC1 6.0 0.0 0.0
+VEC2 0.5 6.0 0.0
+3
+Lattice="6.0 0.0 0.0 0.0 6.0 0.0 0.0 0.0 6.0" Properties=species:S:1:pos:R:3:tags:I:1:move_mask:L:1 pbc="T"
+Ge 0.0 0.0 0.0 1 T
+Te 1.5 1.5 1.5 2 F
+Sb 3.0 0.5 2.5 3 T
+2
+cluster
+Ge 0 0 0
+Te 2.5 0 0
+"""
+
+
+@pytest.fixture(params=["ase", "corners"])
+def xyz_variant(request, extxyz_bytes):
+    return extxyz_bytes if request.param == "ase" else CORNERS_XYZ
+
+
+def test_extxyz_valid_file_reads_as_ase_reads_it(xyz_variant, tmp_path):
     path = tmp_path / "run.xyz"
-    path.write_bytes(extxyz_bytes)
+    path.write_bytes(xyz_variant)
     assert_same(read_or_refuse(path), read_with_ase(path, "extxyz"))
 
 
 @EXAMPLES
 @given(data=st.data())
-def test_mutated_extxyz_reads_as_ase_or_raises(extxyz_bytes, tmp_path, data):
+def test_mutated_extxyz_reads_as_ase_or_raises(xyz_variant, tmp_path, data):
     path = tmp_path / "run.xyz"
-    path.write_bytes(data.draw(mutations(extxyz_bytes)))
+    path.write_bytes(data.draw(mutations(xyz_variant)))
     frames = read_or_refuse(path)
     images = read_with_ase(path, "extxyz")
     if frames is not None and images is not None:
