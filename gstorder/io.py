@@ -85,8 +85,19 @@ def read_frames(path, *, index=None, format=None, species=None, timestep_fs=None
     Raises
     ------
     TrajectoryFormatError
-        For a truncated, corrupt or inconsistent file; the message names the
-        file, the frame and the line.
+        For a truncated, corrupt or inconsistent file, or one without frames;
+        the message names the file, the frame and the line.
+    InvalidArgumentError, ArgumentTypeError
+        For ``units``, ``timestep_fs`` (finite, > 0) or ``index`` (integers,
+        positive step) out of range or of the wrong type.
+    IndexError
+        For an integer ``index`` beyond the last frame.
+
+    Warns
+    -----
+    GstorderWarning
+        Once per frame holding NaN or infinite positions or velocities,
+        naming the file, the frame and the first such atom.
     """
     traj = Trajectory(path, format=format, species=species, timestep_fs=timestep_fs, units=units, groups=groups)
     yield from traj.iter(index)
