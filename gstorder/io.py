@@ -618,20 +618,53 @@ def _symbols_to_numbers(tok, reader, k, first_line):
 
 # --------------------------------------------------------------------------- extxyz
 
-_KV = re.compile(r"""([A-Za-z_][\w.-]*)\s*=\s*("(?:[^"\\]|\\.)*"|'[^']*'|\{[^}]*\}|\S+)|([A-Za-z_][\w.-]*)""")
 _PROPERTY_DTYPES = {"R": "R", "I": "I", "S": "S", "L": "L"}
+
+#: Quotes and brackets that group an extended XYZ comment's text, and what closes each.
+_GROUPS = {'"': '"', "'": "'", "[": "]", "{": "}"}
 
 
 def _parse_comment(line: str) -> dict:
+    """``key=value`` pairs of an extended XYZ comment line, grouped as ASE groups them.
+
+    Whitespace separates pairs (also around ``=``); quotes and brackets group
+    text, whitespace and ``=`` included, up to their closing character (the
+    characters themselves are dropped, even inside a word); a backslash takes
+    the next character as it is. A bare key is True. Where the grouping ends
+    a line unclosed (``[ pbc="T T F"``), ASE reads the rest as one odd key,
+    and so does this.
+    """
+    pairs = [[[]]]  # pairs of parts (key, value...) of characters
+    closer = None
+    escaped = False
+    for char in line.strip():
+        if escaped:
+            pairs[-1][-1].append(char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif closer is not None:
+            if char == closer:
+                closer = None
+            else:
+                pairs[-1][-1].append(char)
+        elif char in _GROUPS:
+            closer = _GROUPS[char]
+        elif char.isspace():
+            if pairs[-1][-1]:
+                pairs.append([[]])
+        elif char == "=":
+            if pairs[-1] == [[]] and len(pairs) > 1:  # 'key = value': the '=' belongs to the pair before
+                pairs.pop()
+            pairs[-1].append([])
+        else:
+            pairs[-1][-1].append(char)
     out = {}
-    for m in _KV.finditer(line):
-        if m.group(3) is not None:
-            out[m.group(3)] = True
+    for pair in pairs:
+        key = "".join(pair[0])
+        if not key and len(pair) == 1:
             continue
-        value = m.group(2)
-        if value[:1] in "\"'{":
-            value = value[1:-1]
-        out[m.group(1)] = value
+        out[key] = True if len(pair) == 1 else "=".join("".join(part) for part in pair[1:])
     return out
 
 

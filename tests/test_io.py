@@ -636,6 +636,8 @@ def test_non_finite_positions_and_velocities_warn_naming_frame_and_atom(tmp_path
     ('2\nLattice="5 0 0 0 5 0 0 0 5" properties=species:S:1:pos:R:3\nGe 0 0 0\nTe 1 1 1\n', [True] * 3),
     ("2\ncell from VEC lines\nGe 0 0 0\nTe 1 1 1\nVEC1 5 0 0\nVEC2 0.5 5 0\nVEC3 0 0 5\n", [True] * 3),
     ("2\nslab\nGe 0 0 0\nTe 1 1 1\nVEC1 5 0 0\nVEC2 0 5 0\n", [True, True, False]),
+    ('2\nLattice="5 0 0 0 5 0 0 0 5" pbc=[T, T, F] a = 1\nGe 0 0 0\nTe 1 1 1\n', [True, True, False]),
+    ('2\nLattice="5 0 0 0 5 0 0 0 5" [ pbc="T T F"\nGe 0 0 0\nTe 1 1 1\n', [True] * 3),  # '[' groups the rest: no pbc
 ])
 def test_extxyz_corners_ase_reads_are_read_as_ase_reads_them(tmp_path, text, pbc):
     path = tmp_path / "run.xyz"
