@@ -458,8 +458,8 @@ def _read_table(reader, k, first_line, buf, starts, names, text=()) -> tuple[np.
         if status != BAD_NUMBER:
             message = f"expected {len(names)} columns, found {len(tokens)}: {_text(line)!r}"
         else:
-            c = next(c for c, tok in enumerate(tokens) if not _is_token(tok, kinds[c]))
-            message = f"cannot read {names[c]} from {_text(tokens[c])!r}"
+            c = next((c for c, (tok, kind) in enumerate(zip(tokens, kinds)) if not _is_token(tok, kind)), None)
+            message = f"cannot read {names[c]} from {_text(tokens[c])!r}" if c is not None else f"cannot read {_text(line)!r}"
         raise reader.error(k, first_line + row, message)
     if deferred:
         rows, cols, digits = deferred_tokens(buf, starts, kinds, numbers, chars, deferred)
