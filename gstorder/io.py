@@ -1023,7 +1023,8 @@ class _LammpsDumpReader(_TextReader):
             time = time * (1e-3 if units == "real" else 1.0)
         elif step is not None and self.timestep_fs is not None:
             time = step * self.timestep_fs / 1000.0
-        return Frame(positions, numbers, cell, pbc, velocities, masses, time, arrays=arrays, info=info)
+        with np.errstate(over="ignore"):  # a box of 1e300 Å is read as written; its norm need not warn
+            return Frame(positions, numbers, cell, pbc, velocities, masses, time, arrays=arrays, info=info)
 
 
 #: Per-atom vectors of LAMMPS dumps: all three columns or none.
