@@ -312,9 +312,10 @@ def test_xdatcar_valid_file_reads_as_ase_reads_it(xdatcar_bytes, tmp_path):
 
 
 def _negative_scale(data: bytes) -> bool:
+    """Whether a header's scale line (one number after a comment line) is negative: a volume to VASP, a factor to ASE."""
     lines = data.split(b"\n")
-    return any(i + 1 < len(lines) and lines[i + 1].strip().startswith(b"-") for i, line in enumerate(lines)
-               if line.strip() and not line.strip()[:1].isdigit() and b"configuration" not in line)
+    return any(line.strip() and not line.strip()[:1].isdigit() and b"configuration" not in line
+               and len(after.split()) == 1 and after.strip().startswith(b"-") for line, after in zip(lines, lines[1:]))
 
 
 @EXAMPLES
