@@ -547,6 +547,8 @@ class _TextReader:
 
     def _table_lines(self, lr, k, n):
         """The next ``n`` atom lines of frame k for :func:`_read_table` (``None`` while scanning); truncation is an error."""
+        if n == 0:  # a frame without atoms: no line is its (the line readers would take "the last line" for line -1)
+            return None if self._scanning else (np.empty(0, np.uint8), np.empty(0, np.int64))
         found = lr.skip_lines(n) if self._scanning else None
         if found is None:
             table = lr.read_table_lines(n)

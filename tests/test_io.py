@@ -700,3 +700,15 @@ def test_reader_arguments_are_checked_at_the_boundary(tmp_path, rng):
     with pytest.raises(IndexError, match="frame 3 out of range for 3 frames"):
         traj[3]
     assert len(traj[np.int64(0) : np.int64(2)]) == 2 and traj[np.int32(-1)].info["frame_index"] == 2
+
+
+def test_frames_without_atoms_do_not_swallow_the_frames_after_them(tmp_path):
+    path = tmp_path / "run.xyz"
+    path.write_text("0\nempty\n0\nempty again\n1\nc\nGe 0 0 0\n")
+    assert [len(f) for f in read_frames(path)] == [0, 0, 1] and len(Trajectory(path)) == 3 == len(aseio.read(path, ":"))
+    path.write_bytes(b"0\n3")  # found by the fuzzer: an IndexError
+    assert [len(f) for f in read_frames(path)] == [0]
+    dump = tmp_path / "run.lammpstrj"
+    frame = "ITEM: TIMESTEP\n{}\nITEM: NUMBER OF ATOMS\n{}\nITEM: BOX BOUNDS pp pp pp\n0 5\n0 5\n0 5\nITEM: ATOMS id type x y z\n"
+    dump.write_text(frame.format(0, 0) + frame.format(1, 1) + "1 1 0 0 0\n")
+    assert [len(f) for f in read_frames(dump, species=["Ge"])] == [0, 1] and len(Trajectory(dump)) == 2
