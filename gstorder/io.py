@@ -591,9 +591,10 @@ class _TextReader:
 
 def _as_int(values, reader, k, first_line, what):
     """Integers from numbers a table read; inf, NaN, fractions and overflow are errors naming the line."""
-    row = first_non_integer(values.reshape(len(values), -1))
+    rows = values if values.ndim == 2 else values[:, None]  # (atoms, columns), also for frames without atoms
+    row = first_non_integer(rows)
     if row >= 0:
-        raise reader.error(k, first_line + row, f"{what} must be integers, found {values.reshape(len(values), -1)[row]}")
+        raise reader.error(k, first_line + row, f"{what} must be integers, found {rows[row]}")
     return values.astype(np.int64)
 
 
