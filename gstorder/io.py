@@ -1363,6 +1363,8 @@ def _lammps_box(bounds, flags, error):
         xlo, xhi, ylo, yhi = bounds[0, 0], bounds[0, 1], bounds[1, 0], bounds[1, 1]
     zlo, zhi = bounds[2, 0], bounds[2, 1]
     cell = np.array([[xhi - xlo, 0, 0], [xy, yhi - ylo, 0], [xz, yz, zhi - zlo]])
+    if not (np.diag(cell) > 0).all():
+        raise error(f"BOX BOUNDS give box lengths {np.diag(cell).tolist()}: every hi must exceed its lo")
     return cell, np.array([xlo, ylo, zlo]), pbc
 
 

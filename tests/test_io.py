@@ -559,6 +559,7 @@ def test_xdatcar_vasp4_without_species_and_cartesian_configurations(tmp_path):
     ("ix iy iz", "ix iy izz", "line 9: columns ix iy without iz: a vector needs all three"),
     ("0 10\n0 10\n0 10\n", "0 10\n0 1_0\n0 10\n", "line 6: BOX BOUNDS rows must hold 2, 3 or 4 numbers"),
     ("BOX BOUNDS pp pp pp", "BOX BOUNDS pp pp", "line 6: BOX BOUNDS labels 'pp pp': expected a boundary"),
+    ("0 10\n0 10\n0 10\n", "0 10\n0 10\n1e20 10\n", r"line 6: BOX BOUNDS give box lengths \[10.0, 10.0, -1e\+20\]"),
     ("BOX BOUNDS pp pp pp", "BOX BOUNDS pp pp px", "line 6: BOX BOUNDS labels 'pp pp px'"),
     ("ITEM: ATOMS", "ITEM: TIME\n1.0\nITEM: TIME\n2.0\nITEM: ATOMS", "line 11: a second 'ITEM: TIME'"),
     ("ITEM: ATOMS", "ITEM: TIME\nnan\nITEM: ATOMS", "line 10: the time must be a finite number, found 'nan'"),

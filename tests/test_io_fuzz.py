@@ -11,6 +11,8 @@ nothing is compared, since gstorder raised. Where it differs on purpose the test
 
 * XDATCAR: ASE stops silently at the first header it cannot read (so it may return fewer frames), multiplies the
   cell by a negative scale factor (VASP reads it as the cell volume) and takes every configuration as Direct.
+* Everywhere: ASE opens files as text, where a lone carriage return ends a line; to gstorder it is whitespace
+  (as to LAMMPS and VASP). Files with one are not compared.
 * LAMMPS dumps: ASE keeps the box origin in the positions; gstorder moves it to ``info["origin"]``. A
   ``BOX BOUNDS`` line without boundary labels (LAMMPS before 2009) is periodic to gstorder, not to ASE.
 """
@@ -113,6 +115,11 @@ def read_with_ase(path, format):
         signal.signal(signal.SIGALRM, previous)
 
 
+def comparable(path) -> bool:
+    """Whether ASE and gstorder see the same lines in the file (no lone carriage return)."""
+    return re.search(rb"\r(?!\n)", path.read_bytes()) is None
+
+
 def assert_same(frames, images, shift=False):
     assert len(frames) == len(images)
     for frame, atoms in zip(frames, images):
@@ -177,7 +184,7 @@ def test_mutated_extxyz_reads_as_ase_or_raises(xyz_variant, tmp_path, data):
     path.write_bytes(data.draw(mutations(xyz_variant)))
     frames = read_or_refuse(path)
     images = read_with_ase(path, "extxyz")
-    if frames is not None and images is not None:
+    if frames is not None and images is not None and comparable(path):
         assert_same(frames, images)
 
 
@@ -239,7 +246,7 @@ def test_mutated_dump_reads_as_ase_or_raises(dump_variant, tmp_path, data):
     path.write_bytes(data.draw(mutations(valid)))
     frames = read_or_refuse(path, species=[1, 2, 3])
     images = read_with_ase(path, "lammps-dump-text")
-    if frames is not None and images is not None:
+    if frames is not None and images is not None and comparable(path):
         if re.search(rb"^ITEM: BOX BOUNDS *\r?$", path.read_bytes(), re.M):  # no boundary labels
             for atoms in images:
                 atoms.pbc = True
@@ -326,7 +333,7 @@ def test_mutated_xdatcar_reads_as_ase_or_raises(xdatcar_bytes, tmp_path, data):
     path.write_bytes(mutated)
     frames = read_or_refuse(path)
     images = read_with_ase(path, "vasp-xdatcar")
-    if frames is None or images is None or _negative_scale(mutated):
+    if frames is None or images is None or _negative_scale(mutated) or not comparable(path):
         return
     configurations = mutated.count(b"Direct configuration=")
     if len(images) < len(frames) and configurations < len(frames):
