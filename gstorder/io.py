@@ -485,14 +485,12 @@ def _text(data: bytes, width=80) -> str:
 _INTEGER = re.compile(r"[0-9]+")
 
 #: A number as ``float()`` reads it, without the underscores and non-ASCII digits ``float()`` also takes.
-_FLOAT = re.compile(r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf|infinity|nan)", re.IGNORECASE)
+_FLOAT = re.compile(rb"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf|infinity|nan)", re.IGNORECASE)
 
 
 def _floats(text) -> np.ndarray | None:
-    """The whitespace-separated numbers of a header line (str or bytes), or None if any token is not a number."""
-    if isinstance(text, bytes):
-        text = text.decode(errors="replace")
-    words = text.split()
+    """The numbers of a header line (str or bytes) split at ASCII whitespace, as tables are; None if any is not one."""
+    words = (text.encode(errors="replace") if isinstance(text, str) else text).split()
     if not all(_FLOAT.fullmatch(w) for w in words):
         return None
     return np.array([float(w) for w in words])
@@ -690,7 +688,7 @@ class _ExtxyzReader(_TextReader):
         count_line = lr.lineno
         words = line.split()
         if not words or not _INTEGER.fullmatch(words[0].decode(errors="replace")):
-            found = line.decode(errors="replace").strip()[:80]
+            found = line.strip().decode(errors="replace")[:80]
             raise self.error(k, count_line, f"expected the number of atoms, found {found!r}")
         n = int(words[0])
         comment = lr.readline()
@@ -853,10 +851,10 @@ class _LammpsDumpReader(_TextReader):
                 if not line.strip():
                     continue
                 start = lr.lineno
-            text = line.decode(errors="replace").strip()
+            text = line.strip().decode(errors="replace")
             if not text.startswith("ITEM:"):
                 raise self.error(k, lr.lineno, f"expected an 'ITEM:' line, found {text[:80]!r}")
-            words = text[5:].split()
+            words = [w.decode(errors="replace") for w in line.strip()[5:].split()]  # ASCII whitespace, as in tables
             item = next((name for name in self._ITEMS if words[: len(name.split())] == name.split()), None)
             if item is None:
                 raise self.error(k, lr.lineno, f"unknown item {text[:80]!r}; a LAMMPS dump frame has "
@@ -877,7 +875,7 @@ class _LammpsDumpReader(_TextReader):
                 value = lr.readline()
                 if not value:
                     raise self.error(k, lr.lineno + 1, f"file ends after 'ITEM: {item}' (truncated?)")
-                header[item] = (value.decode(errors="replace").strip(), lr.lineno)
+                header[item] = (value.strip().decode(errors="replace"), lr.lineno)
         for item in ("TIMESTEP", "NUMBER OF ATOMS", "BOX BOUNDS"):
             if item not in header:
                 raise self.error(k, start, f"no 'ITEM: {item}' in the frame header")
@@ -897,7 +895,7 @@ class _LammpsDumpReader(_TextReader):
             raise self.error(k, box_line, "BOX BOUNDS rows must hold 2, 3 or 4 numbers each, the same in every row")
         bounds = np.array(bounds)
         value, line_t = header["TIMESTEP"]
-        if not _INTEGER.fullmatch(value.lstrip("-")):
+        if not re.fullmatch(r"-?[0-9]+", value):
             raise self.error(k, line_t, f"the timestep must be an integer, found {value[:80]!r}")
         step, time = int(value), None
         if "TIME" in header:
@@ -932,7 +930,7 @@ class _LammpsDumpReader(_TextReader):
         """The units the first frame names, or None."""
         with _open_binary(self.path) as fh:
             head = fh.read(4096).split(b"\n")
-        return head[1].decode(errors="replace").strip() if head[0].strip() == b"ITEM: UNITS" and len(head) > 1 else None
+        return head[1].strip().decode(errors="replace") if head[0].strip() == b"ITEM: UNITS" and len(head) > 1 else None
 
     def _frame(self, k, names, table, text, box, step, time, units, first, atoms_line, types=None):
         """A Frame from the atom table of a dump frame (text or binary) and its header values.
@@ -1571,7 +1569,7 @@ class _XdatcarReader(_TextReader):
 
     @staticmethod
     def _is_config(line):
-        return line.decode(errors="replace").strip().lower().startswith(("direct", "cartesian"))
+        return line.strip().decode(errors="replace").lower().startswith(("direct", "cartesian"))
 
     def _read_block(self, lr, k):
         blank = lr.skip_blank()
@@ -1586,10 +1584,10 @@ class _XdatcarReader(_TextReader):
             if not line:
                 raise self.error(k, lr.lineno + 1, "file ends before the first configuration (truncated?)")
             if not self._is_config(line):
-                found = line.decode(errors="replace").strip()[:80]
+                found = line.strip().decode(errors="replace")[:80]
                 raise self.error(k, lr.lineno, f"expected 'Direct configuration=', found {found!r}")
         self._headers[k] = self._header
-        direct = line.decode(errors="replace").strip().lower().startswith("direct")
+        direct = line.strip().decode(errors="replace").lower().startswith("direct")
         first = lr.lineno + 1
         return self._header, direct, first, self._table_lines(lr, k, sum(self._header[2]))
 

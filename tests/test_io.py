@@ -516,6 +516,7 @@ XDATCAR = "npt\n1.0\n5 0 0\n0 5 0\n0 0 5\nGe Te\n1 1\nDirect configuration= 1\n0
     ("5 0 0\n", "5 1.0 0 0\n", "line 3: a lattice vector has 3 components, found 4"),
     ("0 0 5\n", "0 0 five\n", "line 5: cannot read a lattice vector from '0 0 five'"),
     ("1.0\n", "1.0 2.0\n", "line 2: the scale factor must be one non-zero number"),
+    ("1.0\n", "\x1c1.0\n", "line 2: cannot read the scale factor"),  # not whitespace to bytes.split (nor to ASE)
     ("1 1\n", "1 x\n", "line 7: atom counts must be positive integers"),
     ("1 1\n", "1 -1\n", "line 7: atom counts must be positive integers"),
     ("1 1\n", "1 0\n", "line 7: atom counts must be positive integers"),
@@ -554,6 +555,8 @@ def test_xdatcar_vasp4_without_species_and_cartesian_configurations(tmp_path):
     ("ITEM: TIMESTEP\n0\n", "", "line 1: no 'ITEM: TIMESTEP' in the frame header"),
     ("ITEM: TIMESTEP\n0\n", "ITEM: TIMESTEP\n0x\n", "line 2: the timestep must be an integer, found '0x'"),
     ("ITEM: TIMESTEP\n0\n", "ITEM: TIMESTEP\n1_0\n", "line 2: the timestep must be an integer"),
+    ("ITEM: TIMESTEP\n0\n", "ITEM: TIMESTEP\n--5\n", "line 2: the timestep must be an integer"),
+    ("ITEM: NUMBER OF ATOMS\n2\n", "ITEM: NUMBER OF ATOMS\n\x1c2\n", "line 4: the number of atoms must be an integer"),
     ("ITEM: NUMBER OF ATOMS\n2\n", "ITEM: NUMBER OF ATOMS\n-1\n", "line 4: the number of atoms must be an integer ≥ 0"),
     ("ITEM: NUMBER OF ATOMS\n2\n", "ITEM: NUMBER OF ATOMS\n1_0\n", "line 4: the number of atoms must be an integer"),
     ("ix iy iz", "ix iy izz", "line 9: columns ix iy without iz: a vector needs all three"),
