@@ -24,9 +24,11 @@ import bz2
 import gzip
 import itertools
 import lzma
+import numbers as _numbers
 import os
 import re
 import struct
+import warnings
 from pathlib import Path
 from typing import Iterator
 
@@ -35,7 +37,9 @@ from ase.data import atomic_numbers
 
 from ._kernels.text import (BAD_NUMBER, OK, TOKEN_WIDTH, deferred_tokens, first_non_integer, format_rows, line_end,
                             newlines, parse_table)
-from .errors import MissingDataError, TrajectoryFormatError, UnknownFormatError
+from ._checks import choice, positive
+from .errors import (ArgumentTypeError, GstorderWarning, InvalidArgumentError, MissingDataError, TrajectoryFormatError,
+                     UnknownFormatError, UnknownSpeciesError)
 from .frames import ASE_VELOCITY_TO_A_PER_PS, Frame, as_frame, species_numbers
 from .parallel import n_tasks
 
@@ -81,8 +85,19 @@ def read_frames(path, *, index=None, format=None, species=None, timestep_fs=None
     Raises
     ------
     TrajectoryFormatError
-        For a truncated, corrupt or inconsistent file; the message names the
-        file, the frame and the line.
+        For a truncated, corrupt or inconsistent file, or one without frames;
+        the message names the file, the frame and the line.
+    InvalidArgumentError, ArgumentTypeError
+        For ``units``, ``timestep_fs`` (finite, > 0) or ``index`` (integers,
+        positive step) out of range or of the wrong type.
+    IndexError
+        For an integer ``index`` beyond the last frame.
+
+    Warns
+    -----
+    GstorderWarning
+        Once per frame holding NaN or infinite positions or velocities,
+        naming the file, the frame and the first such atom.
     """
     traj = Trajectory(path, format=format, species=species, timestep_fs=timestep_fs, units=units, groups=groups)
     yield from traj.iter(index)
@@ -107,13 +122,13 @@ def read_groups(source) -> dict[str, np.ndarray]:
             if style == "empty":
                 continue
             if style != "id":
-                raise ValueError(f"{source}: line {lineno}: group style {style!r}; only 'id' lists (and 'empty') are read")
+                raise TrajectoryFormatError(f"{source}: line {lineno}: group style {style!r}; only 'id' lists (and 'empty') are read")
             for word in args:
                 lo, _, hi = word.partition(":")
                 try:
                     ids.extend(range(int(lo), int(hi or lo) + 1))
                 except ValueError:
-                    raise ValueError(f"{source}: line {lineno}: {word!r} is not an atom id or range") from None
+                    raise TrajectoryFormatError(f"{source}: line {lineno}: {word!r} is not an atom id or range") from None
     return {name: np.array(ids, dtype=np.int64) for name, ids in groups.items()}
 
 
@@ -129,13 +144,16 @@ class Trajectory:
         self.path = Path(path)
         if not self.path.is_file():
             raise FileNotFoundError(f"no trajectory file at {str(self.path)!r}")
+        if format is not None and not isinstance(format, str):
+            raise ArgumentTypeError(f"format must be a string, one of {', '.join(FORMATS)}; got {type(format).__name__}")
         self.format = _guess_format(self.path) if format is None else _ASE_NAMES.get(format, format)
         if self.format not in FORMATS:
             raise UnknownFormatError(f"format={format!r} is not supported; choose one of {', '.join(FORMATS)}")
-        if units not in ("metal", "real"):
-            raise ValueError(f"units={units!r}: LAMMPS dumps are read in 'metal' or 'real' units")
+        choice("units", units, ("metal", "real"))
+        if timestep_fs is not None:
+            timestep_fs = positive("timestep_fs", timestep_fs, unit="fs")
         if groups is not None and self.format != "lammps-dump":
-            raise ValueError(f"groups= names atoms by LAMMPS id and applies to LAMMPS dumps, not {self.format} files")
+            raise InvalidArgumentError(f"groups= names atoms by LAMMPS id and applies to LAMMPS dumps, not {self.format} files")
         self._reader = _READERS[self.format](self.path, species=species, timestep_fs=timestep_fs, units=units)
         if groups is not None:
             self._reader.groups = read_groups(groups)
@@ -155,8 +173,9 @@ class Trajectory:
     def __getitem__(self, key):
         if isinstance(key, slice):
             return list(self.iter(key))
+        key = _frame_number("index", key)
         n = len(self)
-        k = int(key) + n if int(key) < 0 else int(key)
+        k = key + n if key < 0 else key
         if not 0 <= k < n:
             raise IndexError(f"frame {key} out of range for {n} frames in {self.path}")
         return self._reader.read_at(self._index()[k], k)
@@ -171,9 +190,10 @@ class Trajectory:
         if not isinstance(index, slice):
             yield self[index]
             return
-        start, stop, step = index.start, index.stop, index.step
+        start, stop, step = (None if x is None else _frame_number(f"index.{name}", x)
+                             for name, x in (("start", index.start), ("stop", index.stop), ("step", index.step)))
         if step is not None and step <= 0:
-            raise ValueError(f"index step must be positive, got {step}")
+            raise InvalidArgumentError(f"index step must be positive, got {step}")
         if (start or 0) < 0 or (stop or 0) < 0:
             start, stop, step = slice(start, stop, step).indices(len(self))
         start, step = start or 0, step or 1
@@ -181,6 +201,13 @@ class Trajectory:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _frame_number(name, value) -> int:
+    """A frame number or slice bound: an integer (not a bool, float or string)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (_numbers.Integral, np.integer)):
+        raise ArgumentTypeError(f"{name} must be an integer or a slice of integers, got {type(value).__name__} {value!r}")
+    return int(value)
 
 
 #: Compressed files are read through these, chosen by the last suffix; the format is guessed from the name before it.
@@ -232,10 +259,38 @@ def _guess_format(path: Path) -> str:
 
 
 def _label(frame: Frame, path, k: int) -> Frame:
-    """Record where a frame came from (used in error messages)."""
+    """Record where a frame came from (used in error messages), warning once if it holds NaN or infinite values."""
     frame.info["file"] = str(path)
     frame.info["frame_index"] = k
+    _warn_non_finite(frame, path, k)
     return frame
+
+
+def _warn_non_finite(frame: Frame, path, k: int) -> None:
+    """One :class:`GstorderWarning` for a frame whose positions or velocities hold NaN or infinities.
+
+    ASE and LAMMPS write and read such values; the analyses would turn them
+    into NaN results far from their cause, so the warning names the file,
+    the frame, the first bad atom (0-based, in the frame's order) and how
+    many atoms are affected.
+    """
+    parts, total = [], np.zeros(len(frame), dtype=bool)
+    for quantity, values in (("positions", frame.positions), ("velocities", frame.velocities)):
+        if values is None:
+            continue
+        bad = ~np.isfinite(values).all(axis=1)
+        if bad.any():
+            atom = int(np.flatnonzero(bad)[0])
+            parts.append(f"atom {atom} has non-finite {quantity} ({values[atom].tolist()})")
+            total |= bad
+    if parts:
+        n = int(total.sum())
+        warnings.warn(f"{path}: frame {k}: {'; '.join(parts)}; {n} atom{'s' * (n != 1)} in all", GstorderWarning,
+                      stacklevel=4)
+
+
+def _no_frames(path) -> TrajectoryFormatError:
+    return TrajectoryFormatError(f"{path}: no frames (the file is empty or holds only blank lines)")
 
 
 def _type_map(species) -> dict[int, int]:
@@ -245,6 +300,8 @@ def _type_map(species) -> dict[int, int]:
     if isinstance(species, dict):
         keys, values = list(species.keys()), list(species.values())
     else:
+        if isinstance(species, (str, bytes)) or not hasattr(species, "__iter__"):
+            raise ArgumentTypeError(f"species must be a dict type -> element or a list of elements, got {species!r}")
         values = list(species)
         keys = list(range(1, len(values) + 1))
     numbers = species_numbers(values)
@@ -259,6 +316,8 @@ class _LineReader:
     """
 
     CHUNK = 1 << 22
+    #: Most bytes reserved ahead for a table (beyond it the buffer grows by half as lines arrive).
+    MAX_ESTIMATE = 1 << 30
 
     def __init__(self, fh, lineno=0):
         self.fh = fh
@@ -294,6 +353,23 @@ class _LineReader:
         self.pos = end + 1
         self.lineno += 1
         return line
+
+    def peek(self) -> bytes:
+        """The next line, left unread (empty at the end of the file)."""
+        while self.buf.find(b"\n", self.pos) < 0 and self._more():
+            pass
+        end = self.buf.find(b"\n", self.pos)
+        return bytes(self.buf[self.pos : len(self.buf) if end < 0 else end + 1])
+
+    def skip_blank(self) -> int:
+        """Move past blank lines; the number of the last one skipped (0 if none)."""
+        last = 0
+        while True:
+            line = self.peek()
+            if not line or line.strip():
+                return last
+            self.readline()
+            last = self.lineno
 
     def readlines(self, n) -> list[bytes]:
         out = []
@@ -336,7 +412,8 @@ class _LineReader:
             data, size = head, len(head)
         else:
             average = (ends[-1] + 1) / len(ends) if len(ends) else 64.0
-            data = np.empty(len(head) + int((n - len(ends)) * average * 1.02) + self.CHUNK, np.uint8)
+            estimate = min(int((n - len(ends)) * average * 1.02), self.MAX_ESTIMATE)  # a corrupt count reserves no more
+            data = np.empty(len(head) + estimate + self.CHUNK, np.uint8)
             data[: len(head)] = head
             size = len(head)
             while len(ends) < n:
@@ -379,10 +456,10 @@ def _read_table(reader, k, first_line, buf, starts, names, text=()) -> tuple[np.
         line = _line_text(buf, starts, row)
         tokens = line.split()
         if status != BAD_NUMBER:
-            message = f"expected {len(names)} columns, found {len(tokens)}: {line[:80]!r}"
+            message = f"expected {len(names)} columns, found {len(tokens)}: {_text(line)!r}"
         else:
-            c = next(c for c, tok in enumerate(tokens) if not _is_token(tok, kinds[c]))
-            message = f"cannot read {names[c]} from {tokens[c][:80]!r}"
+            c = next((c for c, (tok, kind) in enumerate(zip(tokens, kinds)) if not _is_token(tok, kind)), None)
+            message = f"cannot read {names[c]} from {_text(tokens[c])!r}" if c is not None else f"cannot read {_text(line)!r}"
         raise reader.error(k, first_line + row, message)
     if deferred:
         rows, cols, digits = deferred_tokens(buf, starts, kinds, numbers, chars, deferred)
@@ -394,15 +471,35 @@ def _read_table(reader, k, first_line, buf, starts, names, text=()) -> tuple[np.
 _TEXT_WIDTH = 16
 
 
-def _line_text(buf, starts, row) -> str:
-    data = bytes(buf[starts[row] : starts[row] + 200])
-    return data.split(b"\n", 1)[0].decode(errors="replace").strip()
+def _line_text(buf, starts, row) -> bytes:
+    """Row ``row`` of a table, as bytes split the way the table parser splits them (at most its first 200 bytes)."""
+    return bytes(buf[starts[row] : starts[row] + 200]).split(b"\n", 1)[0].strip()
 
 
-def _is_token(tok: str, kind: int) -> bool:
+def _text(data: bytes, width=80) -> str:
+    """Bytes from a file for an error message: undecodable bytes replaced, at most ``width`` characters."""
+    return data.decode(errors="replace")[:width]
+
+
+#: A count or step: ASCII digits only (``int()`` would also take ``1_0`` and other scripts' digits).
+_INTEGER = re.compile(r"[0-9]+")
+
+#: A number as ``float()`` reads it, without the underscores and non-ASCII digits ``float()`` also takes.
+_FLOAT = re.compile(rb"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf|infinity|nan)", re.IGNORECASE)
+
+
+def _floats(text) -> np.ndarray | None:
+    """The numbers of a header line (str or bytes) split at ASCII whitespace, as tables are; None if any is not one."""
+    words = (text.encode(errors="replace") if isinstance(text, str) else text).split()
+    if not all(_FLOAT.fullmatch(w) for w in words):
+        return None
+    return np.array([float(w) for w in words])
+
+
+def _is_token(tok: bytes, kind: int) -> bool:
     if kind == 1:
-        return len(tok.encode()) <= _TEXT_WIDTH
-    data = np.frombuffer(tok.encode(), np.uint8)
+        return len(tok) <= _TEXT_WIDTH
+    data = np.frombuffer(tok, np.uint8)
     out = np.empty((1, 1))
     return parse_table(data, np.zeros(1, np.int64), np.zeros(1, np.int64), out, np.zeros((1, 0, 1), np.uint8), 1)[0] == OK
 
@@ -438,6 +535,8 @@ class _TextReader:
                 while True:
                     pos = lr.tell()
                     if self._read_block(lr, k) is None:
+                        if not out:
+                            raise _no_frames(self.path)
                         return out
                     out.append(pos)
                     k += 1
@@ -446,6 +545,8 @@ class _TextReader:
 
     def _table_lines(self, lr, k, n):
         """The next ``n`` atom lines of frame k for :func:`_read_table` (``None`` while scanning); truncation is an error."""
+        if n == 0:  # a frame without atoms: no line is its (the line readers would take "the last line" for line -1)
+            return None if self._scanning else (np.empty(0, np.uint8), np.empty(0, np.int64))
         found = lr.skip_lines(n) if self._scanning else None
         if found is None:
             table = lr.read_table_lines(n)
@@ -475,6 +576,8 @@ class _TextReader:
             while stop is None or k < stop:
                 block = self._read_block(lr, k)
                 if block is None:
+                    if k == 0:
+                        raise _no_frames(self.path)
                     return
                 if k >= start and (k - start) % step == 0:
                     yield self._finish(self._parse(block, k), k)
@@ -484,28 +587,18 @@ class _TextReader:
         return _label(frame, self.path, k)
 
 
-def _as_float(tok, reader, k, first_line, what):
-    try:
-        return np.asarray(tok.astype("S"), dtype=np.float64)
-    except ValueError:
-        bad = next(r for r in range(tok.shape[0]) if not _is_float_row(tok[r]))
-        raise reader.error(k, first_line + bad, f"cannot read {what} from {b' '.join(np.atleast_1d(tok[bad])).decode()[:80]!r}") from None
-
-
-def _is_float_row(row):
-    try:
-        [float(x) for x in np.atleast_1d(row)]
-        return True
-    except ValueError:
-        return False
-
-
 def _as_int(values, reader, k, first_line, what):
     """Integers from numbers a table read; inf, NaN, fractions and overflow are errors naming the line."""
-    row = first_non_integer(values.reshape(len(values), -1))
+    rows = values if values.ndim == 2 else values[:, None]  # (atoms, columns), also for frames without atoms
+    row = first_non_integer(rows)
     if row >= 0:
-        raise reader.error(k, first_line + row, f"{what} must be integers, found {values.reshape(len(values), -1)[row]}")
+        raise reader.error(k, first_line + row, f"{what} must be integers, found {rows[row]}")
     return values.astype(np.int64)
+
+
+#: Why atoms named X are refused, and what to do about them.
+_DUMMY = ("dummy atoms 'X' have no element (ASE reads them as atomic number 0, which no analysis can use); "
+          "write their element in place of X, or drop them")
 
 
 def _symbols_to_numbers(tok, reader, k, first_line):
@@ -515,58 +608,110 @@ def _symbols_to_numbers(tok, reader, k, first_line):
     zs = []
     for s in uniq:
         text = s.decode(errors="replace")
-        key = re.sub(r"[^A-Za-z]", "", text)
-        key = key[:1].upper() + key[1:].lower()
+        label = re.fullmatch(r"([A-Za-z]+)[0-9]*[+-]?", text)  # a symbol, or an oxidation-state label like Sb3+
+        key = label.group(1).capitalize() if label else ""
         if key not in atomic_numbers or key == "X":
             bad = int(np.nonzero(symbols == s)[0][0])
-            raise reader.error(k, first_line + bad, f"unknown chemical species {text!r}")
+            raise reader.error(k, first_line + bad, _DUMMY if key == "X" else f"unknown chemical species {text!r}")
         zs.append(atomic_numbers[key])
     return np.array(zs, dtype=np.int64)[inverse.reshape(-1)]
 
 
 # --------------------------------------------------------------------------- extxyz
 
-_KV = re.compile(r"""([A-Za-z_][\w.-]*)\s*=\s*("(?:[^"\\]|\\.)*"|'[^']*'|\{[^}]*\}|\S+)|([A-Za-z_][\w.-]*)""")
 _PROPERTY_DTYPES = {"R": "R", "I": "I", "S": "S", "L": "L"}
+
+#: Quotes and brackets that group an extended XYZ comment's text, and what closes each.
+_GROUPS = {'"': '"', "'": "'", "[": "]", "{": "}"}
 
 
 def _parse_comment(line: str) -> dict:
+    """``key=value`` pairs of an extended XYZ comment line, grouped as ASE groups them.
+
+    Whitespace separates pairs (also around ``=``); quotes and brackets group
+    text, whitespace and ``=`` included, up to their closing character (the
+    characters themselves are dropped, even inside a word); a backslash takes
+    the next character as it is. A bare key is True. Where the grouping ends
+    a line unclosed (``[ pbc="T T F"``), ASE reads the rest as one odd key,
+    and so does this.
+    """
+    pairs = [[[]]]  # pairs of parts (key, value...) of characters
+    closer = None
+    escaped = False
+    for char in line.strip():
+        if escaped:
+            pairs[-1][-1].append(char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif closer is not None:
+            if char == closer:
+                closer = None
+            else:
+                pairs[-1][-1].append(char)
+        elif char in _GROUPS:
+            closer = _GROUPS[char]
+        elif char.isspace():
+            if pairs[-1][-1]:
+                pairs.append([[]])
+        elif char == "=":
+            if pairs[-1] == [[]] and len(pairs) > 1:  # 'key = value': the '=' belongs to the pair before
+                pairs.pop()
+            pairs[-1].append([])
+        else:
+            pairs[-1][-1].append(char)
     out = {}
-    for m in _KV.finditer(line):
-        if m.group(3) is not None:
-            out[m.group(3)] = True
+    for pair in pairs:
+        key = "".join(pair[0])
+        if not key and len(pair) == 1:
             continue
-        value = m.group(2)
-        if value[:1] in "\"'{":
-            value = value[1:-1]
-        out[m.group(1)] = value
+        out[key] = True if len(pair) == 1 else "=".join("".join(part) for part in pair[1:])
     return out
 
 
 class _ExtxyzReader(_TextReader):
+    """Extended XYZ as ASE reads it, plus ASE-compatible corners.
+
+    Cell vectors may follow the atom lines as ``VEC1 ax ay az`` ... lines (up
+    to 3; each makes its axis periodic; the comment line is then a plain
+    comment, as ASE takes it). Blank lines end the file: trailing ones are
+    fine, frames after them are an error (ASE silently stops reading there).
+    """
+
     def _read_block(self, lr, k):
+        blank = lr.skip_blank()
         line = lr.readline()
-        while line and not line.strip():  # tolerate blank lines between frames
-            line = lr.readline()
         if not line:
             return None
+        if blank:
+            raise self.error(k, blank, "blank line between frames (ASE stops reading there); remove it")
         count_line = lr.lineno
-        try:
-            n = int(line.split()[0])
-            if n < 0:
-                raise ValueError
-        except (ValueError, IndexError):
-            raise self.error(k, count_line, f"expected the number of atoms, found {line.strip()[:80]!r}") from None
+        words = line.split()
+        if not words or not _INTEGER.fullmatch(words[0].decode(errors="replace")):
+            found = line.strip().decode(errors="replace")[:80]
+            raise self.error(k, count_line, f"expected the number of atoms, found {found!r}")
+        n = int(words[0])
         comment = lr.readline()
         if not comment:
             raise self.error(k, count_line + 1, "file ends before the comment line (truncated?)")
-        return n, count_line, comment.decode(errors="replace"), self._table_lines(lr, k, n)
+        table = self._table_lines(lr, k, n)
+        vectors = []
+        while lr.peek().lstrip().startswith(b"VEC"):
+            line = lr.readline().decode(errors="replace")
+            label, *values = line.split()
+            if label != f"VEC{len(vectors) + 1}" or len(values) != 3:
+                raise self.error(k, lr.lineno, f"expected 'VEC{len(vectors) + 1} ax ay az', found {line.strip()[:80]!r}")
+            vectors.append((values, lr.lineno))
+        return n, count_line, comment.decode(errors="replace"), table, vectors
 
     def _parse(self, block, k):
-        n, count_line, comment, (buf, starts) = block
+        n, count_line, comment, (buf, starts), vectors = block
         first = count_line + 2
-        keys = _parse_comment(comment)
-        props = keys.pop("Properties", "species:S:1:pos:R:3")
+        keys = {"comment": comment.strip()} if vectors else _parse_comment(comment)
+        props = keys.pop("Properties", None)
+        if props is None:  # ASE would ignore a lowercase 'properties=' and read species and pos: honour it instead
+            props = next((keys.pop(key) for key in list(keys) if key.lower() == "properties"), "species:S:1:pos:R:3")
+        props = str(props)
         fields = props.split(":")
         if len(fields) % 3 or not fields:
             raise self.error(k, count_line + 1, f"malformed Properties={props!r}")
@@ -576,6 +721,11 @@ class _ExtxyzReader(_TextReader):
             if kind not in _PROPERTY_DTYPES or not width.isdigit():
                 raise self.error(k, count_line + 1, f"malformed Properties entry {name}:{kind}:{width}")
             spec.append((name, kind, int(width)))
+        width = sum(w for _, _, w in spec)
+        if n and width > len(bytes(buf[starts[0] : starts[1] if n > 1 else len(buf)]).split()):  # before allocating
+            found = _text(_line_text(buf, starts, 0))
+            raise self.error(k, first, f"Properties={props[:80]!r} declares {width} columns, the first atom line has "
+                             f"fewer: {found!r}")
         names = [name for name, _, width in spec for _ in range(width)]
         text_names = {name for name, kind, _ in spec if kind in "SL"}
         numbers_table, text_table = _read_table(self, k, first, buf, starts, names, text=text_names)
@@ -609,19 +759,28 @@ class _ExtxyzReader(_TextReader):
             raise self.error(k, count_line + 1, "no 'pos' column in Properties")
 
         cell = np.zeros((3, 3))
+        pbc = np.zeros(3, dtype=bool)
         if "Lattice" in keys:
-            try:
-                cell = np.array(keys.pop("Lattice").replace(",", " ").split(), dtype=float).reshape(3, 3)
-            except ValueError:
-                raise self.error(k, count_line + 1, "Lattice must hold 9 numbers") from None
-            pbc = np.ones(3, dtype=bool)
-        else:
-            pbc = np.zeros(3, dtype=bool)
+            cell = _floats(str(keys.pop("Lattice")).replace(",", " "))
+            if cell is None or cell.shape != (9,):
+                raise self.error(k, count_line + 1, "Lattice must hold 9 numbers")
+            cell = cell.reshape(3, 3)
+            if not np.isfinite(cell).all():
+                raise self.error(k, count_line + 1, f"Lattice holds non-finite numbers: {cell.ravel().tolist()}")
+            pbc[:] = True
+        for axis, (values, lineno) in enumerate(vectors):
+            vector = _floats(" ".join(values))
+            if vector is None:
+                raise self.error(k, lineno, f"cannot read a cell vector from {' '.join(values)[:80]!r}")
+            cell[axis] = vector
+            if not np.isfinite(cell[axis]).all():
+                raise self.error(k, lineno, f"cell vector {cell[axis].tolist()} is not finite")
+            pbc[axis] = True
         if "pbc" in keys:
             flags = str(keys.pop("pbc")).replace(",", " ").split()
-            if len(flags) != 3:
-                raise self.error(k, count_line + 1, f"pbc must hold 3 flags, got {flags}")
-            pbc = np.array([f in ("T", "True", "true", "1") for f in flags])
+            if len(flags) not in (1, 3) or not set(flags) <= _TRUE | _FALSE:
+                raise self.error(k, count_line + 1, f"pbc must be 1 or 3 flags (T or F), got {flags}")
+            pbc = np.broadcast_to([f in _TRUE for f in flags], (3,)).copy()
 
         masses = cols.pop("mass", cols.pop("masses", None))
         velocities = None
@@ -650,6 +809,11 @@ class _ExtxyzReader(_TextReader):
             raise self.error(k, count_line + 1, str(exc)) from None
 
 
+#: Boolean flags of extended XYZ ``pbc=`` as ASE reads them.
+_TRUE = {"T", "True", "true", "TRUE", "1"}
+_FALSE = {"F", "False", "false", "FALSE", "0"}
+
+
 def _info_value(value):
     if value is True:
         return True
@@ -671,6 +835,9 @@ def _info_value(value):
 
 
 class _LammpsDumpReader(_TextReader):
+    #: The items of a LAMMPS text dump frame header (``ATOMS`` ends it).
+    _ITEMS = ("UNITS", "TIMESTEP", "TIME", "NUMBER OF ATOMS", "BOX BOUNDS", "ATOMS")
+
     def _read_block(self, lr, k):
         header = {}
         start = None
@@ -684,59 +851,59 @@ class _LammpsDumpReader(_TextReader):
                 if not line.strip():
                     continue
                 start = lr.lineno
-            text = line.decode(errors="replace").strip()
+            text = line.strip().decode(errors="replace")
             if not text.startswith("ITEM:"):
                 raise self.error(k, lr.lineno, f"expected an 'ITEM:' line, found {text[:80]!r}")
-            item = text[5:].strip()
-            if item.startswith("ATOMS"):
-                header["ATOMS"] = (item[5:].split(), lr.lineno)
+            words = [w.decode(errors="replace") for w in line.strip()[5:].split()]  # ASCII whitespace, as in tables
+            item = next((name for name in self._ITEMS if words[: len(name.split())] == name.split()), None)
+            if item is None:
+                raise self.error(k, lr.lineno, f"unknown item {text[:80]!r}; a LAMMPS dump frame has "
+                                 f"{', '.join(self._ITEMS)}")
+            if item in header:
+                raise self.error(k, lr.lineno, f"a second 'ITEM: {item}' in one frame (a corrupt ITEM: ATOMS line?)")
+            if item == "ATOMS":
+                header["ATOMS"] = (words[1:], lr.lineno)
                 break
-            if item.startswith("BOX BOUNDS"):
+            if item == "BOX BOUNDS":
                 rows = lr.readlines(3)
                 if len(rows) < 3:
                     raise self.error(k, lr.lineno + 1, "file ends inside BOX BOUNDS (truncated?)")
-                header["BOX BOUNDS"] = (item[10:].split(), rows, lr.lineno - 2)
+                header["BOX BOUNDS"] = (words[2:], rows, lr.lineno - 2)
             else:
+                if len(words) != len(item.split()):
+                    raise self.error(k, lr.lineno, f"unexpected words after 'ITEM: {item}': {text[:80]!r}")
                 value = lr.readline()
                 if not value:
                     raise self.error(k, lr.lineno + 1, f"file ends after 'ITEM: {item}' (truncated?)")
-                header[item] = (value.decode(errors="replace").strip(), lr.lineno)
-        if "NUMBER OF ATOMS" not in header:
-            raise self.error(k, start, "no 'ITEM: NUMBER OF ATOMS' in frame header")
+                header[item] = (value.strip().decode(errors="replace"), lr.lineno)
+        for item in ("TIMESTEP", "NUMBER OF ATOMS", "BOX BOUNDS"):
+            if item not in header:
+                raise self.error(k, start, f"no 'ITEM: {item}' in the frame header")
         text, line_n = header["NUMBER OF ATOMS"]
-        try:
-            n = int(text)
-        except ValueError:
-            raise self.error(k, line_n, f"number of atoms {text!r} is not an integer") from None
-        if n < 0:
-            raise self.error(k, line_n, f"number of atoms is negative ({n})")
-        table = self._table_lines(lr, k, n)
+        if not _INTEGER.fullmatch(text) or int(text) < 0:
+            raise self.error(k, line_n, f"the number of atoms must be an integer ≥ 0, found {text[:80]!r}")
+        table = self._table_lines(lr, k, int(text))
         return header, table
 
     def _parse(self, block, k):
         header, (buf, starts) = block
         names, atoms_line = header["ATOMS"]
         first = atoms_line + 1
-        if "BOX BOUNDS" not in header:
-            raise self.error(k, atoms_line, "no 'ITEM: BOX BOUNDS' in frame header")
         flags, rows, box_line = header["BOX BOUNDS"]
-        try:
-            bounds = np.array([r.split() for r in rows], dtype=float)
-        except ValueError:
-            raise self.error(k, box_line, "BOX BOUNDS rows must hold 2, 3 or 4 numbers each") from None
-        step = time = None
-        if "TIMESTEP" in header:
-            value, line_t = header["TIMESTEP"]
-            try:
-                step = int(value.split()[0])
-            except (ValueError, IndexError):
-                raise self.error(k, line_t, f"timestep {value!r} is not an integer") from None
+        bounds = [_floats(r) for r in rows]
+        if any(b is None or len(b) != len(bounds[0]) for b in bounds):
+            raise self.error(k, box_line, "BOX BOUNDS rows must hold 2, 3 or 4 numbers each, the same in every row")
+        bounds = np.array(bounds)
+        value, line_t = header["TIMESTEP"]
+        if not re.fullmatch(r"-?[0-9]+", value):
+            raise self.error(k, line_t, f"the timestep must be an integer, found {value[:80]!r}")
+        step, time = int(value), None
         if "TIME" in header:
             value, line_t = header["TIME"]
-            try:
-                time = float(value)
-            except ValueError:
-                raise self.error(k, line_t, f"time {value!r} is not a number") from None
+            time = _floats(value)
+            if time is None or len(time) != 1 or not np.isfinite(time).all():
+                raise self.error(k, line_t, f"the time must be a finite number, found {value[:80]!r}")
+            time = float(time[0])
         units = header["UNITS"][0] if "UNITS" in header else None
         table, text = _read_table(self, k, first, buf, starts, names, text=("element",))
         box = _lammps_box(bounds, flags, lambda message: self.error(k, box_line, message))
@@ -763,7 +930,7 @@ class _LammpsDumpReader(_TextReader):
         """The units the first frame names, or None."""
         with _open_binary(self.path) as fh:
             head = fh.read(4096).split(b"\n")
-        return head[1].decode(errors="replace").strip() if head[0].strip() == b"ITEM: UNITS" and len(head) > 1 else None
+        return head[1].strip().decode(errors="replace") if head[0].strip() == b"ITEM: UNITS" and len(head) > 1 else None
 
     def _frame(self, k, names, table, text, box, step, time, units, first, atoms_line, types=None):
         """A Frame from the atom table of a dump frame (text or binary) and its header values.
@@ -816,12 +983,18 @@ class _LammpsDumpReader(_TextReader):
         else:
             raise self.error(k, atoms_line, "no 'type' or 'element' column")
 
+        for keys in _LAMMPS_VECTORS:
+            present = [x for x in keys if x in col]
+            if 0 < len(present) < 3:
+                raise self.error(k, atoms_line, f"columns {' '.join(present)} without "
+                                 f"{' '.join(x for x in keys if x not in col)}: a vector needs all three")
         used = {"id", "type", "element"}
         positions, unwrapped = None, False
         for keys, scaled in ((("x", "y", "z"), False), (("xu", "yu", "zu"), False), (("xs", "ys", "zs"), True), (("xsu", "ysu", "zsu"), True)):
             if all(x in col for x in keys):
                 positions = get(list(keys), "positions")
-                positions = positions @ cell if scaled else positions - origin
+                with np.errstate(invalid="ignore", over="ignore"):  # inf coordinates: NaN positions, warned about once
+                    positions = positions @ cell if scaled else positions - origin
                 unwrapped = keys[0].endswith("u")
                 used.update(keys)
                 break
@@ -851,7 +1024,13 @@ class _LammpsDumpReader(_TextReader):
             time = time * (1e-3 if units == "real" else 1.0)
         elif step is not None and self.timestep_fs is not None:
             time = step * self.timestep_fs / 1000.0
-        return Frame(positions, numbers, cell, pbc, velocities, masses, time, arrays=arrays, info=info)
+        with np.errstate(over="ignore"):  # a box of 1e300 Å is read as written; its norm need not warn
+            return Frame(positions, numbers, cell, pbc, velocities, masses, time, arrays=arrays, info=info)
+
+
+#: Per-atom vectors of LAMMPS dumps: all three columns or none.
+_LAMMPS_VECTORS = (("x", "y", "z"), ("xu", "yu", "zu"), ("xs", "ys", "zs"), ("xsu", "ysu", "zsu"), ("ix", "iy", "iz"),
+                   ("vx", "vy", "vz"), ("fx", "fy", "fz"))
 
 
 class _LammpsBinaryReader(_LammpsDumpReader):
@@ -877,10 +1056,17 @@ class _LammpsBinaryReader(_LammpsDumpReader):
         return TrajectoryFormatError(f"{self.path}: frame {k}, {where}: {message}")
 
     def _read(self, fh, size, k, what):
-        data = fh.read(size)
-        if len(data) < size:
+        """The next ``size`` bytes; a file that ends first is an error (a corrupt size reserves no memory first)."""
+        if fh.tell() + size > self._size:
             raise self.error(k, f"byte {fh.tell()}", f"file ends inside the {what} (truncated?)")
-        return data
+        parts, left = [], size
+        while left > 0:
+            part = fh.read(min(left, 1 << 26))
+            if not part:
+                raise self.error(k, f"byte {fh.tell()}", f"file ends inside the {what} (truncated?)")
+            parts.append(part)
+            left -= len(part)
+        return b"".join(parts)
 
     def _header(self, fh, k):
         """The frame header at the file position (None at a clean end of file); leaves fh at the first chunk."""
@@ -938,15 +1124,13 @@ class _LammpsBinaryReader(_LammpsDumpReader):
     def _chunks(self, fh, header, k, read):
         """The atom values of the frame (natoms, columns), or None after moving past them when ``read`` is false."""
         expected = header["natoms"] * len(header["names"])
-        data = np.empty(expected if read else 0)
-        got = 0
+        chunks, got = [], 0
         for _ in range(header["nchunk"]):
             (n,) = struct.unpack(header["order"] + "i", self._read(fh, 4, k, "atom data"))
             if n < 0 or got + n > expected:
                 raise self.error(k, header["where"], f"atom data chunks exceed {header['natoms']} atoms (corrupt file?)")
             if read:
-                chunk = np.frombuffer(self._read(fh, 8 * n, k, "atom data"), dtype=header["order"] + "f8")
-                data[got : got + n] = chunk
+                chunks.append(np.frombuffer(self._read(fh, 8 * n, k, "atom data"), dtype=header["order"] + "f8"))
             else:  # skipping while indexing: a seek past the end is how truncation shows
                 target = fh.tell() + 8 * n
                 if fh.seek(target) != target or target > self._size:
@@ -954,7 +1138,10 @@ class _LammpsBinaryReader(_LammpsDumpReader):
             got += n
         if got != expected:
             raise self.error(k, header["where"], f"atom data hold {got} of {expected} values (truncated?)")
-        return data.reshape(header["natoms"], len(header["names"])) if read else None
+        if not read:
+            return None
+        data = np.concatenate(chunks) if chunks else np.empty(0)
+        return data.astype(float).reshape(header["natoms"], len(header["names"]))
 
     def offsets(self):
         out = []
@@ -963,6 +1150,8 @@ class _LammpsBinaryReader(_LammpsDumpReader):
                 pos = fh.tell()
                 header = self._header(fh, k)
                 if header is None:
+                    if not out:
+                        raise _no_frames(self.path)
                     return out
                 self._chunks(fh, header, k, read=False)
                 out.append(pos)
@@ -997,6 +1186,8 @@ class _LammpsBinaryReader(_LammpsDumpReader):
                 wanted = k >= start and (k - start) % step == 0
                 frame = self._frame_at(fh, k, read=wanted)
                 if frame is None:
+                    if k == 0:
+                        raise _no_frames(self.path)
                     return
                 if wanted:
                     yield frame
@@ -1021,7 +1212,7 @@ class _NetcdfReader(_LammpsDumpReader):
     def error(self, k, where, message):
         return TrajectoryFormatError(f"{self.path}: frame {k}: {message}")
 
-    def _open(self):
+    def _open_dataset(self):
         if self.path.suffix.lower() in _DECOMPRESSORS:
             raise UnknownFormatError(f"{self.path}: compressed NetCDF is not read; decompress it first "
                                      "(NetCDF-4 files compress internally)")
@@ -1029,7 +1220,7 @@ class _NetcdfReader(_LammpsDumpReader):
 
         try:
             ds = netCDF4.Dataset(str(self.path), "r")
-        except OSError as exc:
+        except Exception as exc:  # netCDF4 raises OSError, UnicodeDecodeError, ... for corrupt headers
             raise TrajectoryFormatError(f"{self.path}: not a readable NetCDF file ({exc})") from None
         missing = [d for d in ("frame", "atom") if d not in ds.dimensions]
         if missing or not any(v in ds.variables for v in self._POSITIONS):
@@ -1042,6 +1233,13 @@ class _NetcdfReader(_LammpsDumpReader):
     def offsets(self):
         with self._open() as ds:
             return list(range(ds.dimensions["frame"].size))
+
+    def _open(self):
+        ds = self._open_dataset()
+        if ds.dimensions["frame"].size == 0:
+            ds.close()
+            raise _no_frames(self.path)
+        return ds
 
     def read_at(self, offset, k):
         with self._open() as ds:
@@ -1060,7 +1258,7 @@ class _NetcdfReader(_LammpsDumpReader):
             var = ds.variables[name]
             try:
                 data = var[k] if var.dimensions and var.dimensions[0] == "frame" else var[:]
-            except (OSError, RuntimeError, IndexError) as exc:
+            except (OSError, RuntimeError, IndexError, UnicodeDecodeError) as exc:
                 raise self.error(k, None, f"cannot read {name!r}: {exc}") from None
             return np.asarray(data)
 
@@ -1101,12 +1299,17 @@ class _NetcdfReader(_LammpsDumpReader):
         if "cell_lengths" in ds.variables:
             from ase.geometry import cellpar_to_cell
 
-            lengths = value("cell_lengths").reshape(3)
-            angles = value("cell_angles").reshape(3) if "cell_angles" in ds.variables else np.full(3, 90.0)
-            if not (np.isfinite(lengths).all() and np.isfinite(angles).all()):
-                raise self.error(k, None, f"non-finite cell (lengths {lengths}, angles {angles})")
+            lengths = value("cell_lengths").reshape(3).astype(float)
+            angles = value("cell_angles").reshape(3).astype(float) if "cell_angles" in ds.variables else np.full(3, 90.0)
             pbc = lengths > 1e-6
-            cell = cellpar_to_cell(np.concatenate([np.where(pbc, lengths, 1.0), angles])) * pbc[:, None]
+            try:
+                if not (np.isfinite(lengths).all() and ((0 < angles) & (angles < 180)).all()):
+                    raise ValueError
+                cell = cellpar_to_cell(np.concatenate([np.where(pbc, lengths, 1.0), angles])) * pbc[:, None]
+            except (ValueError, AssertionError):  # ASE asserts on angles no cell has
+                raise self.error(k, None, f"no cell has lengths {lengths.tolist()} and angles {angles.tolist()}") from None
+            if not np.isfinite(cell).all():
+                raise self.error(k, None, f"no cell has lengths {lengths.tolist()} and angles {angles.tolist()}")
         else:
             cell, pbc = np.zeros((3, 3)), np.zeros(3, dtype=bool)
         origin = value("cell_origin").reshape(3).astype(float) if "cell_origin" in ds.variables else np.zeros(3)
@@ -1135,7 +1338,10 @@ def _lammps_box(bounds, flags, error):
         raise error(f"BOX BOUNDS hold non-finite numbers: {bounds.tolist()}")
     tilts = [f for f in flags if f in ("xy", "xz", "yz")]
     bflags = [f for f in flags if f not in ("xy", "xz", "yz", "abc", "origin")]
-    pbc = np.array([f == "pp" for f in bflags]) if len(bflags) == 3 else np.ones(3, dtype=bool)
+    if len(bflags) not in (0, 3) or not all(re.fullmatch("[pfsm]{2}", f) for f in bflags):
+        raise error(f"BOX BOUNDS labels {' '.join(flags)[:80]!r}: expected a boundary (pp, ff, fs, ...) for each of x, y, z")
+    # dumps of LAMMPS before 2009 name no boundaries: their boxes are taken as periodic (ASE takes them as not)
+    pbc = np.array([f == "pp" for f in bflags]) if bflags else np.ones(3, dtype=bool)
     if "abc" in flags:
         if bounds.shape[1] != 4:
             raise error("'BOX BOUNDS abc origin' rows must hold 4 numbers: a cell vector and one origin component")
@@ -1155,6 +1361,8 @@ def _lammps_box(bounds, flags, error):
         xlo, xhi, ylo, yhi = bounds[0, 0], bounds[0, 1], bounds[1, 0], bounds[1, 1]
     zlo, zhi = bounds[2, 0], bounds[2, 1]
     cell = np.array([[xhi - xlo, 0, 0], [xy, yhi - ylo, 0], [xz, yz, zhi - zlo]])
+    if not (np.diag(cell) > 0).all():
+        raise error(f"BOX BOUNDS give box lengths {np.diag(cell).tolist()}: every hi must exceed its lo")
     return cell, np.array([xlo, ylo, zlo]), pbc
 
 
@@ -1275,7 +1483,15 @@ def write_lammps_dump(path, frames, columns=None, *, step=None) -> None:
 
 
 class _XdatcarReader(_TextReader):
-    """VASP XDATCAR, fixed or variable cell (header repeated per frame)."""
+    """VASP XDATCAR, fixed or variable cell (header repeated per frame).
+
+    A header is a comment line, the scale factor (one number; negative is the
+    cell volume), three lattice rows of exactly 3 numbers, the species line
+    (absent in VASP 4 files, which need ``species=``) and a line of positive
+    atom counts, one per species. Each configuration is a ``Direct`` (or
+    ``Cartesian``, scaled like the lattice) line and one row of exactly 3
+    coordinates per atom. Blank lines end the file, as in extended XYZ.
+    """
 
     def __init__(self, path, **kwargs):
         super().__init__(path, **kwargs)
@@ -1295,75 +1511,92 @@ class _XdatcarReader(_TextReader):
         self._header = None
         yield from super().stream(start, stop, step)
 
+    def _numbers(self, k, lineno, row, what):
+        """The numbers of a header row (a TrajectoryFormatError naming the line and ``what`` if any is not one)."""
+        values = _floats(row)
+        if values is None:
+            raise self.error(k, lineno, f"cannot read {what} from {row.decode(errors='replace').strip()[:80]!r}")
+        if not np.isfinite(values).all():
+            raise self.error(k, lineno, f"{what} must be finite, found {values.tolist()}")
+        return values
+
     def _read_header(self, lr, k, comment_line):
+        """(cell, atomic number and count of each species, coordinate scale) and the configuration line of VASP 4 files."""
         rows = lr.readlines(6)
-        start = comment_line
         if len(rows) < 6:
             raise self.error(k, lr.lineno + 1, "file ends inside the XDATCAR header (truncated?)")
-        try:
-            scale = float(rows[0].split()[0])
-            cell = np.array([r.split()[:3] for r in rows[1:4]], dtype=float)
-        except (ValueError, IndexError):
-            raise self.error(k, start + 1, "malformed scale factor or lattice vectors") from None
-        if scale < 0:
-            cell *= (-scale / abs(np.linalg.det(cell))) ** (1.0 / 3.0)
-        else:
-            cell *= scale
+        scale = self._numbers(k, comment_line + 1, rows[0], "the scale factor")
+        if len(scale) != 1 or scale[0] == 0:
+            raise self.error(k, comment_line + 1, f"the scale factor must be one non-zero number, found {scale.tolist()}")
+        cell = np.zeros((3, 3))
+        for a in range(3):
+            vector = self._numbers(k, comment_line + 2 + a, rows[1 + a], "a lattice vector")
+            if len(vector) != 3:
+                raise self.error(k, comment_line + 2 + a, f"a lattice vector has 3 components, found {len(vector)}")
+            cell[a] = vector
+        volume = abs(np.linalg.det(cell))
+        if volume == 0:
+            raise self.error(k, comment_line + 2, f"the lattice vectors {cell.tolist()} span no volume")
+        factor = (-scale[0] / volume) ** (1.0 / 3.0) if scale[0] < 0 else scale[0]
         words = rows[4].split()
-        if all(w.isdigit() for w in words):  # VASP 4: no species line
-            counts_row, sym_row = rows[4], None
-            if not self.types:
-                raise MissingDataError(f"{self.path}: no species line; pass species=['Ge', 'Te', ...]")
+        if words and all(w.isdigit() for w in words):  # VASP 4: no species line
+            counts_line, counts_row, config = comment_line + 5, rows[4], rows[5]
+            missing = [t for t in range(1, len(words) + 1) if t not in self.types]
+            if missing:
+                raise MissingDataError(f"{self.path}: frame {k}: no species line and no element for types {missing}; "
+                                       "pass species=['Ge', 'Sb', 'Te'] in the order of the counts line")
             zs = [self.types[t] for t in range(1, len(words) + 1)]
-            lr_extra = None
         else:
-            sym_row, counts_row = rows[4], rows[5]
-            zs = list(species_numbers([re.sub(r"[^A-Za-z].*", "", w) for w in sym_row.decode().split()]))
-            lr_extra = True
-        try:
-            counts = [int(c) for c in counts_row.split()]
-        except ValueError:
-            raise self.error(k, start + 6, f"malformed atom counts {counts_row.strip()!r}") from None
+            counts_line, counts_row, config = comment_line + 6, rows[5], None
+            zs = [self._species(k, comment_line + 5, w.decode(errors="replace")) for w in words]
+        counts = counts_row.split()
+        if not counts or not all(c.isdigit() and int(c) > 0 for c in counts):
+            raise self.error(k, counts_line, f"atom counts must be positive integers, found "
+                             f"{counts_row.decode(errors='replace').strip()[:80]!r}")
         if len(counts) != len(zs):
-            raise self.error(k, start + 6, "species and count lines differ in length")
-        config = None if lr_extra else rows[5]
-        numbers = np.repeat(np.array(zs, dtype=np.int64), counts)
-        return (cell, numbers), config
+            raise self.error(k, counts_line, f"{len(counts)} atom counts for {len(zs)} species")
+        return (cell * factor, zs, [int(c) for c in counts], factor), config
+
+    def _species(self, k, lineno, word):
+        """Atomic number of a species-line entry (``Ge``, ``Ge_d``, ``Ge/1a2b``)."""
+        symbol = re.sub(r"[^A-Za-z].*", "", word)
+        if symbol.capitalize() == "X":
+            raise self.error(k, lineno, _DUMMY)
+        try:
+            return int(species_numbers([symbol])[0])
+        except UnknownSpeciesError:
+            raise self.error(k, lineno, f"unknown chemical species {word[:32]!r}") from None
+
+    @staticmethod
+    def _is_config(line):
+        return line.strip().decode(errors="replace").lower().startswith(("direct", "cartesian"))
 
     def _read_block(self, lr, k):
+        blank = lr.skip_blank()
         line = lr.readline()
-        while line and not line.strip():
-            line = lr.readline()
         if not line:
             return None
-        text = line.decode(errors="replace").strip()
-        low = text.lower()
-        if not (low.startswith("direct") or low.startswith("cartesian")) or self._header is None:
+        if blank:
+            raise self.error(k, blank, "blank line between frames (ASE stops reading there); remove it")
+        if self._header is None or not self._is_config(line):
             self._header, config = self._read_header(lr, k, lr.lineno)
             line = config if config is not None else lr.readline()
             if not line:
                 raise self.error(k, lr.lineno + 1, "file ends before the first configuration (truncated?)")
-            text = line.decode(errors="replace").strip()
-            low = text.lower()
-            if not (low.startswith("direct") or low.startswith("cartesian")):
-                raise self.error(k, lr.lineno, f"expected 'Direct configuration=', found {text[:80]!r}")
+            if not self._is_config(line):
+                found = line.strip().decode(errors="replace")[:80]
+                raise self.error(k, lr.lineno, f"expected 'Direct configuration=', found {found!r}")
         self._headers[k] = self._header
-        cell, numbers = self._header
-        n = len(numbers)
+        direct = line.strip().decode(errors="replace").lower().startswith("direct")
         first = lr.lineno + 1
-        lines = lr.readlines(n)
-        if len(lines) < n:
-            raise self.error(k, lr.lineno + 1, f"file ends after {len(lines)} of {n} coordinate lines (truncated?)")
-        return cell, numbers, low.startswith("direct"), first, lines
+        return self._header, direct, first, self._table_lines(lr, k, sum(self._header[2]))
 
     def _parse(self, block, k):
-        cell, numbers, direct, first, lines = block
-        tok = np.array([ln.split()[:3] for ln in lines], dtype=object)
-        if tok.shape != (len(lines), 3):
-            bad = next(i for i, ln in enumerate(lines) if len(ln.split()) < 3)
-            raise self.error(k, first + bad, "expected 3 coordinates")
-        coords = _as_float(tok, self, k, first, "coordinates")
-        positions = coords @ cell if direct else coords
+        (cell, zs, counts, factor), direct, first, (buf, starts) = block
+        coords, _ = _read_table(self, k, first, buf, starts, ["x", "y", "z"])
+        numbers = np.repeat(np.array(zs, dtype=np.int64), counts)  # after the rows are read: counts are real then
+        with np.errstate(invalid="ignore", over="ignore"):  # inf coordinates: NaN positions, warned about once
+            positions = coords @ cell if direct else coords * factor
         return Frame(positions, numbers, cell, np.ones(3, dtype=bool))
 
 
@@ -1385,10 +1618,14 @@ class _AseReader:
             if self.ase_format == "traj":
                 from ase.io.trajectory import Trajectory as AseTrajectory
 
-                return AseTrajectory(str(self.path))
-            return ase.io.read(str(self.path), index=":", format=self.ase_format)
+                frames = AseTrajectory(str(self.path))
+            else:
+                frames = ase.io.read(str(self.path), index=":", format=self.ase_format)
         except Exception as exc:  # ASE raises many types for corrupt files
             raise TrajectoryFormatError(f"{self.path}: cannot be read as {self.ase_format}: {exc}") from exc
+        if len(frames) == 0:
+            raise _no_frames(self.path)
+        return frames
 
     def offsets(self):
         return list(range(len(self._open())))

@@ -11,7 +11,7 @@ from conftest import extdata, random_atoms
 
 import gstorder
 from gstorder import Trajectory, read_frames
-from gstorder.errors import MissingDataError, TrajectoryFormatError, UnknownFormatError
+from gstorder.errors import GstorderWarning, MissingDataError, TrajectoryFormatError, UnknownFormatError
 from gstorder.frames import ASE_VELOCITY_TO_A_PER_PS
 
 
@@ -380,7 +380,8 @@ def test_lammps_numbers_equal_python_float_in_every_style(tmp_path, rng):
     rows += [f"{len(rows) + 1} 1 inf -nan Infinity 1e400 1e-400 -0", f"{len(rows) + 2} 1 .5 5. +3 -.5E-3 000123 0.1e23"]
     path = tmp_path / "numbers.lammpstrj"
     _table_dump(path, rows, ["id", "type", "x", "y", "z", "vx", "vy", "vz"])
-    frame = next(read_frames(path, species=["Ge"]))
+    with pytest.warns(GstorderWarning, match=r"frame 0: atom 400 has non-finite positions .*velocities .*1 atom in all"):
+        frame = next(read_frames(path, species=["Ge"]))
     expected = np.array([[float(t) for t in row.split()[2:]] for row in rows])
     got = np.hstack([frame.positions + frame.info["origin"], frame.velocities])
     np.testing.assert_array_equal(got, expected)  # bit for bit, NaN included
@@ -505,3 +506,214 @@ def test_lammps_dump_export_refuses_bad_columns_and_leaves_no_file(tmp_path, rng
     upper = Atoms("Ge", cell=[[2, 1, 0], [0, 3, 0], [0, 0, 4]], pbc=True)
     with pytest.raises(ValueError, match="lower-triangular cell"):
         write_lammps_dump(tmp_path / "out.lammpstrj", upper)
+
+
+# --------------------------------------------------------------------------- hardening: bad input is refused by name
+
+XDATCAR = "npt\n1.0\n5 0 0\n0 5 0\n0 0 5\nGe Te\n1 1\nDirect configuration= 1\n0 0 0\n0.5 0.5 0.5\n"
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("5 0 0\n", "5 1.0 0 0\n", "line 3: a lattice vector has 3 components, found 4"),
+    ("0 0 5\n", "0 0 five\n", "line 5: cannot read a lattice vector from '0 0 five'"),
+    ("1.0\n", "1.0 2.0\n", "line 2: the scale factor must be one non-zero number"),
+    ("1.0\n", "\x1c1.0\n", "line 2: cannot read the scale factor"),  # not whitespace to bytes.split (nor to ASE)
+    ("1 1\n", "1 x\n", "line 7: atom counts must be positive integers"),
+    ("1 1\n", "1 -1\n", "line 7: atom counts must be positive integers"),
+    ("1 1\n", "1 0\n", "line 7: atom counts must be positive integers"),
+    ("1 1\n", "1 1_0\n", "line 7: atom counts must be positive integers"),
+    ("1 1\n", "1 1 1\n", "line 7: 3 atom counts for 2 species"),
+    ("1 1\n", "1 99999999999999999999\n", "line 11: file ends after 2 of 100000000000000000000 atom lines"),
+    ("Ge Te\n", "Ge X\n", "line 6: dummy atoms 'X' have no element .* write their element in place of X"),
+    ("Ge Te\n", "Ge \xe9\n", "line 6: unknown chemical species '\ufffd'"),
+    ("0.5 0.5 0.5\n", "0.5 0.5 0.5 1\n", "line 10: expected 3 columns, found 4"),
+    ("0.5 0.5 0.5\n", "0.5 0.5\n", "line 10: expected 3 columns, found 2"),
+    ("0.5 0.5 0.5\n", "0.5 0.5 1_0\n", "line 10: cannot read z from '1_0'"),
+    ("0 0 5\n", "0 0 0\n", "line 3: the lattice vectors .* span no volume"),
+])
+def test_corrupt_xdatcar_headers_and_coordinates_name_the_line(tmp_path, old, new, message):
+    path = tmp_path / "XDATCAR"
+    path.write_bytes(XDATCAR.replace(old, new, 1).encode("latin-1"))
+    with pytest.raises(TrajectoryFormatError, match=f"XDATCAR: frame 0, {message}"):
+        list(read_frames(path))
+
+
+def test_xdatcar_vasp4_without_species_and_cartesian_configurations(tmp_path):
+    path = tmp_path / "XDATCAR"
+    path.write_text(XDATCAR.replace("Ge Te\n", ""))
+    with pytest.raises(MissingDataError, match=r"no species line and no element for types \[1, 2\]"):
+        list(read_frames(path))
+    assert next(read_frames(path, species=["Ge", "Te"])).numbers.tolist() == [32, 52]
+    path.write_text(XDATCAR.replace("1.0\n", "2.0\n").replace("Direct", "Cartesian"))
+    frame = next(read_frames(path))
+    np.testing.assert_allclose(frame.cell, np.eye(3) * 10)
+    np.testing.assert_allclose(frame.positions[1], [1, 1, 1])  # Cartesian coordinates scale like the lattice
+    assert len(Trajectory(path)) == 1
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("ITEM: TIMESTEP\n", "ITEM: TIMESTEx\n", "line 1: unknown item 'ITEM: TIMESTEx'"),
+    ("ITEM: TIMESTEP\n0\n", "", "line 1: no 'ITEM: TIMESTEP' in the frame header"),
+    ("ITEM: TIMESTEP\n0\n", "ITEM: TIMESTEP\n0x\n", "line 2: the timestep must be an integer, found '0x'"),
+    ("ITEM: TIMESTEP\n0\n", "ITEM: TIMESTEP\n1_0\n", "line 2: the timestep must be an integer"),
+    ("ITEM: TIMESTEP\n0\n", "ITEM: TIMESTEP\n--5\n", "line 2: the timestep must be an integer"),
+    ("ITEM: NUMBER OF ATOMS\n2\n", "ITEM: NUMBER OF ATOMS\n\x1c2\n", "line 4: the number of atoms must be an integer"),
+    ("ITEM: NUMBER OF ATOMS\n2\n", "ITEM: NUMBER OF ATOMS\n-1\n", "line 4: the number of atoms must be an integer ≥ 0"),
+    ("ITEM: NUMBER OF ATOMS\n2\n", "ITEM: NUMBER OF ATOMS\n1_0\n", "line 4: the number of atoms must be an integer"),
+    ("ix iy iz", "ix iy izz", "line 9: columns ix iy without iz: a vector needs all three"),
+    ("0 10\n0 10\n0 10\n", "0 10\n0 1_0\n0 10\n", "line 6: BOX BOUNDS rows must hold 2, 3 or 4 numbers"),
+    ("BOX BOUNDS pp pp pp", "BOX BOUNDS pp pp", "line 6: BOX BOUNDS labels 'pp pp': expected a boundary"),
+    ("0 10\n0 10\n0 10\n", "0 10\n0 10\n1e20 10\n", r"line 6: BOX BOUNDS give box lengths \[10.0, 10.0, -1e\+20\]"),
+    ("BOX BOUNDS pp pp pp", "BOX BOUNDS pp pp px", "line 6: BOX BOUNDS labels 'pp pp px'"),
+    ("ITEM: ATOMS", "ITEM: TIME\n1.0\nITEM: TIME\n2.0\nITEM: ATOMS", "line 11: a second 'ITEM: TIME'"),
+    ("ITEM: ATOMS", "ITEM: TIME\nnan\nITEM: ATOMS", "line 10: the time must be a finite number, found 'nan'"),
+])
+def test_corrupt_lammps_headers_are_errors_naming_the_line(tmp_path, old, new, message):
+    text = ("ITEM: TIMESTEP\n0\nITEM: NUMBER OF ATOMS\n2\nITEM: BOX BOUNDS pp pp pp\n0 10\n0 10\n0 10\n"
+            "ITEM: ATOMS id type x y z ix iy iz\n1 1 0 0 0 0 0 0\n2 1 1 1 1 0 0 1\n")
+    path = tmp_path / "run.lammpstrj"
+    path.write_text(text.replace(old, new, 1))
+    with pytest.raises(TrajectoryFormatError, match=f"run.lammpstrj: frame 0, {message}"):
+        list(read_frames(path, species=["Ge"]))
+    path.write_text(text)
+    assert next(read_frames(path, species=["Ge"])).arrays["image"].tolist() == [[0, 0, 0], [0, 0, 1]]
+
+
+@pytest.mark.parametrize("name, text", [("run.xyz", ""), ("run.xyz", "\n\n  \n"), ("run.lammpstrj", ""), ("XDATCAR", "\n"),
+                                        ("run.bin", "")])
+def test_files_without_frames_are_errors(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    for read in (lambda: list(read_frames(path)), lambda: len(Trajectory(path)), lambda: list(read_frames(path, index=5))):
+        with pytest.raises(TrajectoryFormatError, match=f"{name}: no frames"):
+            read()
+
+
+@pytest.mark.parametrize("name, frame, fmt", [("run.xyz", "2\nLattice=\"5 0 0 0 5 0 0 0 5\"\nGe 0 0 0\nTe 1 1 1\n", "extxyz"),
+                                               ("XDATCAR", XDATCAR, "vasp-xdatcar")])
+def test_blank_lines_end_the_file_and_frames_after_them_are_errors(tmp_path, name, frame, fmt):
+    path = tmp_path / name
+    path.write_text(frame + frame + "\n\n")
+    assert len(list(read_frames(path))) == len(Trajectory(path)) == 2 == len(aseio.read(path, ":", format=fmt))
+    path.write_text(frame + "\n" + frame)
+    assert len(aseio.read(path, ":", format=fmt)) == 1  # ASE stops at the blank line, silently
+    line = frame.count("\n") + 1
+    for read in (lambda: list(read_frames(path)), lambda: len(Trajectory(path))):
+        with pytest.raises(TrajectoryFormatError, match=f"frame 1, line {line}: blank line between frames"):
+            read()
+
+
+@pytest.mark.parametrize("name, text", [
+    ("run.xyz", b"2\nLattice=\"5 0 0 0 5 0 0 0 5\" \xff\xfe=\xe9\nGe 0 0 0\nTe\xff 1 1 1\n"),
+    ("run.xyz", b"2\ncomment\nGe 0 0 0\nTe 1 1 \xe9\n"),
+    ("run.xyz", b"2\ncomment\nGe 0 0 0\nTe 1 1 1\x00\n"),
+    ("run.xyz", b"\xff2\ncomment\nGe 0 0 0\nTe 1 1 1\n"),
+    ("run.lammpstrj", b"ITEM: TIMESTEP\n\xff\n"),
+    ("run.lammpstrj", b"ITEM: TIMESTEP\n0\nITEM: NUMBER OF ATOMS\n1\nITEM: BOX BOUNDS pp pp pp\n0 1\n0 1\n0 \xe91\n"
+                      b"ITEM: ATOMS id type x y z\n1 1 0 0 0\n"),
+    ("XDATCAR", XDATCAR.replace("Te\n", "T\xe9\n").encode("latin-1")),
+])
+def test_non_utf8_bytes_give_format_errors_not_unicode_errors(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_bytes(text)
+    with pytest.raises(TrajectoryFormatError, match=name):
+        list(read_frames(path, species=["Ge"]))
+
+
+def test_non_finite_positions_and_velocities_warn_naming_frame_and_atom(tmp_path):
+    head = "3\nLattice=\"5 0 0 0 5 0 0 0 5\" Properties=species:S:1:pos:R:3:vel:R:3\n"
+    good = head + "Ge 0 0 0 0 0 0\nTe 1 1 1 0 0 0\nTe 2 2 2 0 0 0\n"
+    bad = head + "Ge 0 0 0 0 0 0\nTe 1 1 1 nan 0 0\nTe 2 2 2 0 inf 0\n"
+    path = tmp_path / "run.xyz"
+    path.write_text(good + good + good + bad)
+    with pytest.warns(GstorderWarning, match=r"run.xyz: frame 3: atom 1 has non-finite velocities \(\[nan, 0.0, 0.0\]\); "
+                                             r"2 atoms in all") as record:
+        frames = list(read_frames(path))
+    assert len(record) == 1 and np.isnan(frames[3].velocities[1, 0])
+    path.write_text(good.replace("Ge 0 0 0", "Ge nan 0 0"))
+    with pytest.warns(GstorderWarning, match=r"frame 0: atom 0 has non-finite positions"):
+        Trajectory(path)[0]
+
+
+@pytest.mark.parametrize("text, pbc", [
+    ('2\nLattice="5 0 0 0 5 0 0 0 5" pbc="T" Properties=species:S:1:pos:R:3\nGe 0 0 0\nTe 1 1 1\n', [True] * 3),
+    ('2\nLattice="5 0 0 0 5 0 0 0 5" pbc=F Properties=species:S:1:pos:R:3\nGe 0 0 0\nTe 1 1 1\n', [False] * 3),
+    ('2\nLattice="5 0 0 0 5 0 0 0 5" properties=species:S:1:pos:R:3\nGe 0 0 0\nTe 1 1 1\n', [True] * 3),
+    ("2\ncell from VEC lines\nGe 0 0 0\nTe 1 1 1\nVEC1 5 0 0\nVEC2 0.5 5 0\nVEC3 0 0 5\n", [True] * 3),
+    ("2\nslab\nGe 0 0 0\nTe 1 1 1\nVEC1 5 0 0\nVEC2 0 5 0\n", [True, True, False]),
+    ('2\nLattice="5 0 0 0 5 0 0 0 5" pbc=[T, T, F] a = 1\nGe 0 0 0\nTe 1 1 1\n', [True, True, False]),
+    ('2\nLattice="5 0 0 0 5 0 0 0 5" [ pbc="T T F"\nGe 0 0 0\nTe 1 1 1\n', [True] * 3),  # '[' groups the rest: no pbc
+])
+def test_extxyz_corners_ase_reads_are_read_as_ase_reads_them(tmp_path, text, pbc):
+    path = tmp_path / "run.xyz"
+    path.write_text(text + text)
+    frames = list(read_frames(path))
+    images = aseio.read(path, ":", format="extxyz")
+    assert len(frames) == len(images) == len(Trajectory(path)) == 2
+    for frame, atoms in zip(frames, images):
+        assert frame.pbc.tolist() == atoms.pbc.tolist() == pbc
+        np.testing.assert_array_equal(frame.cell, atoms.cell.array)
+        np.testing.assert_array_equal(frame.positions, atoms.positions)
+        np.testing.assert_array_equal(frame.numbers, atoms.numbers)
+
+
+def test_extxyz_bad_pbc_vec_and_lattice_are_refused(tmp_path):
+    path = tmp_path / "run.xyz"
+    for comment, atoms_after, message in [
+        ('Lattice="5 0 0 0 5 0 0 0 5" pbc="T F"', "", r"line 2: pbc must be 1 or 3 flags \(T or F\)"),
+        ('Lattice="5 0 0 0 5 0 0 0 5" pbc="X Y Z"', "", "line 2: pbc must be 1 or 3 flags"),
+        ('Lattice="5 0 0 0 5 0 0 0 nan"', "", "line 2: Lattice holds non-finite numbers"),
+        ('Lattice="5 0 0 0 5 0 0 0 1_0"', "", "line 2: Lattice must hold 9 numbers"),
+        ("c", "VEC2 5 0 0\n", "line 4: expected 'VEC1 ax ay az'"),
+        ("c", "VEC1 5 0\n", "line 4: expected 'VEC1 ax ay az'"),
+        ("c", "VEC1 5 0 x\n", "line 4: cannot read a cell vector"),
+        ("Properties=species:S:1:pos:R:999999999", "", "line 3: Properties=.* declares 1000000000 columns"),
+    ]:
+        path.write_text(f"1\n{comment}\nGe 0 0 0\n{atoms_after}")
+        with pytest.raises(TrajectoryFormatError, match=f"frame 0, {message}"):
+            list(read_frames(path))
+
+
+def test_reader_arguments_are_checked_at_the_boundary(tmp_path, rng):
+    from gstorder.errors import ArgumentTypeError, InvalidArgumentError
+
+    path = tmp_path / "run.xyz"
+    aseio.write(path, md_frames(rng, n_frames=3, n_atoms=4))
+    for value in (0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(InvalidArgumentError, match="timestep_fs must be"):
+            Trajectory(path, timestep_fs=value)
+    with pytest.raises(ArgumentTypeError, match="timestep_fs must be a real number"):
+        list(read_frames(path, timestep_fs="2"))
+    with pytest.raises(InvalidArgumentError, match="units must be one of 'metal', 'real', got 'si'"):
+        list(read_frames(path, units="si"))
+    with pytest.raises(ArgumentTypeError, match="format must be a string"):
+        Trajectory(path, format=["extxyz"])
+    for species in (5, "GeTe"):
+        with pytest.raises(ArgumentTypeError, match="species must be a dict"):
+            Trajectory(path, species=species)
+    traj = Trajectory(path)
+    for index in ("1", 1.0, True, [0, 1]):
+        with pytest.raises(ArgumentTypeError, match="index must be an integer"):
+            list(read_frames(path, index=index))
+        with pytest.raises(ArgumentTypeError, match="index must be an integer"):
+            traj[index]
+    with pytest.raises(ArgumentTypeError, match="index.stop must be an integer"):
+        traj[0:2.5]
+    for index in (slice(0, 5, 0), slice(None, None, -1)):
+        with pytest.raises(InvalidArgumentError, match="index step must be positive"):
+            list(read_frames(path, index=index))
+    with pytest.raises(IndexError, match="frame 3 out of range for 3 frames"):
+        traj[3]
+    assert len(traj[np.int64(0) : np.int64(2)]) == 2 and traj[np.int32(-1)].info["frame_index"] == 2
+
+
+def test_frames_without_atoms_do_not_swallow_the_frames_after_them(tmp_path):
+    path = tmp_path / "run.xyz"
+    path.write_text("0\nempty\n0\nempty again\n1\nc\nGe 0 0 0\n")
+    assert [len(f) for f in read_frames(path)] == [0, 0, 1] and len(Trajectory(path)) == 3 == len(aseio.read(path, ":"))
+    path.write_bytes(b"0\n3")  # found by the fuzzer: an IndexError
+    assert [len(f) for f in read_frames(path)] == [0]
+    dump = tmp_path / "run.lammpstrj"
+    frame = "ITEM: TIMESTEP\n{}\nITEM: NUMBER OF ATOMS\n{}\nITEM: BOX BOUNDS pp pp pp\n0 5\n0 5\n0 5\nITEM: ATOMS id type x y z\n"
+    dump.write_text(frame.format(0, 0) + frame.format(1, 1) + "1 1 0 0 0\n")
+    assert [len(f) for f in read_frames(dump, species=["Ge"])] == [0, 1] and len(Trajectory(dump)) == 2

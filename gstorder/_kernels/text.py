@@ -77,8 +77,15 @@ def _is_space(c):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _is_blank(c):
+    """Whitespace as ``bytes.split()`` sees it (space, tab, newline, vertical tab, form feed, carriage return)."""
+    return c == 32 or 9 <= c <= 13
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _token_end(buf, pos, size):
-    while pos < size and buf[pos] > 32:
+    """End of the token at ``pos``: the next whitespace byte (control bytes such as NUL belong to the token)."""
+    while pos < size and not _is_blank(buf[pos]):
         pos += 1
     return pos
 
@@ -87,7 +94,7 @@ def _token_end(buf, pos, size):
 def _number(buf, a, size):
     """(kind, value, end) of the token starting at buf[a]: ``_FAST`` and its value, ``_DEFER`` or ``_BAD``.
 
-    One pass over the characters; the token ends at the first byte <= 32.
+    One pass over the characters; the token ends at the first whitespace byte.
     """
     i = a
     negative = False
@@ -129,7 +136,7 @@ def _number(buf, a, size):
             if i == e_start:
                 return _BAD, 0.0, _token_end(buf, i, size)
             exp10 += -e if e_negative else e
-        if i >= size or buf[i] <= 32:
+        if i >= size or _is_blank(buf[i]):
             if n_digits <= 18 and mantissa <= 9007199254740992 and -22 <= exp10 <= 22:
                 value = float(mantissa)
                 value = value * _POW10[exp10] if exp10 >= 0 else value / _POW10[-exp10]
