@@ -182,10 +182,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings as one line each on standard error (``gstorder: warning: ...``), without source lines."""
+    print(f"gstorder: warning: {_one_line(message)}", file=sys.stderr if file is None else file)
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser().parse_args(argv)
     args.argv = argv
+    with warnings.catch_warnings():
+        warnings.simplefilter("default", GstorderWarning)  # shown once per message, never raised
+        warnings.showwarning = _one_line_warning
+        return _run(args)
+
+
+def _run(args) -> int:
     try:
         if args.command == "analyze":
             return analyze_command(args)

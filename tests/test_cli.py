@@ -112,8 +112,8 @@ def test_every_failure_exits_2_with_one_line(argv, tmp_path, monkeypatch, capsys
         (tmp_path / name).write_bytes(data)
     argv = [str(EXAMPLE) if a == "EXAMPLE" else a for a in argv]
     assert cli.main(argv) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("gstorder: error: ") and err.count("\n") == 1 and "Traceback" not in err
+    lines = capsys.readouterr().err.splitlines()  # warnings first (one line each), then the one error line
+    assert lines[-1].startswith("gstorder: error: ") and all(line.startswith("gstorder: warning: ") for line in lines[:-1])
 
 
 def test_an_unexpected_exception_is_one_line_too(monkeypatch, capsys):

@@ -684,7 +684,7 @@ def test_reader_arguments_are_checked_at_the_boundary(tmp_path, rng):
             Trajectory(path, timestep_fs=value)
     with pytest.raises(ArgumentTypeError, match="timestep_fs must be a real number"):
         list(read_frames(path, timestep_fs="2"))
-    with pytest.raises(InvalidArgumentError, match="units must be one of 'metal', 'real', got 'si'"):
+    with pytest.raises(InvalidArgumentError, match="units='si'; choose one of 'metal', 'real'"):
         list(read_frames(path, units="si"))
     with pytest.raises(ArgumentTypeError, match="format must be a string"):
         Trajectory(path, format=["extxyz"])
