@@ -257,3 +257,26 @@ def test_cell_too_small_check_names_direction_and_fix():
     with pytest.raises(CellTooSmallError, match=r"direction 0: width 6.000 Å < 2\*cutoff=8.000 Å; use cutoff <= 3.000"):
         neighbors.require_cutoff_fits(atoms, 4.0)
     assert neighbors.max_cutoff_without_images(Atoms("Ge")) == np.inf
+
+
+def test_ases_own_neighbour_list_tests_pass_with_the_drop_in(monkeypatch):
+    """ASE's test_neighbor_kernel.py (shipped in its wheel) run against gstorder's neighbor_list: empty cells, dummy
+    atoms, per-atom cut-off arrays, small and tilted cells, self-interaction and shifts."""
+    import importlib.util
+    from pathlib import Path
+
+    import ase
+    import ase.neighborlist
+
+    path = Path(ase.__file__).parent / "test" / "neighbor" / "test_neighbor_kernel.py"
+    if not path.is_file():
+        pytest.skip(f"ASE's own tests are not installed ({path})")
+    monkeypatch.setattr(ase.neighborlist, "neighbor_list", neighbors.neighbor_list)
+    spec = importlib.util.spec_from_file_location("ase_test_neighbor_kernel", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # binds neighbor_list to the drop-in
+    assert module.neighbor_list is neighbors.neighbor_list
+    tests = [getattr(module, name) for name in dir(module) if name.startswith("test_")]
+    assert tests
+    for test in tests:
+        test()
