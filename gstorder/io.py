@@ -1193,6 +1193,12 @@ class _LammpsBinaryReader(_LammpsDumpReader):
                     yield frame
 
 
+def _non_negative(value: int) -> int:
+    if value < 0:
+        raise ValueError(f"a count, length or offset of {value} (corrupt header)")
+    return value
+
+
 class _NetcdfReader(_LammpsDumpReader):
     """AMBER-convention NetCDF trajectories (LAMMPS ``dump netcdf``, ASE, MDAnalysis, cpptraj) through netCDF4.
 
@@ -1212,12 +1218,47 @@ class _NetcdfReader(_LammpsDumpReader):
     def error(self, k, where, message):
         return TrajectoryFormatError(f"{self.path}: frame {k}: {message}")
 
+    def _check_classic_header(self):
+        """Parse a NetCDF-3 (CDF-1/CDF-2) header with SciPy's pure-Python reader before the C library sees it.
+
+        The netCDF C library can crash the process on a corrupt classic
+        header (a segfault no Python code can catch); SciPy raises instead.
+        NetCDF-4 (HDF5) and CDF-5 files go to netCDF4 directly.
+        """
+        with open(self.path, "rb") as fh:
+            magic = fh.read(4)
+        if magic not in (b"CDF\x01", b"CDF\x02"):
+            return
+        from scipy.io import netcdf_file
+
+        class Strict(netcdf_file):
+            """Counts, lengths and offsets of a classic header are never negative (SciPy would read them as empty)."""
+
+            def _unpack_int(self):
+                return _non_negative(super()._unpack_int())
+
+            def _unpack_int64(self):
+                return _non_negative(super()._unpack_int64())
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # SciPy warns about arrays still mapped at close
+                with Strict(self.path, "r", mmap=True) as nc:
+                    for var in nc.variables.values():
+                        var.data.shape  # noqa: B018 - maps each variable: its offsets must lie in the file
+                    names = set(nc.variables)
+        except Exception as exc:  # SciPy raises ValueError, TypeError, OverflowError, ... for corrupt headers
+            raise TrajectoryFormatError(f"{self.path}: corrupt NetCDF header ({type(exc).__name__}: {exc})") from None
+        if not names & set(self._POSITIONS):
+            raise TrajectoryFormatError(f"{self.path}: not an AMBER-convention trajectory (no coordinates variable)")
+
     def _open_dataset(self):
         if self.path.suffix.lower() in _DECOMPRESSORS:
             raise UnknownFormatError(f"{self.path}: compressed NetCDF is not read; decompress it first "
                                      "(NetCDF-4 files compress internally)")
         import netCDF4
 
+        self._check_classic_header()
         try:
             ds = netCDF4.Dataset(str(self.path), "r")
         except Exception as exc:  # netCDF4 raises OSError, UnicodeDecodeError, ... for corrupt headers
@@ -1228,6 +1269,14 @@ class _NetcdfReader(_LammpsDumpReader):
             raise TrajectoryFormatError(f"{self.path}: not an AMBER-convention trajectory (needs 'frame' and 'atom' "
                                         f"dimensions and a coordinates variable; missing {missing or 'coordinates'})")
         ds.set_auto_mask(False)
+        if ds.data_model.startswith("NETCDF3"):  # uncompressed: each frame's coordinates must fit in the file
+            name = next(v for v in self._POSITIONS if v in ds.variables)
+            n_atoms = ds.dimensions["atom"].size
+            need = n_atoms * 3 * ds.variables[name].dtype.itemsize
+            if need > os.path.getsize(self.path):
+                ds.close()
+                raise TrajectoryFormatError(f"{self.path}: the header declares {n_atoms} atoms, whose coordinates "
+                                            f"({need} bytes) the file cannot hold (truncated or corrupt)")
         return ds
 
     def offsets(self):
