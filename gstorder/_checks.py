@@ -28,7 +28,10 @@ def real(name: str, value, *, unit: str = "", low=None, high=None, low_open: boo
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.number)) or isinstance(value, np.complexfloating):
         raise ArgumentTypeError(f"{name} must be a real number{_in(unit)}, got {type(value).__name__} {value!r}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an int beyond double range
+        raise InvalidArgumentError(f"{name} is too large for a double{_in(unit)}: {str(value)[:20]}...") from None
     if np.isnan(value) or (np.isinf(value) and not allow_inf):
         raise InvalidArgumentError(f"{name} must be a finite number{_in(unit)}, got {value}")
     too_low = low is not None and (value <= low if low_open else value < low)
@@ -96,14 +99,13 @@ def flag(name: str, value) -> bool:
 
 def frame_index(name: str, value):
     """A frame selection: None, an integer (negative counts from the end) or a slice with a positive step."""
-    if value is None or isinstance(value, slice) and value.step is None:
+    if value is None:
         return value
     if isinstance(value, slice):
-        step = count(f"{name} step", value.step)
-        for part in (value.start, value.stop):
-            if part is not None:
-                count(f"{name} bound", part, minimum=-(2**62))
-        return slice(value.start, value.stop, step)
+        step = None if value.step is None else count(f"{name} step", value.step)
+        start, stop = (None if part is None else count(f"{name} bound", part, minimum=-(2**62))
+                       for part in (value.start, value.stop))
+        return slice(start, stop, step)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
         raise ArgumentTypeError(f"{name} must be an int or a slice of frames, got {type(value).__name__} {value!r}")
     return int(value)

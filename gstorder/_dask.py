@@ -17,7 +17,7 @@ import math
 import os
 
 from ._progress import Progress
-from .errors import EmptyFrameError
+from .errors import EmptyFrameError, InvalidArgumentError
 from .frames import Frame, as_frame
 from .parallel import threads
 from .pipeline import _sink, check_frame, frame_parts, frame_time, results, selected_positions
@@ -34,7 +34,7 @@ def local_client(workers: int):
         raise ImportError("running on several workers needs dask.distributed: pip install distributed") from exc
     workers = int(workers)
     if workers < 1:
-        raise ValueError(f"workers must be a positive integer, got {workers}")
+        raise InvalidArgumentError(f"workers must be a positive integer, got {workers}")
     with _main_not_rerun():
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                                silence_logs=40)
@@ -173,7 +173,7 @@ def run_on_dask(frames, analyses, *, client=None, workers=None, index=None, bloc
     if chunk_frames is None:
         chunk_frames = max(1, min(16, math.ceil(len(positions) / (4 * n_workers))))
     elif int(chunk_frames) < 1:
-        raise ValueError(f"chunk_frames must be a positive integer, got {chunk_frames}")
+        raise InvalidArgumentError(f"chunk_frames must be a positive integer, got {chunk_frames}")
     chunks = [positions[k : k + int(chunk_frames)] for k in range(0, len(positions), int(chunk_frames))]
     where = {k: n for n, k in enumerate(positions)}
     by_frame, times = [None] * len(positions), [None] * len(positions)

@@ -71,7 +71,8 @@ class SoapSettings:
     def dimension(self) -> int:
         """Length of one SOAP vector, (l_max + 1) K (K + 1) / 2 + 1 with K = n_species n_max."""
         if self.quippy_only:
-            raise InvalidArgumentError(f"the length of a SOAP vector with {dict(self.quippy_only)} is quippy's to say")
+            raise InvalidArgumentError(f"SOAP options {dict(self.quippy_only)} are computed by quippy alone: pass "
+                                       "backend='quippy'")
         k = len(self.species) * self.n_max
         return (self.l_max + 1) * k * (k + 1) // 2 + 1
 

@@ -7,7 +7,7 @@ import os
 import sys
 import warnings
 
-from . import __version__
+from . import __version__, _checks
 from .errors import GstorderError, GstorderWarning, InvalidArgumentError, MissingDataError
 from .io import FORMATS, Trajectory
 from .pipeline import selected_positions
@@ -27,7 +27,7 @@ def _index(text: str | None):
             raise ValueError
     except ValueError:
         raise InvalidArgumentError(f"--index {text!r}: expected N or start:stop:step with integers") from None
-    return slice(*parts)
+    return _checks.frame_index("--index", slice(*parts))
 
 
 def _species(text: str | None):
@@ -97,7 +97,7 @@ def _analyses(args) -> dict | str:
             chosen[name] = {}
     if args.all or not chosen:
         if chosen:
-            raise ValueError("--all runs every analysis; drop the single analysis flags")
+            raise InvalidArgumentError("--all runs every analysis; drop the single analysis flags")
         return "all"
     return chosen
 
@@ -106,9 +106,9 @@ def analyze_command(args, out=None) -> int:
     """``gstorder analyze``: run, write DIR/results.nc, figures and report.html, print the paths."""
     out = sys.stdout if out is None else out
     if args.scheduler and args.workers:
-        raise ValueError("give either --scheduler or --workers, not both")
+        raise InvalidArgumentError("give either --scheduler or --workers, not both")
     if args.workers is not None and args.workers < 1:
-        raise ValueError(f"--workers must be a positive integer, got {args.workers}")
+        raise InvalidArgumentError(f"--workers must be a positive integer, got {args.workers}")
     client = None
     if args.scheduler:
         from dask.distributed import Client
@@ -202,7 +202,7 @@ def _run(args) -> int:
         if args.command == "analyze":
             return analyze_command(args)
         report(args.trajectory, index=_index(args.index), format=args.format, species=_species(args.species),
-               bond_cutoff=args.bond_cutoff, reference=args.reference, timestep_fs=args.timestep_fs, groups=args.groups)
+               bond_cutoff=_checks.positive("--bond-cutoff", args.bond_cutoff, unit="Å"), reference=args.reference, timestep_fs=args.timestep_fs, groups=args.groups)
     except BrokenPipeError:  # e.g. piped into head
         sys.stderr.close()
     except KeyboardInterrupt:

@@ -103,7 +103,7 @@ def soap(frames, *, backend: str = "numba", index=None, block_size: int = SOAP_B
             ids = np.concatenate([i for i, _ in iter_soap(frame, s, backend=backend, block_size=block_size,
                                                           parallel=parallel, out=vectors)] or [np.zeros(0, np.int64)])
         if centre_ids is not None and not np.array_equal(ids, centre_ids):
-            raise ValueError(f"{frame.describe()} has other centre atoms than the first frame; call soap() per frame")
+            raise InconsistentFramesError(f"{frame.describe()} has other centre atoms than the first frame; call soap() per frame")
         centre_ids = ids
         rows.append(vectors)
         times.append(np.nan if frame.time is None else frame.time)
@@ -243,10 +243,10 @@ def _reference(structures_or_name, groups, backend, merge_tolerance, options) ->
             raise InvalidArgumentError(f"reference={structures_or_name!r}: not a named reference "
                                        f"({', '.join(_NAMED)}) nor an existing file")
         if options is not None and soap_settings(options, backend=backend) != ref.settings:
-            raise ValueError("soap options differ from those the reference was built with; rebuild it with "
+            raise InvalidArgumentError("soap options differ from those the reference was built with; rebuild it with "
                              "crystallinity.reference(structures, **soap) or drop them")
         if groups is not None and species_groups(groups) != ref.groups:
-            raise ValueError(f"groups={groups!r} differ from the reference's own {ref.groups}; rebuild it with these groups")
+            raise InvalidArgumentError(f"groups={groups!r} differ from the reference's own {ref.groups}; rebuild it with these groups")
         return ref
     settings = soap_settings(options, backend=backend)
     merge_tolerance = _checks.non_negative("merge_tolerance", merge_tolerance)
@@ -617,7 +617,7 @@ def antisites(frame, *, a: float | None = None, tolerance: float = 0.35) -> np.n
     frame = as_frame(frame)
     cell = frame.cell
     if np.abs(cell - np.diag(np.diag(cell))).max() > 1e-6 * max(np.abs(cell).max(), 1.0):
-        raise ValueError("antisites needs a rock-salt model in a cell aligned with the axes (an orthogonal box)")
+        raise InvalidArgumentError("antisites needs a rock-salt model in a cell aligned with the axes (an orthogonal box)")
     te = frame.numbers == 52
     cation = np.isin(frame.numbers, (32, 51))
     if not te.any() or not cation.any():
@@ -628,7 +628,7 @@ def antisites(frame, *, a: float | None = None, tolerance: float = 0.35) -> np.n
         shell = neighbors.build(frame, 3.7).distances  # the first shell of a GST rock-salt (second shell >= 4.1 Å)
         a = 2.0 * float(np.median(shell)) if len(shell) else np.nan
     if not (np.isfinite(a) and a > 0):
-        raise ValueError(f"a must be a positive lattice constant in Å, got {a}")
+        raise InvalidArgumentError(f"a must be a positive lattice constant in Å, got {a}")
     # a periodic rock-salt supercell holds a whole number of half lattice constants per axis: take them from the cell
     lengths = np.diag(cell)
     h = np.where(frame.pbc & (lengths > 0), lengths / np.maximum(np.round(lengths / (a / 2.0)), 1), a / 2.0)
@@ -708,7 +708,7 @@ def calibrate(crystal, amorphous, *, bins: int = 200, smooth_bins: float = 2.0, 
     smooth_bins = _checks.non_negative("smooth_bins", smooth_bins)
     kc, ka = (_kbar_values(x, kbar_options) for x in (crystal, amorphous))
     if np.median(ka) >= np.median(kc):
-        raise ValueError(f"the amorphous sample's median k̄ ({np.median(ka):.4f}) is not below the crystal's "
+        raise InvalidArgumentError(f"the amorphous sample's median k̄ ({np.median(ka):.4f}) is not below the crystal's "
                          f"({np.median(kc):.4f}); check the samples and the reference")
     lo, hi = min(kc.min(), ka.min()), max(kc.max(), ka.max())
     edges = np.linspace(lo, hi, bins + 1)
@@ -754,11 +754,11 @@ def write_extxyz(path, frames, result: xr.Dataset, *, columns=("kbar", "k")) -> 
                                    f"{[v for v in result.data_vars if result[v].dims == ('frame', 'atom')]}")
     frames = list(iter_frames(frames))
     if len(frames) != result.sizes["frame"]:
-        raise ValueError(f"{len(frames)} frames but the result has {result.sizes['frame']}")
+        raise InvalidArgumentError(f"{len(frames)} frames but the result has {result.sizes['frame']}")
     images = []
     for f, frame in enumerate(frames):
         if len(frame) != result.sizes["atom"]:
-            raise ValueError(f"{frame.describe()} has {len(frame)} atoms, the result {result.sizes['atom']}")
+            raise InvalidArgumentError(f"{frame.describe()} has {len(frame)} atoms, the result {result.sizes['atom']}")
         atoms = frame.to_atoms()
         for c in columns:
             atoms.new_array(c, np.asarray(result[c][f], dtype=float))

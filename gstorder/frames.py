@@ -84,21 +84,21 @@ class Frame:
         self.cell = np.array(self.cell, dtype=np.float64).reshape(3, 3)
         self.pbc = np.array(np.broadcast_to(self.pbc, (3,)), dtype=bool)
         if len(self.numbers) != n:
-            raise ValueError(f"numbers has {len(self.numbers)} entries but positions has {n} atoms")
+            raise InvalidArgumentError(f"numbers has {len(self.numbers)} entries but positions has {n} atoms")
         bad = (self.numbers < 0) | (self.numbers >= len(chemical_symbols))
         if bad.any():
             raise UnknownSpeciesError(f"atomic number {self.numbers[bad][0]} is not a chemical element (nor 0, a dummy atom)")
         if self.velocities is not None:
             self.velocities = np.ascontiguousarray(self.velocities, dtype=np.float64)
             if self.velocities.shape != (n, 3):
-                raise ValueError(f"velocities must have shape ({n}, 3), got {self.velocities.shape}")
+                raise InvalidArgumentError(f"velocities must have shape ({n}, 3), got {self.velocities.shape}")
         if self.masses is not None:
             self.masses = np.ascontiguousarray(self.masses, dtype=np.float64).reshape(-1)
             if len(self.masses) != n:
-                raise ValueError(f"masses has {len(self.masses)} entries for {n} atoms")
+                raise InvalidArgumentError(f"masses has {len(self.masses)} entries for {n} atoms")
         for key, value in self.arrays.items():
             if len(value) != n:
-                raise ValueError(f"per-atom array {key!r} has {len(value)} rows for {n} atoms")
+                raise InvalidArgumentError(f"per-atom array {key!r} has {len(value)} rows for {n} atoms")
         if self.pbc.any():
             periodic_cell = self.cell[self.pbc]
             if np.any(np.linalg.norm(periodic_cell, axis=1) == 0.0):
@@ -350,7 +350,7 @@ def axis_coordinates(frame: Frame, axis: int, *, what: str) -> tuple[np.ndarray,
         period = float(abs(cell[along[0], axis]))
         return coords - period * np.floor(coords / period), 0.0, period, True
     if frame.pbc[along].any():
-        raise ValueError(
+        raise InvalidArgumentError(
             f"{what}: cell vectors {along.tolist()} all have components along {'xyz'[axis]} and some are periodic, so "
             f"{'xyz'[axis]} has no single period; use an orthogonal cell (or, for z, a LAMMPS-style cell with a and b "
             "in the xy plane)"

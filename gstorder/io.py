@@ -38,8 +38,8 @@ from ase.data import atomic_numbers
 from ._kernels.text import (BAD_NUMBER, OK, TOKEN_WIDTH, deferred_tokens, first_non_integer, format_rows, line_end,
                             newlines, parse_table)
 from ._checks import choice, positive
-from .errors import (ArgumentTypeError, GstorderWarning, InvalidArgumentError, MissingDataError, TrajectoryFormatError,
-                     UnknownFormatError, UnknownSpeciesError)
+from .errors import (ArgumentTypeError, GstorderWarning, InconsistentFramesError, InvalidArgumentError,
+                     MissingDataError, TrajectoryFormatError, UnknownFormatError, UnknownSpeciesError)
 from .frames import ASE_VELOCITY_TO_A_PER_PS, Frame, as_frame, species_numbers
 from .parallel import n_tasks
 
@@ -1093,6 +1093,9 @@ class _LammpsBinaryReader(_LammpsDumpReader):
             return struct.unpack(order + fmt, self._read(fh, struct.calcsize(order + fmt), k, "frame header"))
 
         revision, step, natoms, triclinic = unpack("iqqi")
+        if triclinic not in (0, 1):  # LAMMPS's general triclinic flag (2) has another box layout
+            raise self.error(k, where, f"box flag {triclinic}: general-triclinic binary dumps are not read; write "
+                             "the dump with 'dump_modify triclinic/general no' or as text")
         boundary = unpack("6i")
         box = np.array(unpack("9d" if triclinic else "6d"))
         (size_one,) = unpack("i")
@@ -1455,7 +1458,7 @@ def write_lammps_dump(path, frames, columns=None, *, step=None) -> None:
 
     frames = list(iter_frames(frames))
     if not frames:
-        raise ValueError("no frames to write")
+        raise InvalidArgumentError("no frames to write")
     if columns is None:
         columns = {}
     elif hasattr(columns, "data_vars"):  # an xarray Dataset: its per-atom variables
@@ -1463,18 +1466,18 @@ def write_lammps_dump(path, frames, columns=None, *, step=None) -> None:
     table = {}
     for name, values in dict(columns).items():
         if not re.fullmatch(r"[A-Za-z_][\w\[\]]*", str(name)) or name in ("id", "type", "element", "x", "y", "z", "vx", "vy", "vz"):
-            raise ValueError(f"column name {name!r} is not a free LAMMPS dump column name")
+            raise InvalidArgumentError(f"column name {name!r} is not a free LAMMPS dump column name")
         values = np.asarray(values)
         if values.dtype.kind not in "biuf":
-            raise TypeError(f"column {name!r} must hold numbers or booleans, not {values.dtype}")
+            raise ArgumentTypeError(f"column {name!r} must hold numbers or booleans, not {values.dtype}")
         if values.ndim == 1 and len(values) == len(frames[0]):
             values = np.broadcast_to(values, (len(frames), len(frames[0])))
         if values.shape != (len(frames), len(frames[0])):
-            raise ValueError(f"column {name!r} has shape {values.shape}; expected ({len(frames)}, {len(frames[0])}) "
+            raise InvalidArgumentError(f"column {name!r} has shape {values.shape}; expected ({len(frames)}, {len(frames[0])}) "
                              "(frames, atoms) or (atoms,)")
         table[name] = values.astype(float)
     if step is not None and len(step) != len(frames):
-        raise ValueError(f"{len(step)} steps for {len(frames)} frames")
+        raise InvalidArgumentError(f"{len(step)} steps for {len(frames)} frames")
     species = np.unique(np.concatenate([f.numbers for f in frames]))
     from ase.data import chemical_symbols
 
@@ -1490,10 +1493,10 @@ def write_lammps_dump(path, frames, columns=None, *, step=None) -> None:
     def write(fh):
         for k, frame in enumerate(frames):
             if len(frame) != len(frames[0]):
-                raise ValueError(f"{frame.describe()} has {len(frame)} atoms, the first frame {len(frames[0])}")
+                raise InconsistentFramesError(f"{frame.describe()} has {len(frame)} atoms, the first frame {len(frames[0])}")
             a, b, c = frame.cell
             if np.any(np.abs([a[1], a[2], b[2]]) > 1e-12 * max(1.0, np.abs(frame.cell).max())):
-                raise ValueError(f"{frame.describe()}: LAMMPS needs a lower-triangular cell (a along x, b in the xy "
+                raise InvalidArgumentError(f"{frame.describe()}: LAMMPS needs a lower-triangular cell (a along x, b in the xy "
                                  "plane); rotate it first (ase.Atoms.set_cell(..., scale_atoms=True) on cellpar)")
             xy, xz, yz = float(b[0]), float(c[0]), float(c[1])
             hx, hy, hz = float(a[0]), float(b[1]), float(c[2])
@@ -1510,7 +1513,7 @@ def write_lammps_dump(path, frames, columns=None, *, step=None) -> None:
                              + [v[k][:, None] for v in table.values()])
             finite = body[np.isfinite(body)]
             if finite.size and np.abs(finite).max() >= 1e12:
-                raise ValueError(f"{frame.describe()}: values of 1e12 or more do not fit the dump's fixed-point columns")
+                raise InvalidArgumentError(f"{frame.describe()}: values of 1e12 or more do not fit the dump's fixed-point columns")
             ints = np.column_stack([np.arange(1, len(frame) + 1), np.searchsorted(species, frame.numbers) + 1])
             out = np.empty(len(frame) * (48 + 22 * body.shape[1]), np.uint8)
             size = format_rows(ints.astype(np.int64), letters[frame.numbers], lengths[frame.numbers],

@@ -254,7 +254,7 @@ class TrackLayers(Analysis):
         kbar, f = self.kbar, self.count
         if kbar is not None:
             if f >= kbar.kbar.sizes["frame"] or kbar.kbar.sizes["atom"] != len(frame):
-                raise ValueError(f"kbar= covers {kbar.kbar.sizes['frame']} frames of {kbar.kbar.sizes['atom']} atoms, but "
+                raise InvalidArgumentError(f"kbar= covers {kbar.kbar.sizes['frame']} frames of {kbar.kbar.sizes['atom']} atoms, but "
                                  f"track_layers reached frame {f} of {len(frame)} atoms; compute both over the same frames")
             row.append(np.bincount(owner, np.asarray(kbar.kbar.isel(frame=f)), n_layers) / members)
         self.count += 1
@@ -263,7 +263,7 @@ class TrackLayers(Analysis):
     def result(self, parts, times) -> xr.Dataset:
         rows, kbar, home = [p.data for p in parts], self.kbar, self.home
         if kbar is not None and kbar.kbar.sizes["frame"] != len(rows):
-            raise ValueError(f"kbar= covers {kbar.kbar.sizes['frame']} frames but track_layers read {len(rows)}; "
+            raise InvalidArgumentError(f"kbar= covers {kbar.kbar.sizes['frame']} frames but track_layers read {len(rows)}; "
                              "compute both over the same frames (same index=)")
         stack = [np.array([r[c] for r in rows]) for c in range(len(rows[0]))]
         molten = stack[2] < self.retained_threshold

@@ -102,7 +102,7 @@ class NeighborList:
         """Keep the pairs where ``mask`` is true (centres are kept)."""
         mask = np.asarray(mask, dtype=bool)
         if mask.shape != self.i.shape:
-            raise ValueError(f"mask must have shape {self.i.shape}, got {mask.shape}")
+            raise InvalidArgumentError(f"mask must have shape {self.i.shape}, got {mask.shape}")
         keep = np.add.reduceat(np.append(mask, False).astype(np.int64), self.offsets[:-1]) if len(self.centers) else np.zeros(0, np.int64)
         keep[np.diff(self.offsets) == 0] = 0
         offsets = np.zeros(len(self.centers) + 1, dtype=np.int64)
@@ -116,7 +116,7 @@ class NeighborList:
         """The sub-list of the centres where ``keep`` (boolean, shape (n_centers,)) is true, with all their pairs."""
         keep = np.asarray(keep, dtype=bool)
         if keep.shape != self.centers.shape:
-            raise ValueError(f"keep must have shape {self.centers.shape}, got {keep.shape}")
+            raise InvalidArgumentError(f"keep must have shape {self.centers.shape}, got {keep.shape}")
         counts = self.coordination[keep]
         offsets = np.zeros(len(counts) + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])

@@ -28,7 +28,7 @@ from ase import Atoms
 
 from . import _checks, neighbors
 from ._progress import progress
-from .errors import EmptyFrameError, InconsistentFramesError, InvalidArgumentError
+from .errors import ArgumentTypeError, EmptyFrameError, InconsistentFramesError, InvalidArgumentError
 from .frames import Frame, iter_frames, species_numbers
 from .parallel import DEFAULT_BLOCK_SIZE
 
@@ -171,9 +171,9 @@ class FrameNeighbours:
     def __init__(self, frame: Frame, needs, *, block_size: int = DEFAULT_BLOCK_SIZE, parallel=None):
         needs = tuple(dict.fromkeys(needs))
         if not needs:
-            raise ValueError("FrameNeighbours needs at least one Need")
+            raise InvalidArgumentError("FrameNeighbours needs at least one Need")
         if block_size < 1:
-            raise ValueError(f"block_size must be positive, got {block_size}")
+            raise InvalidArgumentError(f"block_size must be positive, got {block_size}")
         self.frame, self.needs, self.block_size, self.parallel = frame, needs, int(block_size), parallel
         self._masks = {n: _centre_mask(frame, n.centres) for n in needs if n.centres is not None}
         if len(self._masks) < len(needs):
@@ -370,13 +370,13 @@ def check_frame(frame: Frame, first, analyses, same_composition: bool) -> None:
 def _check_analyses(analyses) -> list:
     analyses = list(analyses)
     if not analyses:
-        raise ValueError("no analyses given")
+        raise InvalidArgumentError("no analyses given")
     names = [a.name for a in analyses]
     for a in analyses:
         if not isinstance(a, Analysis):
-            raise TypeError(f"expected gstorder Analysis objects, got {type(a).__name__}")
+            raise ArgumentTypeError(f"expected gstorder Analysis objects, got {type(a).__name__}")
     if len(set(names)) != len(names):
-        raise ValueError(f"analysis names must be distinct, got {names}")
+        raise InvalidArgumentError(f"analysis names must be distinct, got {names}")
     return analyses
 
 
@@ -413,7 +413,7 @@ def selected_positions(n: int, index) -> list[int]:
         return list(range(n))
     if isinstance(index, slice):
         if index.step is not None and index.step <= 0:
-            raise ValueError(f"index step must be positive, got {index.step}")
+            raise InvalidArgumentError(f"index step must be positive, got {index.step}")
         return list(range(n)[index])
     k = int(index)
     if not -n <= k < n:

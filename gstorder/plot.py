@@ -91,7 +91,7 @@ def bond_motifs(results, *, ax=None, labels=None):
     results = [results] if hasattr(results, "data_vars") else list(results)
     labels = [None] * len(results) if labels is None else list(labels)
     if len(labels) != len(results):
-        raise ValueError(f"{len(labels)} labels for {len(results)} results")
+        raise InvalidArgumentError(f"{len(labels)} labels for {len(results)} results")
 
     def rows(ds):
         groups = ds.attrs.get("groups", {"cations": ["Ge", "Sb"], "anions": ["Te"]})
@@ -171,7 +171,7 @@ def _runs(results, labels):
     results = [results] if hasattr(results, "data_vars") else list(results)
     labels = [None] * len(results) if labels is None else list(labels)
     if len(labels) != len(results):
-        raise ValueError(f"{len(labels)} labels for {len(results)} results")
+        raise InvalidArgumentError(f"{len(labels)} labels for {len(results)} results")
     return results, labels
 
 
@@ -268,7 +268,7 @@ def kbar_slice(frame, ds, *, ax=None, frame_index: int = -1, axis: str = "y", ce
     if antisites is not None:
         antisites = np.asarray(antisites, dtype=bool)
         if antisites.shape != (len(frame),):
-            raise ValueError(f"antisites must be a boolean mask of the {len(frame)} atoms, got shape {antisites.shape}")
+            raise InvalidArgumentError(f"antisites must be a boolean mask of the {len(frame)} atoms, got shape {antisites.shape}")
         black = sel & antisites
         sel = sel & ~antisites
     order = np.argsort(pos[sel, a])
@@ -322,7 +322,7 @@ def temperature_movie(ds, path, *, fps: int = 5, vmin: float | None = 300.0, vma
     path = os.fspath(path)
     suffix = os.path.splitext(path)[1].lower()
     if suffix not in (".gif", ".mp4"):
-        raise ValueError(f"movie path must end in .gif or .mp4, got {path!r}")
+        raise InvalidArgumentError(f"movie path must end in .gif or .mp4, got {path!r}")
     vmax = float(np.nanmax(ds.temperature)) if vmax is None else vmax
     fig, ax = plt.subplots(figsize=(5, 3.5), layout="constrained")
     temperature_map(ds, frame=0, ax=ax, vmin=vmin, vmax=vmax)
@@ -372,7 +372,7 @@ def z_evolution(z, *, ax=None, stride: int = 1, size: float = 1.0, panels: bool 
             ax = ax[0]
         axes = np.atleast_1d(ax)
         if len(axes) != len(species):
-            raise ValueError(f"panels=True needs one Axes per species ({species}), got {len(axes)}")
+            raise InvalidArgumentError(f"panels=True needs one Axes per species ({species}), got {len(axes)}")
     else:
         axes = [_axes(ax)] * len(species)
     for s, a in zip(species, axes):
@@ -407,11 +407,11 @@ def kbar_temperature(results, temperatures, *, ax=None, labels=None, species=Non
     results, labels = _runs(results, labels)
     temperatures = [temperatures] if np.ndim(temperatures[0]) == 0 else list(temperatures)
     if len(temperatures) != len(results):
-        raise ValueError(f"{len(temperatures)} temperature series for {len(results)} results")
+        raise InvalidArgumentError(f"{len(temperatures)} temperature series for {len(results)} results")
     for ds, label, temps in zip(results, labels, temperatures):
         y = ds.kbar_mean if species is None else ds.kbar_species.sel(species=species)
         if len(temps) != y.sizes["frame"]:
-            raise ValueError(f"{len(temps)} temperatures for {y.sizes['frame']} frames")
+            raise InvalidArgumentError(f"{len(temps)} temperatures for {y.sizes['frame']} frames")
         ax.plot(np.asarray(temps, dtype=float), y.values, marker="o", ms=3, label=label)
     ax.set_xlabel("temperature (K)")
     ax.set_ylabel("k̄" + (f" ({species})" if species else ""))
@@ -427,7 +427,7 @@ def layer_kbar(track, *, ax=None, colorbar: bool = True):
     ``track`` is :func:`gstorder.layers.track_layers` run with ``kbar=``.
     """
     if "kbar" not in track:
-        raise ValueError("track has no per-layer k̄: run layers.track_layers(..., kbar=crystallinity.kbar(...))")
+        raise InvalidArgumentError("track has no per-layer k̄: run layers.track_layers(..., kbar=crystallinity.kbar(...))")
     ax = _axes(ax)
     timed = np.isfinite(track.time.values).all()
     t = track.time.values if timed else track.frame.values
@@ -618,7 +618,7 @@ def movie(frames, path, *, color_by="species", values=None, fps: float = 5.0, sh
             frame_values = None
             if values is not None:
                 if f >= len(values):
-                    raise ValueError(f"values hold {len(values)} frames; the trajectory has more")
+                    raise InvalidArgumentError(f"values hold {len(values)} frames; the trajectory has more")
                 frame_values = values[f]
             png = os.path.join(folder, f"{f:06d}.png")
             renderer = snapshot(frame, png, color_by=color_by, values=frame_values, **snapshot_options)

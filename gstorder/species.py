@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from ase.data import chemical_symbols
 
-from .errors import UnknownSpeciesError
+from .errors import InvalidArgumentError, UnknownSpeciesError
 from .frames import Frame, species_numbers
 
 __all__ = ["frame_species", "species_mask", "GROUPS", "species_groups"]
@@ -77,8 +77,8 @@ def species_groups(groups) -> dict[str, tuple]:
         species_numbers(members)  # unknown symbols raise UnknownSpeciesError
         for s in members:
             if s in seen:
-                raise ValueError(f"species {s!r} is in two groups ({seen[s]!r} and {g!r})")
+                raise InvalidArgumentError(f"species {s!r} is in two groups ({seen[s]!r} and {g!r})")
             seen[s] = g
     if not table:
-        raise ValueError("groups must name at least one group, e.g. ('cations', 'anions')")
+        raise InvalidArgumentError("groups must name at least one group, e.g. ('cations', 'anions')")
     return table

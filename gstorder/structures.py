@@ -234,14 +234,14 @@ def rocksalt(composition: str, size=(3, 3, 3), *, a: float | None = None, seed=N
     """
     ge, sb, te = _gst_amounts(composition)
     if ge + sb > te + 1e-12:
-        raise ValueError(f"{composition!r} has more cations than anions; it does not fit a rock-salt lattice with Te on the anion sites")
+        raise InvalidArgumentError(f"{composition!r} has more cations than anions; it does not fit a rock-salt lattice with Te on the anion sites")
     antisite_fraction = _checks.real("antisite_fraction", antisite_fraction, low=0.0, high=1.0)
     n1, n2, n3 = _size(size)
     cells = n1 * n2 * n3
     sites = 4 * cells
     n_ge, n_sb = _exact_count(sites * ge / te), _exact_count(sites * sb / te)
     if n_ge is None or n_sb is None:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"a {n1}x{n2}x{n3} rock-salt supercell ({sites} cation sites) cannot hold {composition} exactly; "
             f"n1*n2*n3 must be a multiple of {_cells_needed(ge, sb, te)}, e.g. size={_suggest(_cells_needed(ge, sb, te))}"
         )
@@ -286,7 +286,7 @@ def _cells_needed(ge: float, sb: float, te: float) -> int:
     for cells in range(1, 100001):
         if _exact_count(4 * cells * ge / te) is not None and _exact_count(4 * cells * sb / te) is not None:
             return cells
-    raise ValueError("composition needs more than 100,000 cells to be exact")
+    raise InvalidArgumentError("composition needs more than 100,000 cells to be exact")
 
 
 def _suggest(cells: int) -> str:
@@ -349,14 +349,14 @@ def trigonal(composition: str, size=(1, 1, 1), *, orthogonal: bool = False, func
     if name not in _BASIS:
         raise UnknownSpeciesError(f"no trigonal phase {composition!r}; choose one of GeTe, {', '.join(TRIGONAL_PHASES[1:])}")
     if functional not in _LATTICE:
-        raise ValueError(f"functional={functional!r}; choose one of {', '.join(_LATTICE)}")
+        raise InvalidArgumentError(f"functional={functional!r}; choose one of {', '.join(_LATTICE)}")
     if name not in _LATTICE[functional] and (a is None or c is None):
-        raise ValueError(f"no {functional} lattice parameters for {name}; pass a= and c=")
+        raise InvalidArgumentError(f"no {functional} lattice parameters for {name}; pass a= and c=")
     a0, c0 = _LATTICE[functional].get(name, (None, None))
     a = a0 if a is None else float(a)
     c = c0 if c is None else float(c)
     if a <= 0 or c <= 0:
-        raise ValueError(f"lattice parameters must be positive, got a={a}, c={c}")
+        raise InvalidArgumentError(f"lattice parameters must be positive, got a={a}, c={c}")
     symbols, basis, spacegroup = _BASIS[name]
     cell = crystal(symbols, basis, spacegroup=spacegroup, cellpar=[a, a, c, 90, 90, 120], primitive_cell=False)
     cell.set_scaled_positions(_gap_at_origin(cell))

@@ -31,7 +31,7 @@ from ._labels import attrs_of
 from .altbc import ALTBC
 from .crystallinity import KBar
 from .dynamics import MSD, Density
-from .errors import GstorderError, InvalidArgumentError, MissingDataError
+from .errors import ArgumentTypeError, GstorderError, InvalidArgumentError, MissingDataError
 from .frames import Frame, as_frame
 from .io import Trajectory
 from .layers import TrackLayers, ZProfile, find_layers
@@ -111,13 +111,13 @@ def _requested(analyses) -> dict:
             elif isinstance(item, str):
                 table[item] = {}
             else:
-                raise TypeError(f"analyses are names ({', '.join(ANALYSES)}), Analysis objects or a dict name -> options, "
+                raise ArgumentTypeError(f"analyses are names ({', '.join(ANALYSES)}), Analysis objects or a dict name -> options, "
                                 f"got {item!r}")
     unknown = [k for k in table if isinstance(k, str) and k not in ANALYSES]
     if unknown:
         raise InvalidArgumentError(f"unknown analysis {unknown[0]!r}; choose from {', '.join(ANALYSES)} or 'all'")
     if not table:
-        raise ValueError("no analyses requested")
+        raise InvalidArgumentError("no analyses requested")
     return table
 
 
@@ -189,7 +189,7 @@ def analyze(source, analyses="all", *, index=None, format=None, species=None, ti
     if out is not None:
         return analyze_into(out, source, analyses, per_atom=per_atom, **options)[0]
     if per_atom is True:
-        raise ValueError("per_atom=True writes atoms.nc into the out= folder; pass out= or a file path")
+        raise InvalidArgumentError("per_atom=True writes atoms.nc into the out= folder; pass out= or a file path")
     return _analyze(source, analyses, per_atom=per_atom, **options)
 
 

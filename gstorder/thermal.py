@@ -24,7 +24,7 @@ from .parallel import n_tasks
 from .pipeline import Analysis, Part, analysis_frames, run
 from ._kernels.thermal import binned_sums
 from . import _checks
-from .errors import ArgumentTypeError, GstorderWarning, InvalidArgumentError
+from .errors import ArgumentTypeError, GstorderWarning, InconsistentFramesError, InvalidArgumentError
 
 __all__ = ["temperature_map", "radial_temperature", "atom_temperatures", "kinetic_energies", "KB_EV", "EV_PER_AMU_A2_PS2"]
 
@@ -91,7 +91,7 @@ def atom_temperatures(frames, *, exclude="fixed", com="frame", index=None, show_
         t = 2.0 * ke / (3.0 * KB_EV)
         t[~counted] = np.nan
         if rows and len(t) != len(rows[0]):
-            raise ValueError(f"{frame.describe()} has {len(t)} atoms, the first frame {len(rows[0])}")
+            raise InconsistentFramesError(f"{frame.describe()} has {len(t)} atoms, the first frame {len(rows[0])}")
         rows.append(t)
         times.append(np.nan if frame.time is None else frame.time)
     return xr.DataArray(np.array(rows), dims=("frame", "atom"),
@@ -328,6 +328,8 @@ def _mask(frame, spec, name, *, default_fixed=False) -> np.ndarray:
             return ~np.asarray(frame.arrays["move_mask"], dtype=bool).reshape(n)
         return _frozen(frame)
     spec = np.asarray(spec)
+    if spec.size == 0:  # an empty selection: nobody
+        return np.zeros(n, dtype=bool)
     if spec.dtype == bool:
         if spec.shape != (n,):
             raise InvalidArgumentError(f"{name} mask must have shape ({n},), got {spec.shape}")
@@ -356,9 +358,10 @@ def _frozen(frame) -> np.ndarray:
         return np.zeros(len(frame), dtype=bool)
     frozen = (v == 0.0).all(axis=1)
     if frozen.any() and not frozen.all():
-        warnings.warn(f"{frame.describe()}: no 'fixed' array; exclude='fixed' leaves out the {int(frozen.sum())} atoms "
-                      "with exactly zero velocity (pass read_frames(..., groups='groups.lmp') to name the fixed atoms, "
-                      "or exclude=None to count them)", GstorderWarning, stacklevel=4)
+        # the same words for every frame, so that Python shows it once, not once per frame of a long run
+        warnings.warn(f"{frame.info.get('file', 'frames')}: no 'fixed' array; exclude='fixed' leaves out the "
+                      f"{int(frozen.sum())} atoms with exactly zero velocity (pass read_frames(..., groups='groups.lmp') "
+                      "to name the fixed atoms, or exclude=None to count them)", GstorderWarning, stacklevel=2)
         return frozen
     return np.zeros(len(frame), dtype=bool)
 
@@ -369,7 +372,7 @@ def _check_selection(name, spec, keyword) -> None:
         _checks.choice(name, spec, (keyword, None))
         return
     kind = np.asarray(spec).dtype.kind
-    if kind not in "biu":
+    if kind not in "biu" and np.asarray(spec).size:
         raise ArgumentTypeError(f"{name} must be {keyword!r}, None, a boolean mask or integer atom indices, "
                                 f"got {type(spec).__name__} {spec!r}")
 

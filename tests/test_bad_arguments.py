@@ -101,6 +101,8 @@ CASES = [
     ("block_size 2.5", lambda f: gstorder.altbc(f, block_size=2.5), "block_size", InvalidArgumentError),
     ("index str", lambda f: gstorder.altbc([f, f], index="abc"), "index", ArgumentTypeError),
     ("index step 0", lambda f: gstorder.altbc([f, f], index=slice(0, 2, 0)), "index", InvalidArgumentError),
+    ("index slice str", lambda f: gstorder.msd([f, f], index=slice("a", None)), "index", ArgumentTypeError),
+    ("huge int cutoff", lambda f: gstorder.bond_motifs(f, cutoff=10**400), "cutoff", InvalidArgumentError),
     ("threads 0", lambda f: gstorder.threads(0).__enter__(), "threads", InvalidArgumentError),
     # one pass, references, maps
     ("analyze name", lambda f: gstorder.analyze(f, ["rdf", "nope"]), "nope", GstorderError),

@@ -85,6 +85,7 @@ def test_binary_dump_compressed_and_by_content(dumps, tmp_path):
 def test_binary_dump_equals_ovito(dumps):
     io = pytest.importorskip("ovito.io", reason="OVITO (the gstorder[ovito] extra) is not installed")
     pipeline = io.import_file(str(dumps / "xyz_v.bin"))
+    assert pipeline.source.num_frames == 3  # waits for OVITO's frame scan (under load compute(1) came back with frame 0)
     for k, frame in enumerate(read_frames(dumps / "xyz_v.bin", species=SPECIES)):
         data = pipeline.compute(k)
         order = np.argsort(data.particles.identifiers)

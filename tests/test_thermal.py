@@ -255,3 +255,19 @@ def test_a_grid_without_any_filled_pixel_warns(rng):
     with pytest.warns(GstorderWarning, match="no pixel with at least min_atoms=1000"):
         ds = gstorder.temperature_map(frame, bins=(4, 6), exclude=None, min_atoms=1000)
     assert np.isnan(ds.temperature.values).all()
+
+
+def test_the_frozen_atoms_warning_comes_once_for_a_whole_trajectory(rng):
+    import warnings
+
+    frame, frozen = _hot_with_frozen_rows(rng)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        gstorder.temperature_map([frame] * 6, bins=(4, 6))
+    assert len([w for w in caught if "exactly zero velocity" in str(w.message)]) == 1
+
+
+def test_an_empty_exclude_list_excludes_nobody(rng):
+    frame, _ = _hot_with_frozen_rows(rng)
+    np.testing.assert_array_equal(temperature_map(frame, bins=(4, 6), exclude=[])["count"].values,
+                                  temperature_map(frame, bins=(4, 6), exclude=None)["count"].values)
