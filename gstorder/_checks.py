@@ -98,16 +98,24 @@ def flag(name: str, value) -> bool:
 
 
 def frame_index(name: str, value):
-    """A frame selection: None, an integer (negative counts from the end) or a slice with a positive step."""
+    """A frame selection: None, an integer (negative counts from the end) or a slice of integers with a positive step.
+
+    As in Python slicing, bounds must be integers (``2.0`` is refused, not rounded).
+    """
     if value is None:
-        return value
-    if isinstance(value, slice):
-        step = None if value.step is None else count(f"{name} step", value.step)
-        start, stop = (None if part is None else count(f"{name} bound", part, minimum=-(2**62))
-                       for part in (value.start, value.stop))
-        return slice(start, stop, step)
+        return None
+    if not isinstance(value, slice):
+        return _integer(name, value)
+    start, stop, step = (None if x is None else _integer(f"{name}.{part}", x)
+                         for part, x in (("start", value.start), ("stop", value.stop), ("step", value.step)))
+    if step is not None and step <= 0:
+        raise InvalidArgumentError(f"{name} step must be positive, got {step}")
+    return slice(start, stop, step)
+
+
+def _integer(name: str, value) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
-        raise ArgumentTypeError(f"{name} must be an int or a slice of frames, got {type(value).__name__} {value!r}")
+        raise ArgumentTypeError(f"{name} must be an integer or a slice of integers, got {type(value).__name__} {value!r}")
     return int(value)
 
 

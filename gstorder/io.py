@@ -24,7 +24,6 @@ import bz2
 import gzip
 import itertools
 import lzma
-import numbers as _numbers
 import os
 import re
 import struct
@@ -37,7 +36,7 @@ from ase.data import atomic_numbers
 
 from ._kernels.text import (BAD_NUMBER, OK, TOKEN_WIDTH, deferred_tokens, first_non_integer, format_rows, line_end,
                             newlines, parse_table)
-from ._checks import choice, positive
+from ._checks import choice, frame_index, positive
 from .errors import (ArgumentTypeError, GstorderWarning, InconsistentFramesError, InvalidArgumentError,
                      MissingDataError, TrajectoryFormatError, UnknownFormatError, UnknownSpeciesError)
 from .frames import ASE_VELOCITY_TO_A_PER_PS, Frame, as_frame, species_numbers
@@ -173,7 +172,7 @@ class Trajectory:
     def __getitem__(self, key):
         if isinstance(key, slice):
             return list(self.iter(key))
-        key = _frame_number("index", key)
+        key = frame_index("index", key)
         n = len(self)
         k = key + n if key < 0 else key
         if not 0 <= k < n:
@@ -185,15 +184,11 @@ class Trajectory:
 
     def iter(self, index=None) -> Iterator[Frame]:
         """Stream the frames selected by ``index`` (int or slice)."""
-        if index is None:
-            index = slice(None)
+        index = slice(None) if index is None else frame_index("index", index)
         if not isinstance(index, slice):
             yield self[index]
             return
-        start, stop, step = (None if x is None else _frame_number(f"index.{name}", x)
-                             for name, x in (("start", index.start), ("stop", index.stop), ("step", index.step)))
-        if step is not None and step <= 0:
-            raise InvalidArgumentError(f"index step must be positive, got {step}")
+        start, stop, step = index.start, index.stop, index.step
         if (start or 0) < 0 or (stop or 0) < 0:
             start, stop, step = slice(start, stop, step).indices(len(self))
         start, step = start or 0, step or 1
@@ -201,13 +196,6 @@ class Trajectory:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _frame_number(name, value) -> int:
-    """A frame number or slice bound: an integer (not a bool, float or string)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (_numbers.Integral, np.integer)):
-        raise ArgumentTypeError(f"{name} must be an integer or a slice of integers, got {type(value).__name__} {value!r}")
-    return int(value)
 
 
 #: Compressed files are read through these, chosen by the last suffix; the format is guessed from the name before it.
@@ -1226,8 +1214,11 @@ class _NetcdfReader(_LammpsDumpReader):
 
         The netCDF C library can crash the process on a corrupt classic
         header (a segfault no Python code can catch); SciPy raises instead.
-        NetCDF-4 (HDF5) and CDF-5 files go to netCDF4 directly.
+        NetCDF-4 (HDF5) and CDF-5 files go to netCDF4 directly. Once per
+        reader: random access opens the file for every frame.
         """
+        if self.__dict__.get("_header_checked"):
+            return
         with open(self.path, "rb") as fh:
             magic = fh.read(4)
         if magic not in (b"CDF\x01", b"CDF\x02"):
@@ -1254,6 +1245,7 @@ class _NetcdfReader(_LammpsDumpReader):
             raise TrajectoryFormatError(f"{self.path}: corrupt NetCDF header ({type(exc).__name__}: {exc})") from None
         if not names & set(self._POSITIONS):
             raise TrajectoryFormatError(f"{self.path}: not an AMBER-convention trajectory (no coordinates variable)")
+        self._header_checked = True
 
     def _open_dataset(self):
         if self.path.suffix.lower() in _DECOMPRESSORS:

@@ -411,11 +411,10 @@ def selected_positions(n: int, index) -> list[int]:
     """File positions of the frames ``index`` selects among ``n``."""
     if index is None:
         return list(range(n))
+    index = _checks.frame_index("index", index)
     if isinstance(index, slice):
-        if index.step is not None and index.step <= 0:
-            raise InvalidArgumentError(f"index step must be positive, got {index.step}")
         return list(range(n)[index])
-    k = int(index)
+    k = index
     if not -n <= k < n:
         raise IndexError(f"frame {index} out of range for {n} frames")
     return [k % n]
