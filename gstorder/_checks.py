@@ -47,9 +47,9 @@ def real(name: str, value, *, unit: str = "", low=None, high=None, low_open: boo
     return value
 
 
-def positive(name: str, value, *, unit: str = "", allow_inf: bool = False) -> float:
-    """A finite (or, with ``allow_inf``, infinite) number > 0."""
-    return real(name, value, unit=unit, low=0.0, low_open=True, allow_inf=allow_inf)
+def positive(name: str, value, *, unit: str = "") -> float:
+    """A finite number > 0."""
+    return real(name, value, unit=unit, low=0.0, low_open=True)
 
 
 def non_negative(name: str, value, *, unit: str = "") -> float:
