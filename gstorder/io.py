@@ -264,7 +264,7 @@ def _warn_non_finite(frame: Frame, path, k: int) -> None:
     """
     parts, total = [], np.zeros(len(frame), dtype=bool)
     for quantity, values in (("positions", frame.positions), ("velocities", frame.velocities)):
-        if values is None or (np.isfinite(values.min()) and np.isfinite(values.max())):
+        if values is None or not values.size or (np.isfinite(values.min()) and np.isfinite(values.max())):
             continue  # the common case, in two passes without a per-entry mask (min and max propagate NaN)
         bad = ~np.isfinite(values).all(axis=1)
         if bad.any():
