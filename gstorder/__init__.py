@@ -7,8 +7,9 @@ xarray objects with units in their attributes.
 
 from . import errors, neighbors, structures
 from ._version import __version__
-from .frames import Frame, as_frame, iter_frames
+from .frames import Frame, as_frame
 from .io import Trajectory, read_frames
+from .source import iter_frames
 from .parallel import threads
 from .altbc import altbc
 from .dynamics import density, msd
@@ -17,6 +18,8 @@ from .pairs import adf, rdf
 from .thermal import temperature_map
 from . import crystallinity, layers, md, plot
 from .suite import analyze
+from .registry import ANALYSES
+from . import config, selection
 
 __all__ = [
     "__version__",
@@ -41,4 +44,7 @@ __all__ = [
     "crystallinity",
     "md",
     "analyze",
+    "ANALYSES",
+    "config",
+    "selection",
 ]

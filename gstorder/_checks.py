@@ -16,7 +16,8 @@ import numpy as np
 
 from .errors import ArgumentTypeError, InvalidArgumentError
 
-__all__ = ["real", "positive", "non_negative", "count", "choice", "flag", "frame_index", "finite_array"]
+__all__ = ["real", "positive", "non_negative", "count", "choice", "flag", "frame_index", "finite_array", "strings", "species",
+           "cutoff", "integer_pair"]
 
 
 def real(name: str, value, *, unit: str = "", low=None, high=None, low_open: bool = False, high_open: bool = False,
@@ -137,3 +138,46 @@ def finite_array(name: str, value, *, shape=None, dtype=float, unit: str = "") -
 
 def _in(unit: str) -> str:
     return f" (in {unit})" if unit else ""
+
+
+def strings(name: str, value) -> list:
+    """One string or a list of strings, as a list."""
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ArgumentTypeError(f"{name} must be a string or a list of strings, got {type(value).__name__} {value!r}")
+    return list(value)
+
+
+def species(name: str, value):
+    """A chemical symbol or a list of them (checked against the periodic table), as given."""
+    from .frames import species_numbers  # local: frames imports this module
+
+    species_numbers(strings(name, value))
+    return value
+
+
+def cutoff(name: str, value):
+    """A cut-off in Å, or a per-species-pair table ``{("Ge", "Te"): 3.2}`` (keys also as ``"Ge-Te"``), checked."""
+    if not isinstance(value, dict):
+        return positive(name, value, unit="Å")
+    from .frames import species_numbers  # local: frames imports this module
+
+    table = {}
+    for key, v in value.items():
+        pair = tuple(key.split("-")) if isinstance(key, str) else key
+        if not (isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(s, str) for s in pair)):
+            raise InvalidArgumentError(f"{name}: per-pair cut-off keys must be pairs of species such as ('Ge', 'Te') "
+                                       f"or 'Ge-Te', got {key!r}")
+        species_numbers(pair)
+        table[pair] = positive(f"{name}[{key!r}]", v, unit="Å")
+    if not table:
+        raise InvalidArgumentError(f"{name}: a per-pair cut-off table needs at least one pair")
+    return table
+
+
+def integer_pair(name: str, value) -> tuple:
+    """Two positive integers (e.g. pixels along two axes)."""
+    if isinstance(value, str) or not hasattr(value, "__len__") or len(value) != 2:
+        raise InvalidArgumentError(f"{name} must be two positive integers, got {value!r}")
+    return tuple(count(f"{name}[{k}]", v) for k, v in enumerate(value))

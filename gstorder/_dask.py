@@ -17,12 +17,16 @@ import math
 import os
 
 from ._progress import Progress
-from .errors import EmptyFrameError, InvalidArgumentError
-from .frames import Frame, as_frame
+from .errors import EmptyFrameError
+from .frames import Frame
 from .parallel import threads
-from .pipeline import _sink, check_frame, frame_parts, frame_time, results, selected_positions
+from .pipeline import Plan, analyse_frames, sink
+from .source import Source, no_frames, read_from
 
-__all__ = ["run_on_dask", "local_client"]
+__all__ = ["run_on_dask", "local_client", "MAX_LOCAL_WORKERS"]
+
+#: Most worker processes a local cluster may start: four per core (more only thrash; a cluster has a scheduler for that).
+MAX_LOCAL_WORKERS = 4 * (os.cpu_count() or 1)
 
 
 @contextlib.contextmanager
@@ -33,8 +37,6 @@ def local_client(workers: int):
     except ImportError as exc:  # pragma: no cover - distributed is a dependency
         raise ImportError("running on several workers needs dask.distributed: pip install distributed") from exc
     workers = int(workers)
-    if workers < 1:
-        raise InvalidArgumentError(f"workers must be a positive integer, got {workers}")
     with _main_not_rerun():
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                                silence_logs=40)
@@ -66,36 +68,6 @@ def _main_not_rerun():
         main.__file__ = path
 
 
-class _Source:
-    """Frames a task can read by position: a trajectory file (with its frame offsets) or frames in memory."""
-
-    def __init__(self, frames):
-        from .io import Trajectory
-
-        if isinstance(frames, (str, os.PathLike)):
-            frames = Trajectory(frames)
-        if isinstance(frames, Trajectory):
-            self.trajectory, self.frames = frames, None
-            len(frames)  # index the frame offsets once, here, so tasks seek
-        else:
-            if isinstance(frames, Frame) or not hasattr(frames, "__iter__") or hasattr(frames, "get_positions"):
-                frames = [frames]
-            self.trajectory, self.frames = None, [as_frame(f) for f in frames]
-
-    def __len__(self) -> int:
-        return len(self.trajectory) if self.trajectory is not None else len(self.frames)
-
-    def task_source(self, positions):
-        """What a task needs to read ``positions``: the trajectory itself, or just those frames."""
-        if self.trajectory is not None:
-            return self.trajectory
-        return {k: self.frames[k] for k in positions}
-
-    @staticmethod
-    def read(source, k) -> Frame:
-        return source[k]
-
-
 class _First:
     """What frame checks need of the first frame (not the frame itself)."""
 
@@ -109,31 +81,11 @@ class _First:
         return self.text
 
 
-def _analyse_chunk(analyses, source, positions, first, n_threads, block_size, parallel, same_composition, desc):
-    """Parts of every analysis for the frames at ``positions`` (one dask task)."""
-    out = []
+def _analyse_task(plan: Plan, task_source, numbered, n_threads):
+    """One dask task: the loop body over ``(n, file position)`` pairs, reading each frame from ``task_source``."""
     with threads(n_threads):
-        for k in positions:
-            frame = _Source.read(source, k)
-            if not len(frame):
-                raise EmptyFrameError(f"{frame.describe()} has no atoms; {desc} needs at least one")
-            check_frame(frame, first, analyses, same_composition)
-            out.append((frame_time(frame), frame_parts(frame, analyses, block_size=block_size, parallel=parallel)))
-    return out
-
-
-def _analyse_in_order(analyses, source, positions, n_threads, desc):
-    """Times, parts and final state of the sequential analyses over every frame, in order (one dask task)."""
-    parts, times = [[] for _ in analyses], []
-    with threads(n_threads):
-        for k in positions:
-            frame = _Source.read(source, k)
-            if not len(frame):
-                raise EmptyFrameError(f"{frame.describe()} has no atoms; {desc} needs at least one")
-            for store, part in zip(parts, frame_parts(frame, analyses)):
-                store.append(part)
-            times.append(frame_time(frame))
-    return times, parts, analyses  # their state (e.g. the layers found) is what their results are made of
+        rows = list(analyse_frames(plan, ((n, read_from(task_source, k)) for n, k in numbered)))
+    return rows, (plan.analyses if any(a.sequential for a in plan.analyses) else None)
 
 
 def _task_threads(client) -> int:
@@ -147,54 +99,62 @@ def _task_threads(client) -> int:
     return max(1, min(c[0] // len(c) for c in per_host.values())) if per_host else 1
 
 
-def run_on_dask(frames, analyses, *, client=None, workers=None, index=None, block_size=None, parallel=None,
-                show_progress=None, desc="", same_composition=False, atoms_sink=None, chunk_frames=None) -> dict:
-    """:func:`gstorder.pipeline.run` with chunks of frames as tasks on a dask client (or a local cluster of ``workers``)."""
+def run_on_dask(source: Source, plan: Plan, *, index=None, client=None, workers=None, show_progress=None, atoms_sink=None,
+                chunk_frames=None):
+    """The frames of :func:`gstorder.pipeline.run` as dask tasks: parts (name -> {n: Part}) and times (n -> ps).
+
+    Chunks of frames go to tasks of the analyses that take frames in any
+    order; the sequential ones (MSD, layer tracking) run as one task over
+    every frame, in order. Both run the one loop body,
+    :func:`~gstorder.pipeline.analyse_frames`.
+    """
     if client is None:
         with local_client(workers) as own:
-            return run_on_dask(frames, analyses, client=own, index=index, block_size=block_size, parallel=parallel,
-                               show_progress=show_progress, desc=desc, same_composition=same_composition,
-                               atoms_sink=atoms_sink, chunk_frames=chunk_frames)
+            return run_on_dask(source, plan, index=index, client=own, show_progress=show_progress, atoms_sink=atoms_sink,
+                               chunk_frames=chunk_frames)
     from dask.distributed import as_completed
 
-    source = _Source(frames)
-    positions = selected_positions(len(source), index)
+    positions = source.positions(index)
     if not positions:
-        raise EmptyFrameError(f"no frames selected for {desc} (index={index!r})")
-    first = _Source.read(source.task_source(positions[:1]), positions[0])
+        raise no_frames(plan.desc, index)
+    first = source.read(positions[0])
     if not len(first):
-        raise EmptyFrameError(f"{first.describe()} has no atoms; {desc} needs at least one")
-    for a in analyses:
+        raise EmptyFrameError(f"{first.describe()} has no atoms; {plan.desc} needs at least one")
+    for a in plan.analyses:
         a.setup(first)
-    in_order = [a for a in analyses if a.sequential]
-    chunked = [a for a in analyses if not a.sequential]
+    in_order = [a for a in plan.analyses if a.sequential]
+    chunked = [a for a in plan.analyses if not a.sequential]
     n_workers = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
     n_threads = _task_threads(client)
     if chunk_frames is None:
         chunk_frames = max(1, min(16, math.ceil(len(positions) / (4 * n_workers))))
-    elif int(chunk_frames) < 1:
-        raise InvalidArgumentError(f"chunk_frames must be a positive integer, got {chunk_frames}")
-    chunks = [positions[k : k + int(chunk_frames)] for k in range(0, len(positions), int(chunk_frames))]
-    where = {k: n for n, k in enumerate(positions)}
-    by_frame, times = [None] * len(positions), [None] * len(positions)
-    sequential_parts = None
-    bar = Progress(total=len(positions), desc=desc, show=show_progress)
+    numbered = list(enumerate(positions))
+    chunks = [numbered[k : k + chunk_frames] for k in range(0, len(numbered), chunk_frames)]
+    parts, times = {a.name: {} for a in plan.analyses}, {}
+    finished = {}
+    bar = Progress(total=len(positions), desc=plan.desc, show=show_progress)
     futures = as_completed()
     pending = {}
+
+    def task_plan(analyses):
+        return Plan(analyses, plan.frames_of, _First(first), plan.same_composition, plan.block_size, plan.parallel,
+                    plan.desc)
+
     try:
-        shipped = client.scatter(chunked, broadcast=True) if chunked else None
         if in_order:
-            seq = client.submit(_analyse_in_order, in_order, source.task_source(positions), positions, n_threads, desc,
-                                pure=False)
+            wanted = [(n, k) for n, k in numbered if any(plan.takes(a, n) for a in in_order)]
+            seq = client.submit(_analyse_task, task_plan(in_order), source.task_source([k for _, k in wanted]), wanted,
+                                n_threads, pure=False)
             pending[seq] = None
             futures.add(seq)
+        shipped = client.scatter(task_plan(chunked), broadcast=True) if chunked else None
         todo = iter(chunks)
 
         def submit_next():
             chunk = next(todo, None)
             if chunk is not None and chunked:
-                f = client.submit(_analyse_chunk, shipped, source.task_source(chunk), chunk, _First(first), n_threads,
-                                  block_size, parallel, same_composition, desc, pure=False)
+                f = client.submit(_analyse_task, shipped, source.task_source([k for _, k in chunk]), chunk, n_threads,
+                                  pure=False)
                 pending[f] = chunk
                 futures.add(f)
 
@@ -202,26 +162,22 @@ def run_on_dask(frames, analyses, *, client=None, workers=None, index=None, bloc
             submit_next()
         for future in futures:
             chunk = pending.pop(future)
+            rows, state = future.result()
+            if state is not None:  # the sequential analyses' final state (e.g. the layers found) makes their results
+                finished.update({a.name: a for a in state})
+            for n, time, frame_parts in rows:
+                times[n] = time
+                for name, part in frame_parts.items():
+                    parts[name][n] = sink(atoms_sink, n, time, part)
             if chunk is None:
-                sequential_times, sequential_parts, in_order = future.result()
                 if not chunked:
                     bar.update(len(positions))
                 continue
-            for k, (time, parts) in zip(chunk, future.result()):
-                n = where[k]
-                times[n] = time
-                by_frame[n] = [_sink(atoms_sink, n, time, part) for part in parts]
             bar.update(len(chunk))
             submit_next()
     finally:
         bar.close()
         for future in list(pending):
             future.cancel()
-    if not chunked:  # only sequential analyses: their task read the times
-        times = sequential_times
-    parts = {a.name: [row[m] for row in by_frame] for m, a in enumerate(chunked)}
-    for a, p in zip(in_order, sequential_parts or []):
-        parts[a.name] = [_sink(atoms_sink, n, times[n], part) for n, part in enumerate(p)]
-    finished = {a.name: a for a in in_order}
-    analyses = [finished.get(a.name, a) for a in analyses]
-    return results(analyses, [parts[a.name] for a in analyses], times)
+    plan.analyses[:] = [finished.get(a.name, a) for a in plan.analyses]
+    return parts, times

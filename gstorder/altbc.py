@@ -16,91 +16,54 @@ import numpy as np
 import xarray as xr
 
 from ._labels import attrs_of, bin_edges, centres
-from .parallel import DEFAULT_BLOCK_SIZE, n_tasks
+from .parallel import n_tasks
 from . import _checks
 from .errors import InvalidArgumentError
-from .frames import species_numbers
-from .pipeline import Analysis, Need, Part, run
+from .pipeline import Analysis, Need, Part
+from .registry import Parameter, Requires, public, register
 from .species import species_mask
 from ._kernels.altbc import collinear_pair_histogram
 
 __all__ = ["altbc", "ALTBC"]
 
 
-def altbc(frames, *, r_min: float = 2.5, r_max: float = 4.0, angle_tolerance: float = 25.0, bin_width: float = 0.02,
-          centre=None, normalize: bool = False, index=None, block_size: int = DEFAULT_BLOCK_SIZE, parallel=None,
-          show_progress=None) -> xr.DataArray:
-    """The ALTBC map P(r1, r2), averaged over frames, and the mean long/short bond ratio.
-
-    Parameters
-    ----------
-    frames : path, Frame, ase.Atoms, Trajectory or iterable of them
-    r_min, r_max : float
-        Distance window in Å (default 2.5-4.0 Å).
-    angle_tolerance : float
-        δ in degrees: pairs with angle j-i-k >= 180° - δ count (default 25°).
-    bin_width : float
-        Bin width in Å along r1 and r2 (default 0.02 Å).
-    centre : str or list of str, optional
-        Centre species (default all atoms).
-    normalize : bool
-        Divide by the ideal-gas value 8π²ρ² r1² r2² (1 - cos δ), ρ the
-        number density (periodic frames only): 1 means uncorrelated.
-    index, block_size, parallel, show_progress
-        As in :func:`gstorder.rdf`.
-
-    Returns
-    -------
-    xarray.DataArray
-        Over (``r1``, ``r2``) in Å, symmetric; in 1/Å² per centre (or
-        dimensionless when normalised). ``attrs`` hold the parameters,
-        ``n_centres`` (summed over frames), ``n_collinear`` (unordered
-        collinear pairs) and ``long_short_ratio``, the mean of
-        max(r_ij, r_ik) / min(r_ij, r_ik) over the collinear pairs.
-
-    Examples
-    --------
-    >>> from gstorder import altbc, structures
-    >>> p = altbc(structures.trigonal("GeTe", (3, 3, 1), functional="experiment"))
-    >>> [round(float(x), 2) for x in p.where(p == p.max(), drop=True).r1]
-    [2.85, 3.15]
-    """
-    analysis = ALTBC(r_min=r_min, r_max=r_max, angle_tolerance=angle_tolerance, bin_width=bin_width, centre=centre,
-                     normalize=normalize)
-    return run(frames, [analysis], index=index, block_size=block_size, parallel=parallel, show_progress=show_progress)["altbc"]
-
-
 class ALTBC(Analysis):
-    """:func:`altbc` as an analysis of the one-pass runner (:mod:`gstorder.pipeline`); parameters as there.
+    """:func:`altbc` as an analysis of the one-pass runner (:mod:`gstorder.pipeline`).
 
     With ``normalize="both"`` the result is a Dataset holding the map
     (``altbc``) and its ideal-gas normalisation (``altbc_normalized``).
     """
 
     name = "altbc"
+    order = 40
+    summary = "ALTBC map P(r1, r2) of the Peierls distortion"
+    parameters = (
+        Parameter("r_min", 2.5, "shortest bond of a pair", "Å", _checks.non_negative),
+        Parameter("r_max", 4.0, "longest bond of a pair (exclusive)", "Å", _checks.positive),
+        Parameter("angle_tolerance", 25.0, "δ: pairs with angle j-i-k ≥ 180° - δ count", "degrees",
+                  lambda name, v: _checks.real(name, v, unit="degrees", low=0.0, high=90.0, low_open=True, high_open=True)),
+        Parameter("bin_width", 0.02, "bin width along r1 and r2", "Å", _checks.positive),
+        Parameter("centre", None, "centre species (unset: all atoms)", check=_checks.species, kind="list",
+                  aliases=("centres", "centers", "center")),
+        Parameter("normalize", False, "divide by the ideal-gas value 8π²ρ² r1² r2² (1 - cos δ) (periodic frames): 1 "
+                  "means uncorrelated; 'both' returns both maps",
+                  check=lambda name, v: _checks.choice(name, v, (False, True, "both")), kind="bool",
+                  auto=lambda first: "both" if first.pbc.all() else False, auto_doc="'both' for periodic frames",
+                  aliases=("normalise",)),
+    )
+    requires = Requires(periodic=True)
+    selectable = windowed = True
 
-    def __init__(self, *, r_min: float = 2.5, r_max: float = 4.0, angle_tolerance: float = 25.0, bin_width: float = 0.02,
-                 centre=None, normalize=False):
-        angle_tolerance = _checks.real("angle_tolerance", angle_tolerance, unit="degrees", low=0.0, high=90.0,
-                                       low_open=True, high_open=True)
-        r_min = _checks.non_negative("r_min", r_min, unit="Å")
-        r_max = _checks.positive("r_max", r_max, unit="Å")
-        if not r_min < r_max:
-            raise InvalidArgumentError(f"need r_min < r_max, got r_min={r_min}, r_max={r_max} Å")
-        normalize = _checks.choice("normalize", normalize, (False, True, "both"))
-        species_numbers([centre] if isinstance(centre, str) else centre or [])
-        self.edges = bin_edges(float(r_min), float(r_max), bin_width, None, what="altbc")
-        self.r_min, self.r_max, self.angle_tolerance = float(r_min), float(r_max), float(angle_tolerance)
-        self.centre, self.normalize = centre, normalize
-        self.needs = (Need.of(self.r_max, centres=centre),)
-
-    def parameters(self) -> dict:
-        return {"r_min": self.r_min, "r_max": self.r_max, "angle_tolerance": self.angle_tolerance, "centre": self.centre}
+    def prepare(self):
+        if not self.r_min < self.r_max:
+            raise InvalidArgumentError(f"need r_min < r_max, got r_min={self.r_min}, r_max={self.r_max} Å")
+        self.edges = bin_edges(self.r_min, self.r_max, self.bin_width, None, what="altbc")
+        self.needs = (Need.of(self.r_max, centres=self.centre),)
 
     def begin_frame(self, frame):
         n = len(self.edges) - 1
         return {"counts": np.zeros((n, n), dtype=np.int64), "ratio": 0.0, "collinear": 0,
-                "n_centres": int(species_mask(frame, self.centre, what="centre").sum())}
+                "n_centres": int((species_mask(frame, self.centre, what="centre") & self.centre_mask(frame)).sum())}
 
     def add_block(self, state, frame, lists):
         nl = lists[self.needs[0]]
@@ -146,3 +109,29 @@ class ALTBC(Analysis):
             return normalized
         return xr.Dataset({"altbc": raw, "altbc_normalized": normalized.rename("altbc_normalized")},
                           attrs={"analysis": "altbc", **attrs})
+
+
+register(ALTBC)
+
+
+@public(ALTBC)
+def altbc(frames, **options) -> xr.DataArray:
+    """The ALTBC map P(r1, r2), averaged over frames, and the mean long/short bond ratio.
+
+    Returns
+    -------
+    xarray.DataArray
+        Over (``r1``, ``r2``) in Å, symmetric; in 1/Å² per centre (or
+        dimensionless when normalised). ``attrs`` hold the parameters,
+        ``n_centres`` (summed over frames), ``n_collinear`` (unordered
+        collinear pairs) and ``long_short_ratio``, the mean of
+        max(r_ij, r_ik) / min(r_ij, r_ik) over the collinear pairs.
+
+    Examples
+    --------
+    >>> from gstorder import altbc, structures
+    >>> p = altbc(structures.trigonal("GeTe", (3, 3, 1), functional="experiment"))
+    >>> [round(float(x), 2) for x in p.where(p == p.max(), drop=True).r1]
+    [2.85, 3.15]
+    """
+    return ALTBC.call(frames, options)

@@ -12,7 +12,8 @@ from .errors import GstorderError, GstorderWarning, InvalidArgumentError, Missin
 from .io import FORMATS, Trajectory
 from .pipeline import selected_positions
 from .report import format_text
-from .suite import ANALYSES, _applicable, analyze, analyze_into
+from .registry import ANALYSES
+from .suite import analyze, analyze_into
 
 
 def _index(text: str | None):
@@ -75,7 +76,7 @@ def report(path, *, index=None, format=None, species=None, bond_cutoff=3.2, refe
     wanted = {"rdf": {"r_max": 5.5, "bin_width": 0.02}, "motifs": {"cutoff": bond_cutoff},
               "altbc": {}, "kbar": {"reference": reference}, "density": {}}
     for name in list(wanted):
-        if _applicable(name, first):
+        if ANALYSES[name].requires.why_not(first, 1):
             del wanted[name]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GstorderWarning)  # frames without Ge: NaN tetrahedral fraction
@@ -87,28 +88,64 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def _analyses(args) -> dict | str:
-    chosen = {}
-    for name in ANALYSES:
-        value = getattr(args, name)
-        if name == "kbar" and value is not None:
-            chosen["kbar"] = {"reference": value}
-        elif name != "kbar" and value:
-            chosen[name] = {}
-    if args.all or not chosen:
-        if chosen:
-            raise InvalidArgumentError("--all runs every analysis; drop the single analysis flags")
-        return "all"
-    return chosen
+def _settings(args) -> tuple[dict, dict]:
+    """The run's settings and each analysis' values: defaults, then --config, then the options, then --set; all checked."""
+    from . import config
+
+    chosen = [name for name in ANALYSES if getattr(args, name, None)]
+    if args.all and chosen:
+        raise InvalidArgumentError("--all runs every analysis; drop the single analysis flags")
+    options: dict = {"run": {}}
+    if chosen:
+        options["run"]["analyses"] = chosen
+    elif args.all:
+        options["run"]["analyses"] = "all"
+    if isinstance(args.kbar, str):
+        options["kbar"] = {"reference": args.kbar}
+    for key, value in (("frames", args.index), ("format", args.format), ("species", _species(args.species)),
+                       ("timestep_fs", args.timestep_fs), ("groups", args.groups), ("workers", args.workers),
+                       ("window", _number(args.window)), ("select", _select(args.select))):
+        if value is not None:
+            options["run"][key] = value
+    if args.per_atom:
+        options["run"]["per_atom"] = True
+    file = config.load(args.config) if args.config else {}
+    return config.validate(config.merge(file, options, config.parse_set(args.set)))
+
+
+def _number(text):
+    """'10' as 10 frames, '2.5' as 2.5 ps (a --window); None stays None."""
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            raise InvalidArgumentError(f"--window {text!r}: a number of frames (10) or of ps (2.5)") from None
+
+
+def _select(text):
+    """--select: species 'Ge,Sb', or a TOML inline table such as '{region = "sphere", centre = [0, 0, 0], radius = 10}'."""
+    if text is None:
+        return None
+    if text.strip().startswith("{"):
+        from .config import parse_set
+
+        return parse_set([f"run.select={text}"])["run"]["select"]
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    return items[0] if len(items) == 1 else items
 
 
 def analyze_command(args, out=None) -> int:
-    """``gstorder analyze``: run, write DIR/results.nc, figures and report.html, print the paths."""
+    """``gstorder analyze``: run, write DIR/results.nc, figures, report.html and config.toml, print the paths."""
     out = sys.stdout if out is None else out
     if args.scheduler and args.workers:
         raise InvalidArgumentError("give either --scheduler or --workers, not both")
     if args.workers is not None and args.workers < 1:
         raise InvalidArgumentError(f"--workers must be a positive integer, got {args.workers}")
+    run, values = _settings(args)  # every setting checked before any frame is read
     client = None
     if args.scheduler:
         from dask.distributed import Client
@@ -116,17 +153,18 @@ def analyze_command(args, out=None) -> int:
         client = Client(args.scheduler)
     try:
         parameters = {"command": "gstorder " + " ".join(args.argv)}
-        tree, paths = analyze_into(args.out, args.trajectory, _analyses(args), index=_index(args.index), format=args.format,
-                                   species=_species(args.species), timestep_fs=args.timestep_fs, groups=args.groups,
-                                   client=client,
-                                   workers=args.workers, per_atom=True if args.per_atom else None, parameters=parameters,
-                                   block_size=None, chunk_frames=None, show_progress=None)
+        tree, paths = analyze_into(args.out, args.trajectory, run.get("analyses", "all"), options=values,
+                                   index=run.get("frames"), format=run.get("format"), species=run.get("species"),
+                                   timestep_fs=run.get("timestep_fs"), groups=run.get("groups"), client=client,
+                                   workers=run.get("workers"), per_atom=True if run.get("per_atom") else None,
+                                   parameters=parameters, block_size=run.get("block_size"), chunk_frames=None,
+                                   show_progress=None, select=run.get("select"), window=run.get("window"))
     finally:
         if client is not None:
             client.close()
     skipped = _literal(tree.attrs.get("skipped", "{}"))
     for name, why in skipped.items():
-        print(f"skipped {name}: {why}", file=out)
+        print(f"skipped {name}: {why}", file=sys.stderr)
     for path in paths.values():
         print(path, file=out)
     return 0
@@ -166,20 +204,43 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--reference", choices=("rocksalt", "trigonal"), default="rocksalt",
                      help="k̄ reference crystals for Ge-Sb-Te frames (default rocksalt)")
     ana = sub.choices["analyze"]
+    ana.formatter_class = argparse.RawDescriptionHelpFormatter
+    ana.epilog = _settings_help()
     group = ana.add_argument_group("analyses (default --all: every analysis the frames allow)")
-    for name, text in (("rdf", "partial and total g(r)"), ("adf", "bond-angle distributions"),
-                       ("motifs", "coordination, tetrahedral Ge, homopolar bonds"), ("altbc", "ALTBC map (Peierls distortion)"),
-                       ("temperature", "temperature map (needs velocities)"), ("layers", "z profile and layer tracking"),
-                       ("msd", "mean square displacement"), ("density", "density per frame")):
-        group.add_argument(f"--{name}", action="store_true", help=text)
-    group.add_argument("--kbar", metavar="REF", help="k̄ crystallinity against REF: rocksalt, trigonal or a saved reference")
+    for name, entry in ANALYSES.items():
+        if name == "kbar":
+            group.add_argument("--kbar", metavar="REF", nargs="?", const=True,
+                               help=f"{entry.summary}; REF: rocksalt, trigonal or a saved reference")
+        else:
+            group.add_argument(f"--{name}", action="store_true", help=entry.summary)
     group.add_argument("--all", action="store_true", help="every analysis the frames allow")
+    ana.add_argument("--config", metavar="FILE", help="settings from a TOML file (see gstorder config)")
+    ana.add_argument("--set", metavar="TABLE.KEY=VALUE", action="append", default=[],
+                     help="one setting, e.g. kbar.reference=trigonal or rdf.r_max=6.0 (repeatable; beats --config)")
+    ana.add_argument("--select", metavar="SEL", help="centre atoms: species (Ge,Sb) or a TOML table such as "
+                     "'{region = \"slab\", axis = \"z\", lower = 0, upper = 20}'")
+    ana.add_argument("--window", metavar="N|PS", help="frames (10) or ps (2.5) per window of the averaged results")
+    sub.add_parser("config", help="print the complete default configuration (TOML, with units and meanings)",
+                   description="print the complete default configuration (TOML, with units and meanings)")
     ana.add_argument("--per-atom", action="store_true", help="also write per-atom k̄, motifs and temperatures (DIR/atoms.nc)")
     where = ana.add_mutually_exclusive_group()
     where.add_argument("--scheduler", metavar="ADDRESS", help="dask scheduler to run on, e.g. tcp://node01:8786")
     where.add_argument("--workers", type=int, help="local dask worker processes (default: this process)")
     ana.add_argument("--out", required=True, metavar="DIR", help="output folder (created; written all or nothing)")
     return parser
+
+
+def _settings_help() -> str:
+    """Every setting of --set and --config, from the declarations (one line each)."""
+    from .config import PER_ANALYSIS, RUN
+
+    lines = ["settings (--set TABLE.KEY=VALUE, or [TABLE] KEY = VALUE in --config FILE; gstorder config prints them all):"]
+    for table, declared in [("run", RUN)] + [(name, PER_ANALYSIS + e.parameters) for name, e in ANALYSES.items()]:
+        lines.append(f"  [{table}]" + (f" {ANALYSES[table].summary}" if table in ANALYSES else ""))
+        for p in declared:
+            if p.kind != "python":
+                lines.append(f"    {table}.{p.name}" + (f" ({p.unit})" if p.unit else "") + f": {p.doc}")
+    return "\n".join(lines)
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None):
@@ -201,6 +262,11 @@ def _run(args) -> int:
     try:
         if args.command == "analyze":
             return analyze_command(args)
+        if args.command == "config":
+            from .config import default_config
+
+            sys.stdout.write(default_config())
+            return 0
         report(args.trajectory, index=_index(args.index), format=args.format, species=_species(args.species),
                bond_cutoff=_checks.positive("--bond-cutoff", args.bond_cutoff, unit="Å"), reference=args.reference, timestep_fs=args.timestep_fs, groups=args.groups)
     except BrokenPipeError:  # e.g. piped into head

@@ -28,14 +28,16 @@ from threadpoolctl import threadpool_limits
 from . import _checks, neighbors, structures
 from ._atomic import atomic_write
 from ._labels import attrs_of, frame_coords
-from .pipeline import Analysis, Need, Part, analysis_frames, run
+from .pipeline import Analysis, Need, Part, analysis_frames
+from .registry import Parameter, Requires, public, register
 from .species import GROUPS, species_groups
 from ._kernels.soap import neighbour_mean
 from ._soap import (BACKENDS, SOAP_BLOCK_SIZE, SoapBlocks, SoapSettings, centre_mask, iter_soap, require_species,
                     soap_settings)
 from .errors import (EmptyFrameError, InconsistentFramesError, InvalidArgumentError,
                      ReferenceFileError, UnknownSpeciesError)
-from .frames import iter_frames, species_numbers
+from .frames import species_numbers
+from .source import iter_frames
 
 __all__ = ["soap", "kbar", "KBar", "NORMALISATIONS", "self_similarity", "antisites", "Reference", "reference", "calibrate", "Calibration", "write_extxyz", "GROUPS",
            "SoapSettings", "soap_settings"]
@@ -306,78 +308,16 @@ def _merge(vectors: np.ndarray, tolerance: float):
 # --------------------------------------------------------------------------- k-bar
 
 
-def kbar(frames, *, reference="rocksalt", groups=None, zeta: float = 4, normalise: str = "reference",
-         neighbour_average: bool = True,
-         neighbour_cutoff: float = 3.2, soap=None, backend: str = "numba", index=None,
-         block_size: int = SOAP_BLOCK_SIZE, parallel=None, workers: int | None = None,
-         show_progress=None) -> xr.Dataset:
-    """Per-atom SOAP similarity k and its neighbour average k̄ against reference crystals.
-
-    Parameters
-    ----------
-    frames : path, Frame, ase.Atoms, Trajectory or iterable of them
-        All frames must have the same atoms (a trajectory).
-    reference : str, Reference, ase.Atoms or list of them
-        ``"rocksalt"`` (default; Figs 3b, 4), ``"trigonal"`` (Fig. 6), a
-        :class:`Reference`, a saved reference file, or reference structures.
-    groups : sequence or dict, optional
-        Species groups (see :func:`reference`); default cations {Ge, Sb} and
-        anions {Te}. A ready or saved reference carries its own: asking
-        for other groups (or other ``soap`` options) is an error.
-    zeta : float
-        Kernel exponent ζ in k = (p̂_i · p̂_j)^ζ (default 4).
-    normalise : {'reference', 'none', 'best'}
-        How a similarity is put on the paper's scale, where k̄ = 1 means
-        ideal crystal-like order. ``'reference'`` (default): the mean over
-        the group's reference environments divided by that group's mean
-        self-similarity (the same mean taken over the reference's own
-        environments), so an ideal crystal like the reference averages 1
-        (its single atoms scatter around 1, a little above or below).
-        ``'none'``: the raw mean, which an ideal crystal cannot reach when
-        its environments differ from each other (0.65 for rock-salt
-        Ge1Sb2Te4). ``'best'``: the best match, the largest (p̂_i · p̂_j)^ζ
-        over the group's environments (at most 1). The paper states neither
-        ζ nor this choice; ``'reference'`` is our reading of "k̄ = 1
-        indicating ideal crystal-like order", and the others are one keyword away.
-    neighbour_average : bool
-        Average k over each atom and its neighbours within
-        ``neighbour_cutoff`` (default 3.2 Å); ``False`` gives k̄ = k.
-    soap : dict, optional
-        SOAP options (see :func:`soap`); the paper's by default. A ready
-        :class:`Reference` fixes them.
-    backend : {'numba', 'quippy'}
-        SOAP engine. The numba backend fuses descriptor and kernel per block
-        of ``block_size`` atoms, so memory stays bounded.
-    workers : int, optional
-        Analyse frames in this many worker processes at once (each with
-        single-threaded kernels); pays for many small frames, where one
-        frame cannot keep every core busy. Default: one frame at a time,
-        kernels parallel inside it.
-    index, parallel, show_progress
-        Frame selection, threads, progress bar (as in :func:`gstorder.rdf`).
-
-    Returns
-    -------
-    xarray.Dataset
-        ``k`` and ``kbar`` over (``frame``, ``atom``); ``kbar_mean`` (frame)
-        and ``kbar_species`` (frame, species), the per-frame means; coordinate
-        ``symbol`` (atom) and ``time`` (frame, ps); parameters in attrs.
-
-    Examples
-    --------
-    >>> from gstorder import crystallinity, structures
-    >>> gete = structures.trigonal("GeTe", functional="experiment")
-    >>> ds = crystallinity.kbar(gete.repeat((2, 2, 1)), reference=gete)  # alpha-GeTe against itself
-    >>> round(float(ds.kbar_mean[0]), 10)
-    1.0
-    """
-    analysis = KBar(reference=reference, groups=groups, zeta=zeta, normalise=normalise, neighbour_average=neighbour_average,
-                    neighbour_cutoff=neighbour_cutoff, soap=soap, backend=backend, block_size=block_size, workers=workers)
-    return run(frames, [analysis], index=index, parallel=parallel, show_progress=show_progress, workers=workers)["kbar"]
+def _reference_check(name, value):
+    """A reference as a name, a saved file or (Python) a Reference or structures; names and files are checked early."""
+    if isinstance(value, str) and value not in _NAMED and not os.path.isfile(value):
+        raise InvalidArgumentError(f"{name}={value!r}: not a named reference ({', '.join(_NAMED)}) nor an existing "
+                                   "reference file")
+    return value
 
 
 class KBar(Analysis):
-    """:func:`kbar` as an analysis of the one-pass runner (:mod:`gstorder.pipeline`); parameters as there.
+    """:func:`kbar` as an analysis of the one-pass runner (:mod:`gstorder.pipeline`).
 
     ``per_atom=False`` keeps only the per-frame means (``kbar_mean``,
     ``kbar_species``); the runner may also stream the per-atom ``k`` and
@@ -385,31 +325,55 @@ class KBar(Analysis):
     """
 
     name = "kbar"
+    order = 50
+    summary = "SOAP crystallinity k̄ per atom against reference crystals"
     same_atoms = True
+    max_block = SOAP_BLOCK_SIZE
+    parameters = (
+        Parameter("reference", "rocksalt", "reference crystals: 'rocksalt' (Figs 3b, 4), 'trigonal' (Fig. 6), a saved "
+                  "reference file, or (Python) a Reference or structures", check=_reference_check, kind="str"),
+        Parameter("groups", None, "species groups (see reference()); unset: cations {Ge, Sb} and anions {Te}", kind="list"),
+        Parameter("zeta", 4.0, "kernel exponent ζ in k = (p̂_i · p̂_j)^ζ", "", _checks.positive),
+        Parameter("normalize", "reference", "how k is put on the paper's scale: 'reference', 'none' or 'best'",
+                  check=lambda name, v: _checks.choice(name, v, NORMALISATIONS), kind="str", aliases=("normalise",)),
+        Parameter("neighbour_average", True, "average k over each atom and its neighbours within neighbour_cutoff "
+                  "(False: k̄ = k)", check=_checks.flag, kind="bool", aliases=("neighbor_average",)),
+        Parameter("neighbour_cutoff", 3.2, "cut-off of the neighbour average", "Å", _checks.positive,
+                  aliases=("neighbor_cutoff",)),
+        Parameter("soap", None, "SOAP options (see soap()); unset: the paper's; a ready Reference fixes them", kind="table"),
+        Parameter("backend", "numba", "SOAP engine: 'numba' (fused with the kernel block by block) or 'quippy'",
+                  check=lambda name, v: _checks.choice(name, v, BACKENDS), kind="str"),
+        Parameter("per_atom", True, "keep the per-atom k and k̄ (False: only the per-frame means)", check=_checks.flag,
+                  kind="bool"),
+    )
+    requires = Requires(species=frozenset({"Ge", "Sb", "Te"}))
+    selectable = True
 
-    def __init__(self, *, reference="rocksalt", groups=None, zeta: float = 4, normalise: str = "reference",
-                 neighbour_average: bool = True, neighbour_cutoff: float = 3.2, soap=None, backend: str = "numba",
-                 block_size: int = SOAP_BLOCK_SIZE, per_atom: bool = True, workers=None):
-        _checks.choice("backend", backend, BACKENDS)
-        zeta = _checks.positive("zeta", zeta)
-        _checks.choice("normalise", normalise, NORMALISATIONS)
-        neighbour_average, per_atom = _checks.flag("neighbour_average", neighbour_average), _checks.flag("per_atom", per_atom)
-        if neighbour_average:
-            neighbour_cutoff = _checks.positive("neighbour_cutoff", neighbour_cutoff, unit="Å")
-        block_size = _checks.count("block_size", block_size)
-        workers = None if workers is None else _checks.count("workers", workers)
-        self.ref = _reference(reference, groups, backend, 1e-10, soap)
-        self.normalise = normalise
-        self.self_similarity = {g: self_similarity(self.ref, g, zeta) for g in self.ref.groups}
-        self._scale = np.array([1.0 / self.self_similarity[g] if normalise == "reference" else 1.0 for g in self.ref.groups])
+    def __init__(self, **values):
+        if values.get("block_size", 0) is None:
+            values.pop("block_size")
+        if "block_size" in values:  # the old KBar(block_size=...) bounded its SOAP blocks
+            self.max_block = _checks.count("block_size", values.pop("block_size"))
+        values.pop("workers", None)  # the old KBar(workers=...) only recorded the run's workers
+        super().__init__(**values)
+
+    def prepare(self):
+        self.ref = _reference(self.reference, self.groups, self.backend, 1e-10, self.soap)
+        self.self_similarity = {g: self_similarity(self.ref, g, self.zeta) for g in self.ref.groups}
+        self._scale = np.array([1.0 / self.self_similarity[g] if self.normalize == "reference" else 1.0
+                                for g in self.ref.groups])
         s = self.ref.settings
-        self.zeta, self.neighbour_average, self.neighbour_cutoff = float(zeta), bool(neighbour_average), float(neighbour_cutoff)
-        self.backend, self.per_atom, self.workers = backend, bool(per_atom), workers
-        self.max_block = int(block_size)
         self.few = _all_environments(self.ref)
-        self.soap_need = Need.of(float(s.cutoff), centres=s.centres) if backend == "numba" else None
+        self.soap_need = Need.of(float(s.cutoff), centres=s.centres) if self.backend == "numba" else None
         self.average_need = Need.of(self.neighbour_cutoff) if self.neighbour_average else None
         self.needs = tuple(n for n in (self.soap_need, self.average_need) if n is not None)
+
+    def select(self, selection):
+        """k and k̄ of every atom (k̄ averages over all neighbours); the per-frame means over the selected atoms."""
+        self.selection = selection
+
+    def recorded(self) -> dict:
+        return {**self.values, "reference": self.ref.description}
 
     @property
     def _scratch(self) -> dict:
@@ -430,10 +394,6 @@ class KBar(Analysis):
         state = dict(self.__dict__)
         state.pop("_scratch_buffers", None)
         return state
-
-    def parameters(self) -> dict:
-        return {"reference": self.ref.description, "zeta": self.zeta, "normalise": self.normalise,
-                "neighbour_cutoff": self.neighbour_cutoff}
 
     def setup(self, frame):
         self.symbols = frame.symbols
@@ -468,7 +428,7 @@ class KBar(Analysis):
         """
         ref, k, gi = self.ref, state["k"], state["groups"]
         # threaded BLAS busy-waits after each product and slows the next SOAP block: use it only where it pays
-        best = self.normalise == "best"
+        best = self.normalize == "best"
         # (projected products need no BLAS; each threadpool_limits call rescans the loaded libraries: 7 ms)
         limit = 1 if self.few is not None or len(ids) < 2048 else None
         with nullcontext() if products is not None else threadpool_limits(limit, user_api="blas"):
@@ -488,7 +448,7 @@ class KBar(Analysis):
                         products = np.matmul(mine, ref.vectors[name].T, out=self._buffer("products", (len(rows), len(w))))
                         np.power(products, self.zeta, out=products)
                         k[ids[rows]] = products.max(axis=1) if best else products @ (w / w.sum())
-            if self.normalise == "reference":
+            if self.normalize == "reference":
                 k[ids] *= self._scale[gi[ids]]
 
     def end_frame(self, state, frame) -> Part:
@@ -506,7 +466,11 @@ class KBar(Analysis):
                 kb[centers] = out
         else:
             kb = k.copy()
-        means = (kb.mean(), np.array([kb[self.symbols == sp].mean() for sp in self.species]))
+        sel = self.centre_mask(frame)
+        with np.errstate(invalid="ignore"):
+            means = (kb[sel].mean() if sel.any() else np.nan,
+                     np.array([kb[sel & (self.symbols == sp)].mean() if (sel & (self.symbols == sp)).any() else np.nan
+                               for sp in self.species]))
         atoms = {"k": (k, _ATOM_ATTRS["k"]), "kbar": (kb, _ATOM_ATTRS["kbar"])} if self.per_atom else None
         return Part(means, atoms)
 
@@ -523,9 +487,9 @@ class KBar(Analysis):
             data,
             coords={**frame_coords(times), "atom": np.arange(len(self.symbols)), "symbol": ("atom", self.symbols),
                     "species": self.species},
-            attrs=attrs_of(analysis="kbar", reference=ref.description, zeta=self.zeta, normalise=self.normalise,
+            attrs=attrs_of(analysis="kbar", reference=ref.description, zeta=self.zeta, normalise=self.normalize,
                            self_similarity={g: round(float(v), 12) for g, v in self.self_similarity.items()},
-                           workers=self.workers,
+                           select=None if self.selection is None else repr(self.selection),
                            neighbour_average=self.neighbour_average, neighbour_cutoff=self.neighbour_cutoff,
                            groups={g: list(v) for g, v in ref.groups.items()},
                            n_reference_environments={g: n for g, (n, _) in ref.n_environments.items()},
@@ -538,6 +502,48 @@ _ATOM_ATTRS = {"k": {"long_name": "SOAP similarity k", "units": ""}, "kbar": {"l
 
 #: How k is put on the paper's scale (see :func:`kbar`).
 NORMALISATIONS = ("reference", "none", "best")
+
+
+register(KBar)
+
+
+@public(KBar)
+def kbar(frames, **options) -> xr.Dataset:
+    """Per-atom SOAP similarity k and its neighbour average k̄ against reference crystals.
+
+    All frames must have the same atoms (a trajectory). ``normalize``
+    decides how a similarity is put on the paper's scale, where k̄ = 1 means
+    ideal crystal-like order: ``'reference'`` (default) divides the mean over
+    the group's reference environments by that group's mean self-similarity
+    (the same mean over the reference's own environments), so an ideal
+    crystal like the reference averages 1 (its single atoms scatter around 1,
+    a little above or below); ``'none'`` gives the raw mean, which an ideal
+    crystal cannot reach when its environments differ from each other (0.65
+    for rock-salt Ge1Sb2Te4); ``'best'`` the best match, the largest
+    (p̂_i · p̂_j)^ζ over the group's environments (at most 1). The paper
+    states neither ζ nor this choice; ``'reference'`` is our reading of "k̄ =
+    1 indicating ideal crystal-like order". ``workers`` analyses frames in
+    worker processes at once, which pays for many small frames. With
+    ``select=`` the means are over the selected atoms (k̄ still averages over
+    every neighbour).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``k`` and ``kbar`` over (``frame``, ``atom``); ``kbar_mean`` (frame)
+        and ``kbar_species`` (frame, species), the per-frame means; coordinate
+        ``symbol`` (atom) and ``time`` (frame, ps); parameters in attrs.
+
+    Examples
+    --------
+    >>> from gstorder import crystallinity, structures
+    >>> gete = structures.trigonal("GeTe", functional="experiment")
+    >>> ds = crystallinity.kbar(gete.repeat((2, 2, 1)), reference=gete)  # alpha-GeTe against itself
+    >>> round(float(ds.kbar_mean[0]), 10)
+    1.0
+    """
+    return KBar.call(frames, options)
+
 
 
 def self_similarity(ref: Reference, group: str, zeta: float = 4) -> float:

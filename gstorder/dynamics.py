@@ -10,7 +10,8 @@ import xarray as xr
 from . import _checks
 from ._labels import attrs_of, frame_coords
 from .frames import inverse_cell
-from .pipeline import Analysis, Part, analysis_frames, run
+from .pipeline import Analysis, Part, analysis_frames
+from .registry import Parameter, Requires, public, register
 from .species import frame_species
 from .errors import InconsistentFramesError, MissingDataError
 from .frames import Frame
@@ -56,17 +57,85 @@ def unwrapped_positions(frames, *, index=None, show_progress=None, desc="unwrap"
         yield frame, unwrap.add(frame)
 
 
-def msd(frames, *, per_species: bool = True, remove_drift: bool = False, index=None, show_progress=None) -> xr.Dataset:
+class MSD(Analysis):
+    """:func:`msd` as an analysis of the one-pass runner (:mod:`gstorder.pipeline`)."""
+
+    name = "msd"
+    order = 80
+    summary = "mean square displacement per species"
+    sequential = True
+    same_atoms = True
+    selectable = True
+    parameters = (
+        Parameter("per_species", True, "also report each species (msd_species)", check=_checks.flag, kind="bool"),
+        Parameter("remove_drift", False, "subtract the centre-of-mass displacement of each frame first",
+                  check=_checks.flag, kind="bool"),
+    )
+    requires = Requires(several_frames=True)
+
+    def setup(self, frame):
+        self.unwrap, self.origin = Unwrapper(), None
+        self.species, self.types = frame_species(frame)
+        self.masses = frame.atom_masses
+        self.chosen = self.centre_mask(frame)
+
+    def end_frame(self, state, frame) -> Part:
+        pos = self.unwrap.add(frame)
+        if self.origin is None:
+            self.origin = pos.copy()
+        d = pos - self.origin
+        if self.remove_drift:
+            d -= (self.masses[:, None] * d).sum(axis=0) / self.masses.sum()
+        sq = (d**2).sum(axis=1)
+        with np.errstate(invalid="ignore"):
+            return Part([sq[self.chosen].mean()] + [sq[self.chosen & (self.types == k)].mean() if
+                                                    (self.chosen & (self.types == k)).any() else np.nan
+                                                    for k in range(len(self.species))])
+
+    def result(self, parts, times) -> xr.Dataset:
+        rows = np.array([p.data for p in parts])
+        ds = xr.Dataset({"msd": ("frame", rows[:, 0], {"long_name": "mean square displacement", "units": "Å²"})},
+                        coords=frame_coords(times),
+                        attrs=attrs_of(analysis="msd", remove_drift=self.remove_drift, origin="first frame"))
+        if self.per_species:
+            ds["msd_species"] = xr.DataArray(rows[:, 1:], dims=("frame", "species"), coords={"species": self.species},
+                                             attrs={"long_name": "mean square displacement", "units": "Å²"})
+        return ds
+
+
+class Density(Analysis):
+    """:func:`density` as an analysis of the one-pass runner (:mod:`gstorder.pipeline`)."""
+
+    name = "density"
+    order = 90
+    summary = "mass density per frame"
+    requires = Requires(periodic=True)
+
+    def end_frame(self, state, frame) -> Part:
+        if not frame.pbc.all():
+            raise MissingDataError(f"{frame.describe()} is not periodic in all directions; its density needs a cell volume")
+        return Part((frame.mass_density, len(frame) / frame.volume, frame.volume))
+
+    def result(self, parts, times) -> xr.Dataset:
+        rows = np.array([p.data for p in parts])
+        return xr.Dataset(
+            {"density": ("frame", rows[:, 0], {"long_name": "mass density", "units": "g/cm³"}),
+             "number_density": ("frame", rows[:, 1], {"long_name": "number density", "units": "1/Å³"}),
+             "volume": ("frame", rows[:, 2], {"long_name": "cell volume", "units": "Å³"})},
+            coords=frame_coords(times), attrs={"analysis": "density"},
+        )
+
+
+register(MSD)
+register(Density)
+
+
+@public(MSD)
+def msd(frames, **options) -> xr.Dataset:
     """Mean square displacement from the first frame, from unwrapped coordinates.
 
-    Parameters
-    ----------
-    frames : path, Frame, ase.Atoms, Trajectory or iterable of them
-        A trajectory with the same atoms in every frame.
-    per_species : bool
-        Also report each species (``msd_species``).
-    remove_drift : bool
-        Subtract the centre-of-mass displacement of each frame first.
+    A trajectory with the same atoms in every frame. With ``select=`` the
+    mean is over the selected atoms of the first frame.
 
     Returns
     -------
@@ -83,51 +152,11 @@ def msd(frames, *, per_species: bool = True, remove_drift: bool = False, index=N
     >>> msd(frames).msd.values.tolist()
     [0.0, 0.25, 1.0, 2.25]
     """
-    analysis = MSD(per_species=per_species, remove_drift=remove_drift)
-    return run(frames, [analysis], index=index, show_progress=show_progress, desc="msd")["msd"]
+    return MSD.call(frames, options)
 
 
-class MSD(Analysis):
-    """:func:`msd` as an analysis of the one-pass runner (:mod:`gstorder.pipeline`); parameters as there."""
-
-    name = "msd"
-    sequential = True
-    same_atoms = True
-
-    def __init__(self, *, per_species: bool = True, remove_drift: bool = False):
-        self.per_species = _checks.flag("per_species", per_species)
-        self.remove_drift = _checks.flag("remove_drift", remove_drift)
-
-    def parameters(self) -> dict:
-        return {"remove_drift": self.remove_drift}
-
-    def setup(self, frame):
-        self.unwrap, self.origin = Unwrapper(), None
-        self.species, self.types = frame_species(frame)
-        self.masses = frame.atom_masses
-
-    def end_frame(self, state, frame) -> Part:
-        pos = self.unwrap.add(frame)
-        if self.origin is None:
-            self.origin = pos.copy()
-        d = pos - self.origin
-        if self.remove_drift:
-            d -= (self.masses[:, None] * d).sum(axis=0) / self.masses.sum()
-        sq = (d**2).sum(axis=1)
-        return Part([sq.mean()] + [sq[self.types == k].mean() for k in range(len(self.species))])
-
-    def result(self, parts, times) -> xr.Dataset:
-        rows = np.array([p.data for p in parts])
-        ds = xr.Dataset({"msd": ("frame", rows[:, 0], {"long_name": "mean square displacement", "units": "Å²"})},
-                        coords=frame_coords(times),
-                        attrs=attrs_of(analysis="msd", remove_drift=self.remove_drift, origin="first frame"))
-        if self.per_species:
-            ds["msd_species"] = xr.DataArray(rows[:, 1:], dims=("frame", "species"), coords={"species": self.species},
-                                             attrs={"long_name": "mean square displacement", "units": "Å²"})
-        return ds
-
-
-def density(frames, *, index=None, show_progress=None) -> xr.Dataset:
+@public(Density)
+def density(frames, **options) -> xr.Dataset:
     """Mass density (g/cm³), number density (Å⁻³) and volume (Å³) per frame, e.g. along an NPT run.
 
     Raises
@@ -145,24 +174,4 @@ def density(frames, *, index=None, show_progress=None) -> xr.Dataset:
     >>> round(float(density(structures.rocksalt("GeTe", 1, a=6.0)).density[0]), 3)
     6.157
     """
-    return run(frames, [Density()], index=index, show_progress=show_progress, desc="density")["density"]
-
-
-class Density(Analysis):
-    """:func:`density` as an analysis of the one-pass runner (:mod:`gstorder.pipeline`)."""
-
-    name = "density"
-
-    def end_frame(self, state, frame) -> Part:
-        if not frame.pbc.all():
-            raise MissingDataError(f"{frame.describe()} is not periodic in all directions; its density needs a cell volume")
-        return Part((frame.mass_density, len(frame) / frame.volume, frame.volume))
-
-    def result(self, parts, times) -> xr.Dataset:
-        rows = np.array([p.data for p in parts])
-        return xr.Dataset(
-            {"density": ("frame", rows[:, 0], {"long_name": "mass density", "units": "g/cm³"}),
-             "number_density": ("frame", rows[:, 1], {"long_name": "number density", "units": "1/Å³"}),
-             "volume": ("frame", rows[:, 2], {"long_name": "cell volume", "units": "Å³"})},
-            coords=frame_coords(times), attrs={"analysis": "density"},
-        )
+    return Density.call(frames, options)

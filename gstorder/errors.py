@@ -57,6 +57,14 @@ class GstorderWarning(UserWarning):
     """Legal but degenerate input: the result is empty or NaN."""
 
 
+class GstorderDeprecationWarning(GstorderWarning, FutureWarning):
+    """A deprecated spelling or argument: it still works, the message names the new one."""
+
+
+class ConfigError(InvalidArgumentError):
+    """A config file or ``--set`` value that gstorder cannot use (unknown table or key, wrong type, bad value)."""
+
+
 class PotentialFileError(GstorderError, ValueError):
     """A potential file (GAP XML) is empty, truncated, not XML, or holds no GAP; the message names the file and the problem."""
 

@@ -27,7 +27,7 @@ AMU_PER_A3_TO_G_PER_CM3 = 1.66053906660
 #: Multiply an ASE velocity (Å per ASE time unit) by this to get Å/ps.
 ASE_VELOCITY_TO_A_PER_PS = ase_units.fs * 1000.0
 
-__all__ = ["Frame", "as_frame", "iter_frames", "species_numbers", "cell_basis", "minimum_image", "require_finite_positions",
+__all__ = ["Frame", "as_frame", "species_numbers", "cell_basis", "minimum_image", "require_finite_positions",
            "ASE_VELOCITY_TO_A_PER_PS"]
 
 #: A periodic cell is refused as singular when its volume (area, for two
@@ -238,50 +238,6 @@ def as_frame(obj: Any) -> Frame:
     )
 
 
-def iter_frames(frames: Any, *, index: slice | int | None = None) -> Iterator[Frame]:
-    """Iterate over frames given in any form gstorder accepts.
-
-    Parameters
-    ----------
-    frames : path, Frame, ase.Atoms, Trajectory, or iterable of these
-        A trajectory file path (read lazily with :func:`gstorder.read_frames`),
-        a single frame or ``ase.Atoms``, or a list/iterator of them.
-    index : slice or int, optional
-        Which frames to use (``slice(start, stop, step)``); default all.
-
-    Yields
-    ------
-    Frame
-    """
-    from .io import Trajectory, read_frames  # local: io imports this module
-
-    if isinstance(frames, (str, os.PathLike)):
-        yield from read_frames(frames, index=index)
-        return
-    if isinstance(frames, (Frame, Atoms)):
-        frames = [frames]
-    if isinstance(frames, Trajectory):
-        yield from frames.iter(index)
-        return
-    if index is not None:
-        if isinstance(frames, (list, tuple)):
-            frames = frames[index] if isinstance(index, slice) else [frames[index]]
-        else:
-            if not isinstance(index, slice):
-                index = slice(index, index + 1)
-            if (index.start or 0) < 0 or (index.stop or 0) < 0 or (index.step or 1) < 0:
-                frames = list(frames)[index]
-            else:
-                frames = itertools.islice(frames, index.start, index.stop, index.step)
-    try:
-        frames = iter(frames)
-    except TypeError:
-        raise ArgumentTypeError(f"frames must be a path, Frame, ase.Atoms, Trajectory or an iterable of them, got "
-                                f"{type(frames).__name__}") from None
-    for item in frames:
-        yield as_frame(item)
-
-
 def species_numbers(species: Iterable[str | int], *, dummy: bool = False) -> np.ndarray:
     """Atomic numbers of chemical symbols (or numbers), with a clear error.
 
@@ -466,3 +422,12 @@ def minimum_image(frame: Frame, vectors: np.ndarray) -> np.ndarray:
 def inverse_cell(frame: Frame) -> np.ndarray:
     """Inverse of the cell, with rows along non-periodic axes replaced by an orthonormal complement (see :func:`cell_basis`)."""
     return np.linalg.inv(cell_basis(frame)[0])
+
+
+def __getattr__(name):
+    # iter_frames opens paths, so it lives above the readers (gstorder.source); this keeps gstorder.frames.iter_frames
+    if name == "iter_frames":
+        from .source import iter_frames
+
+        return iter_frames
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

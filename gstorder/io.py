@@ -1446,7 +1446,7 @@ def write_lammps_dump(path, frames, columns=None, *, step=None) -> None:
     array([0.5, 0.5])
     """
     from ._atomic import atomic_write
-    from .frames import iter_frames
+    from .source import iter_frames
 
     frames = list(iter_frames(frames))
     if not frames:

@@ -20,12 +20,13 @@ from scipy.signal import find_peaks
 from ._labels import attrs_of, frame_coords
 from .frames import axis_coordinates
 from .parallel import n_tasks
-from .pipeline import Analysis, Part, run
+from .pipeline import Analysis, Part
+from .registry import Parameter, Requires, public, register
 from .species import frame_species
 from ._kernels.thermal import binned_sums
 from .dynamics import Unwrapper, unwrapped_positions
 from . import _checks
-from .errors import ArgumentTypeError, InvalidArgumentError, MissingDataError
+from .errors import ArgumentTypeError, GstorderError, InvalidArgumentError, MissingDataError
 from .frames import as_frame
 
 __all__ = ["find_layers", "z_profile", "track_layers", "z_coordinates", "ZProfile", "TrackLayers"]
@@ -97,32 +98,24 @@ def find_layers(frame, axis: str = "z", *, resolution: float = 0.05, smoothing: 
     )
 
 
-def z_profile(frames, axis: str = "z", *, bin_width: float = 0.2, index=None, parallel=None,
-              show_progress=None) -> xr.Dataset:
-    """Number-density profiles along an axis, per species and frame.
-
-    Returns
-    -------
-    xarray.Dataset
-        ``density`` (frame, species, <axis>) in atoms/Å³ (per bin volume =
-        cross-section × bin width; periodic axes only), ``count`` (frame,
-        species, <axis>) atoms per bin; bin centres in Å over one period.
-    """
-    return run(frames, [ZProfile(axis, bin_width=bin_width, parallel=parallel)], index=index,
-               show_progress=show_progress)["z_profile"]
+_AXIS = Parameter("axis", "z", "the layer axis: x, y or z", check=lambda name, v: (_axis(v), v)[1], kind="str")
 
 
 class ZProfile(Analysis):
-    """:func:`z_profile` as an analysis of the one-pass runner (:mod:`gstorder.pipeline`); parameters as there."""
+    """:func:`z_profile` as an analysis of the one-pass runner (:mod:`gstorder.pipeline`)."""
 
     name = "z_profile"
+    order = 70
+    summary = "number-density profiles along the layer axis"
+    parameters = (_AXIS, Parameter("bin_width", 0.2, "bin width along the axis", "Å", _checks.positive))
+    requires = Requires(periodic=True)
+    windowed = True
 
-    def __init__(self, axis: str = "z", *, bin_width: float = 0.2, parallel=None):
-        bin_width = _checks.positive("bin_width", bin_width, unit="Å")
-        self.axis, self.a, self.bin_width, self.parallel = axis, _axis(axis), bin_width, parallel
+    def __init__(self, axis: str = "z", **values):
+        super().__init__(axis=axis, **values)
 
-    def parameters(self) -> dict:
-        return {"axis": self.axis, "bin_width": self.bin_width}
+    def prepare(self):
+        self.a = _axis(self.axis)
 
     def setup(self, frame):
         self.species, _ = frame_species(frame)
@@ -169,62 +162,37 @@ def z_coordinates(frames, axis: str = "z", *, index=None, show_progress=None) ->
                         name=axis, attrs={"long_name": f"{axis} coordinate", "units": "Å"})
 
 
-def track_layers(frames, axis: str = "z", *, layers: xr.Dataset | None = None, kbar=None, retained_threshold: float = 0.5,
-                 melting_from: str = "below", index=None, show_progress=None, **find_options) -> xr.Dataset:
-    """Follow the layers of the first frame through a trajectory (Fig. 6c).
-
-    Parameters
-    ----------
-    frames : path, Frame, ase.Atoms, Trajectory or iterable of them
-    axis : {'x', 'y', 'z'}
-    layers : xarray.Dataset, optional
-        Layers from :func:`find_layers` (default: found in the first frame).
-    kbar : xarray.Dataset, optional
-        A :func:`gstorder.crystallinity.kbar` result over the same frames,
-        for the mean k̄ of each layer's atoms.
-    retained_threshold : float
-        A layer counts as molten once fewer than this share of its atoms
-        stay within half a layer spacing of its initial position.
-    melting_from : {'below', 'above'}
-        The side melting starts from: the front is the highest (``'below'``)
-        or lowest (``'above'``) molten layer position.
-    **find_options
-        Passed to :func:`find_layers`.
-
-    Returns
-    -------
-    xarray.Dataset
-        Over (``frame``, ``layer``): ``mean_position`` and ``spread`` (Å) of
-        each layer's initial atoms, ``retained`` (share), ``kbar`` (if given);
-        ``melting_front`` (frame, Å; NaN while no layer is molten); per
-        ``layer``: ``position``, ``species``.
-    """
-    analysis = TrackLayers(axis, layers=layers, kbar=kbar, retained_threshold=retained_threshold, melting_from=melting_from,
-                           **find_options)
-    return run(frames, [analysis], index=index, show_progress=show_progress, desc="track_layers")["layers"]
-
-
 class TrackLayers(Analysis):
-    """:func:`track_layers` as an analysis of the one-pass runner (:mod:`gstorder.pipeline`); parameters as there."""
+    """:func:`track_layers` as an analysis of the one-pass runner (:mod:`gstorder.pipeline`)."""
 
     name = "layers"
+    summary = "layers of the first frame tracked through the run, and the melting front (Fig. 6c)"
     sequential = True
     same_atoms = True
+    parameters = (
+        _AXIS,
+        Parameter("layers", None, "layers from find_layers() (unset: found in the first frame)", kind="python"),
+        Parameter("kbar", None, "a kbar() result over the same frames, for each layer's mean k̄", kind="python"),
+        Parameter("retained_threshold", 0.5, "a layer counts as molten once fewer than this share of its atoms stay "
+                  "within half a layer spacing of its initial position", "",
+                  lambda name, v: _checks.real(name, v, low=0.0, high=1.0)),
+        Parameter("melting_from", "below", "the side melting starts from: the front is the highest ('below') or lowest "
+                  "('above') molten layer", check=lambda name, v: _checks.choice(name, v, ("below", "above")), kind="str"),
+        Parameter("resolution", 0.05, "find_layers: profile resolution", "Å", _checks.positive),
+        Parameter("smoothing", 0.25, "find_layers: Gaussian smoothing of the profile", "Å", _checks.non_negative),
+        Parameter("min_separation", 1.0, "find_layers: closest distinct layers", "Å", _checks.non_negative),
+        Parameter("min_fraction", 0.25, "find_layers: smallest peak, relative to the mean layer", "",
+                  lambda name, v: _checks.real(name, v, low=0.0, high=1.0)),
+    )
+    requires = Requires(periodic=True, check=lambda first: _layered(first))
 
-    def __init__(self, axis: str = "z", *, layers: xr.Dataset | None = None, kbar=None, retained_threshold: float = 0.5,
-                 melting_from: str = "below", **find_options):
-        _checks.choice("melting_from", melting_from, ("below", "above"))
-        retained_threshold = _checks.real("retained_threshold", retained_threshold, low=0.0, high=1.0)
-        self.axis, self.a = axis, _axis(axis)
-        self.layers, self.kbar, self.retained_threshold, self.melting_from = layers, kbar, retained_threshold, melting_from
-        try:
-            self.find_options = _detection(**find_options)
-        except TypeError:
-            raise ArgumentTypeError(f"track_layers: unknown find_layers options {sorted(find_options)}; use resolution, "
-                                    "smoothing, min_separation, min_fraction") from None
+    def __init__(self, axis: str = "z", **values):
+        super().__init__(axis=axis, **values)
 
-    def parameters(self) -> dict:
-        return {"axis": self.axis, "retained_threshold": self.retained_threshold, "melting_from": self.melting_from}
+    def prepare(self):
+        self.a = _axis(self.axis)
+        self.find_options = _detection(resolution=self.resolution, smoothing=self.smoothing,
+                                       min_separation=self.min_separation, min_fraction=self.min_fraction)
 
     def setup(self, frame):
         self.unwrap, self.owner, self.count = Unwrapper(), None, 0
@@ -286,6 +254,48 @@ class TrackLayers(Analysis):
         if kbar is not None:
             ds["kbar"] = (("frame", "layer"), stack[3], {"long_name": "mean k̄ of the layer", "units": ""})
         return ds
+
+
+def _layered(first) -> str | None:
+    """Why frames like ``first`` have no layers to track, or None."""
+    try:
+        if len(find_layers(first)) < 2:
+            return "fewer than two atomic layers along z"
+    except GstorderError as exc:
+        return str(exc)
+    return None
+
+
+register(ZProfile, TrackLayers, name="layers")
+
+
+@public(ZProfile, positional=("axis",))
+def z_profile(frames, axis="z", **options) -> xr.Dataset:
+    """Number-density profiles along an axis, per species and frame.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``density`` (frame, species, <axis>) in atoms/Å³ (per bin volume =
+        cross-section × bin width; periodic axes only), ``count`` (frame,
+        species, <axis>) atoms per bin; bin centres in Å over one period.
+    """
+    return ZProfile.call(frames, {"axis": axis, **options})
+
+
+@public(TrackLayers, positional=("axis",))
+def track_layers(frames, axis="z", **options) -> xr.Dataset:
+    """Follow the layers of the first frame through a trajectory (Fig. 6c).
+
+    Returns
+    -------
+    xarray.Dataset
+        Over (``frame``, ``layer``): ``mean_position`` and ``spread`` (Å) of
+        each layer's initial atoms, ``retained`` (share), ``kbar`` (if given);
+        ``melting_front`` (frame, Å; NaN while no layer is molten); per
+        ``layer``: ``position``, ``species``.
+    """
+    return TrackLayers.call(frames, {"axis": axis, **options})
 
 
 # --------------------------------------------------------------------------- helpers

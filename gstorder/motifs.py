@@ -18,8 +18,9 @@ import xarray as xr
 
 from . import _checks
 from ._labels import attrs_of, frame_coords, pair_label
-from .parallel import DEFAULT_BLOCK_SIZE, n_tasks
-from .pipeline import Analysis, Need, Part, run
+from .parallel import n_tasks
+from .pipeline import Analysis, Need, Part
+from .registry import Parameter, public, register
 from .species import frame_species, species_groups
 from ._kernels.motifs import bond_angle_order
 from .errors import GstorderWarning, UnknownSpeciesError
@@ -33,64 +34,6 @@ DEFAULT_GROUPS = ("cations", "anions")
 MOTIFS = {0: "other", 1: "tetrahedral", 2: "octahedral", 3: "defective octahedral"}
 
 
-def bond_motifs(frames, *, cutoff=3.2, q_threshold: float = 0.8, octahedral_tolerance: float = 15.0,
-                groups=DEFAULT_GROUPS, max_cn: int = 12, per_atom: bool = False, index=None,
-                block_size: int = DEFAULT_BLOCK_SIZE, parallel=None, show_progress=None) -> xr.Dataset:
-    """Coordination, tetrahedral-Ge, homopolar-bond and octahedral-site statistics per frame.
-
-    Parameters
-    ----------
-    frames : path, Frame, ase.Atoms, Trajectory or iterable of them
-    cutoff : float or dict
-        Bond cut-off in Å (default 3.2 Å) or a per-pair table, e.g. from the
-        first minima of the partial g(r): ``{("Ge", "Te"): 3.2, ("Sb", "Te"): 3.4,
-        ("Ge", "Ge"): 2.9, ...}`` (pairs absent from the table never bond).
-    q_threshold : float
-        q above which a 4-fold Ge atom is tetrahedral (default 0.8).
-    octahedral_tolerance : float
-        Degrees: an atom's site is octahedral-like when every bond angle is
-        within this of 90° or 180° (default 15°).
-    groups : sequence or dict
-        Chemical groups (names ``"cations"``/``"anions"``, species, lists of
-        species, or a dict); bonds within a group are homopolar.
-    max_cn : int
-        Largest coordination number in the histogram (larger ones are counted there).
-    per_atom : bool
-        Also return per-atom ``atom_cn``, ``atom_q`` and ``motif`` (codes in
-        :data:`MOTIFS`) over (frame, atom),
-        to colour a snapshot by motif (all frames must have the same atoms).
-    index, block_size, parallel, show_progress
-        As in :func:`gstorder.rdf`.
-
-    Returns
-    -------
-    xarray.Dataset
-        Over ``frame`` (with ``time`` in ps): ``tetrahedral_fraction`` (share
-        of all Ge atoms), ``homopolar_fraction`` (share of all bonds, each
-        bond counted once), ``bond_fraction`` (frame, pair) per bond type,
-        ``partial_coordination`` (frame, center, neighbor),
-        ``coordination`` (frame, species) mean, ``cn_histogram`` (frame,
-        species, cn) fraction of atoms with each coordination number,
-        ``octahedral_like_fraction`` (frame, species): sites with 3-6 bonds
-        that are not tetrahedral, the literature's "defective octahedral"
-        class (Caravati et al. 2007), and, stricter,
-        ``octahedral_fraction`` and ``defective_octahedral_fraction`` (frame,
-        species): sites with all angles near 90°/180° and 6 resp. 3-5 bonds.
-        Take ``.mean("frame")`` and ``.std("frame")`` for mean and spread.
-
-    Examples
-    --------
-    >>> from gstorder import bond_motifs, structures
-    >>> ds = bond_motifs(structures.rocksalt("GeTe", 2, a=6.0))
-    >>> float(ds.coordination.sel(species="Ge")[0]), float(ds.homopolar_fraction[0])
-    (6.0, 0.0)
-    """
-    analysis = BondMotifs(cutoff=cutoff, q_threshold=q_threshold, octahedral_tolerance=octahedral_tolerance, groups=groups,
-                          max_cn=max_cn, per_atom=per_atom)
-    return run(frames, [analysis], index=index, block_size=block_size, parallel=parallel,
-               show_progress=show_progress)["motifs"]
-
-
 #: Per-atom variables of ``bond_motifs(..., per_atom=True)``: name -> attrs.
 ATOM_VARIABLES = {
     "atom_cn": {"long_name": "coordination number", "units": ""},
@@ -101,24 +44,34 @@ ATOM_VARIABLES = {
 
 
 class BondMotifs(Analysis):
-    """:func:`bond_motifs` as an analysis of the one-pass runner (:mod:`gstorder.pipeline`); parameters as there."""
+    """:func:`bond_motifs` as an analysis of the one-pass runner (:mod:`gstorder.pipeline`)."""
 
     name = "motifs"
+    order = 30
+    summary = "coordination, tetrahedral Ge, homopolar bonds, octahedral sites"
+    parameters = (
+        Parameter("cutoff", 3.2, "bond cut-off, or a per-pair table such as {'Ge-Te': 3.2, 'Sb-Te': 3.4} (pairs absent "
+                  "from a table never bond)", "Å", _checks.cutoff, kind="table"),
+        Parameter("q_threshold", 0.8, "q above which a 4-fold Ge atom is tetrahedral", "",
+                  lambda name, v: _checks.real(name, v, low=0.0, high=1.0)),
+        Parameter("octahedral_tolerance", 15.0, "a site is octahedral-like when every bond angle is within this of 90° "
+                  "or 180°", "degrees",
+                  lambda name, v: _checks.real(name, v, unit="degrees", low=0.0, high=45.0, low_open=True, high_open=True)),
+        Parameter("groups", DEFAULT_GROUPS, "chemical groups ('cations'/'anions', species, lists of species, or a table "
+                  "name -> species); bonds within a group are homopolar", check=lambda name, v: (species_groups(v), v)[1],
+                  kind="list"),
+        Parameter("max_cn", 12, "largest coordination number in the histogram (larger ones are counted there)", "",
+                  _checks.count, kind="int"),
+        Parameter("per_atom", False, "also return atom_cn, atom_q and motif (codes in MOTIFS) over (frame, atom)",
+                  check=_checks.flag, kind="bool"),
+    )
+    selectable = windowed = True
 
-    def __init__(self, *, cutoff=3.2, q_threshold: float = 0.8, octahedral_tolerance: float = 15.0, groups=DEFAULT_GROUPS,
-                 max_cn: int = 12, per_atom: bool = False):
-        q_threshold = _checks.real("q_threshold", q_threshold, low=0.0, high=1.0)
-        octahedral_tolerance = _checks.real("octahedral_tolerance", octahedral_tolerance, unit="degrees", low=0.0,
-                                            high=45.0, low_open=True, high_open=True)
-        self.group_table = species_groups(groups)
+    def prepare(self):
+        self.group_table = species_groups(self.groups)
         self.group_of = {s: k for k, members in enumerate(self.group_table.values()) for s in members}
-        self.cutoff, self.q_threshold, self.octahedral_tolerance = cutoff, q_threshold, octahedral_tolerance
-        self.max_cn, self.per_atom = _checks.count("max_cn", max_cn), _checks.flag("per_atom", per_atom)
         self.same_atoms = self.per_atom
-        self.needs = (Need.of(cutoff),)
-
-    def parameters(self) -> dict:
-        return {"cutoff": self.cutoff, "q_threshold": self.q_threshold, "octahedral_tolerance": self.octahedral_tolerance}
+        self.needs = (Need.of(self.cutoff),)
 
     def setup(self, frame):
         self.species, _ = frame_species(frame)
@@ -148,8 +101,9 @@ class BondMotifs(Analysis):
         motif[octa & (cn >= 3) & (cn <= 5)] = 3
         motif[octa & (cn == 6)] = 2
         motif[tetra] = 1
-        row = _frame_row(frame, self.species, state["types"], cn, state["partial"], state["bonds"], motif, self.group_of,
-                         self.max_cn)
+        sel = slice(None) if self.selection is None else self.centre_mask(frame)
+        row = _frame_row(frame, self.species, state["types"][sel], cn[sel], state["partial"][sel], state["bonds"], motif[sel],
+                         self.group_of, self.max_cn)
         atoms = None
         if self.per_atom:
             atoms = {"atom_cn": (cn, ATOM_VARIABLES["atom_cn"]), "atom_q": (q, ATOM_VARIABLES["atom_q"]),
@@ -165,8 +119,46 @@ class BondMotifs(Analysis):
                 ds[name] = (("frame", "atom"), np.array([p.atoms[name][0] for p in parts]), attrs)
         ds.attrs = attrs_of(analysis="bond_motifs", cutoff=self.cutoff if isinstance(self.cutoff, (int, float)) else repr(self.cutoff),
                             q_threshold=self.q_threshold, octahedral_tolerance=self.octahedral_tolerance,
-                            groups={g: list(v) for g, v in self.group_table.items()})
+                            groups={g: list(v) for g, v in self.group_table.items()},
+                            select=None if self.selection is None else repr(self.selection))
         return ds
+
+
+register(BondMotifs)
+
+
+@public(BondMotifs)
+def bond_motifs(frames, **options) -> xr.Dataset:
+    """Coordination, tetrahedral-Ge, homopolar-bond and octahedral-site statistics per frame.
+
+    With ``select=`` the statistics are those of the selected atoms (their
+    bonds to every atom).
+
+    Returns
+    -------
+    xarray.Dataset
+        Over ``frame`` (with ``time`` in ps): ``tetrahedral_fraction`` (share
+        of all Ge atoms), ``homopolar_fraction`` (share of all bonds, each
+        bond counted once), ``bond_fraction`` (frame, pair) per bond type,
+        ``partial_coordination`` (frame, center, neighbor),
+        ``coordination`` (frame, species) mean, ``cn_histogram`` (frame,
+        species, cn) fraction of atoms with each coordination number,
+        ``octahedral_like_fraction`` (frame, species): sites with 3-6 bonds
+        that are not tetrahedral, the literature's "defective octahedral"
+        class (Caravati et al. 2007), and, stricter,
+        ``octahedral_fraction`` and ``defective_octahedral_fraction`` (frame,
+        species): sites with all angles near 90°/180° and 6 resp. 3-5 bonds.
+        Take ``.mean("frame")`` and ``.std("frame")`` for mean and spread.
+
+    Examples
+    --------
+    >>> from gstorder import bond_motifs, structures
+    >>> ds = bond_motifs(structures.rocksalt("GeTe", 2, a=6.0))
+    >>> float(ds.coordination.sel(species="Ge")[0]), float(ds.homopolar_fraction[0])
+    (6.0, 0.0)
+    """
+    return BondMotifs.call(frames, options)
+
 
 
 def _frame_row(frame, species, types, cn, partial, bonds, motif, group_of, max_cn) -> dict:

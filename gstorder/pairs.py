@@ -13,11 +13,13 @@ import numpy as np
 import xarray as xr
 from scipy.spatial import ConvexHull, QhullError
 
-from . import neighbors
-from ._checks import count, positive
+from dataclasses import replace
+
+from . import _checks, neighbors
 from ._labels import attrs_of, bin_edges, centres, pair_label
-from .parallel import DEFAULT_BLOCK_SIZE, n_tasks
-from .pipeline import Analysis, Need, Part, run
+from .parallel import n_tasks
+from .pipeline import Analysis, Need, Part
+from .registry import Parameter, Requires, public, register
 from .species import frame_species, species_mask
 from ._kernels.pairs import angle_histogram, pair_histogram
 from .errors import GstorderWarning, MissingDataError, UnknownSpeciesError
@@ -25,102 +27,31 @@ from .errors import GstorderWarning, MissingDataError, UnknownSpeciesError
 __all__ = ["rdf", "adf", "RDF", "ADF"]
 
 
-def rdf(frames, *, r_max: float = 8.0, bins: int | None = None, bin_width: float = 0.02, pairs=None, index=None,
-        volume: float | None = None, block_size: int = DEFAULT_BLOCK_SIZE, parallel=None, show_progress=None) -> xr.Dataset:
-    """Total and partial radial distribution functions g(r) and running coordination numbers.
-
-    Parameters
-    ----------
-    frames : path, Frame, ase.Atoms, Trajectory or iterable of them
-        Periodic, triclinic or non-periodic frames; periodic images are
-        counted as far as ``r_max`` reaches, so ``r_max`` may exceed half the cell.
-    r_max : float
-        Largest distance in Å (default 8 Å).
-    bins : int, optional
-        Number of bins on [0, r_max); default ``r_max / bin_width``.
-    bin_width : float
-        Bin width in Å when ``bins`` is not given (default 0.02 Å).
-    pairs : list of str, optional
-        Pairs to report, e.g. ``["Ge-Te", "Te-Te"]``; default every pair of
-        the species present. ``"total"`` is always included.
-    index : int or slice, optional
-        Frames to use (``slice(start, stop, step)``).
-    volume : float, optional
-        Volume in Å³ for a non-periodic frame (default: its convex hull;
-        required for a flat or collinear cluster, or one of fewer than 4 atoms).
-    block_size : int
-        Centre atoms per neighbour-list block (bounds memory).
-    parallel : bool, optional
-        Force the multi-threaded (True) or serial (False) kernels.
-    show_progress : bool, optional
-        Progress bar over frames (default: only on a terminal).
-
-    Raises
-    ------
-    InvalidArgumentError, ArgumentTypeError
-        For a non-positive, non-finite or mistyped ``r_max``, ``bins``,
-        ``bin_width`` or ``volume`` (named), or a frame with a
-        non-finite position (the atom is named) or cell.
-    SingularCellError
-        For a frame whose periodic cell vectors are (nearly) linearly dependent.
-    MissingDataError
-        For a partly periodic frame, or a cluster without a volume, when
-        ``volume`` is not given.
-    UnknownSpeciesError
-        For a pair in ``pairs`` that is not present.
-
-    Returns
-    -------
-    xarray.Dataset
-        ``g`` (pair, r): mean over frames of g_ab(r) normalised to 1 for an
-        ideal gas of the same density, g_ab = n_ab(r) V / (N_a (N_b - δ_ab)
-        4π r² dr), with n_ab the ordered pair count; ``total`` is
-        Σ_ab c_a c_b g_ab. ``g_std`` (pair, r): standard deviation over
-        frames. ``coordination`` (center, neighbor, r): running
-        coordination number, mean neighbours of species ``neighbor`` of a
-        ``center`` atom up to the bin's upper edge (r + Δr/2);
-        ``coordination_total`` (r): over all atoms. Coordinates ``r`` (bin
-        centres, Å) and ``r_edges``.
-
-    Notes
-    -----
-    Beyond half the narrowest cell width atoms see their own periodic
-    images, which are not an ideal gas: like-pair g(r) then tends to
-    N/(N-1); a :class:`~gstorder.errors.GstorderWarning` says so.
-    A non-periodic frame (a cluster, a tomography model) is normalised with
-    its convex-hull volume and no edge correction, so g(r) falls below 1
-    at distances comparable to the particle size.
-
-    Examples
-    --------
-    >>> from gstorder import rdf, structures
-    >>> ds = rdf(structures.rocksalt("GeTe", 3, a=6.0), r_max=4.0, bin_width=0.1)
-    >>> float(ds.coordination.sel(center="Ge", neighbor="Te").sel(r=3.5, method="nearest"))
-    6.0
-    """
-    analysis = RDF(r_max=r_max, bins=bins, bin_width=bin_width, pairs=pairs, volume=volume)
-    return run(frames, [analysis], index=index, block_size=block_size, parallel=parallel, show_progress=show_progress)["rdf"]
-
-
 class RDF(Analysis):
-    """:func:`rdf` as an analysis of the one-pass runner (:mod:`gstorder.pipeline`); parameters as there."""
+    """:func:`rdf` as an analysis of the one-pass runner (:mod:`gstorder.pipeline`)."""
 
     name = "rdf"
+    order = 10
+    summary = "partial and total g(r) with running coordination numbers"
+    parameters = (
+        Parameter("r_max", 8.0, "largest distance", "Å", _checks.positive),
+        Parameter("bins", None, "number of bins on [0, r_max) (unset: r_max / bin_width)", "", _checks.count, kind="int"),
+        Parameter("bin_width", 0.02, "bin width when bins is unset", "Å", _checks.positive),
+        Parameter("pairs", None, "pairs to report, e.g. ['Ge-Te', 'Te-Te'] (unset: every pair; 'total' always)",
+                  check=_checks.strings, kind="list"),
+        Parameter("volume", None, "volume of a non-periodic frame (unset: its convex hull; needed for a flat cluster or "
+                  "one of fewer than 4 atoms)", "Å³", _checks.positive),
+    )
+    requires = Requires(periodic=True)
+    selectable = windowed = True
 
-    def __init__(self, *, r_max: float = 8.0, bins: int | None = None, bin_width: float = 0.02, pairs=None,
-                 volume: float | None = None):
-        r_max = positive("r_max", r_max, unit="Å")
-        if bins is None:
-            bin_width = positive("bin_width", bin_width, unit="Å")
-        else:
-            bins = count("bins", bins)
-        self.edges = bin_edges(0.0, r_max, bin_width if bins is None else None, bins, what="rdf r_max")
-        self.r_max, self.pairs = r_max, pairs
-        self.volume = None if volume is None else positive("volume", volume, unit="Å³")
+    def prepare(self):
+        self.edges = bin_edges(0.0, self.r_max, self.bin_width if self.bins is None else None, self.bins, what="rdf r_max")
         self.needs = (Need.of(self.r_max, full=False),)
 
-    def parameters(self) -> dict:
-        return {"r_max": self.r_max, "n_bins": len(self.edges) - 1}
+    def select(self, selection):
+        super().select(selection)
+        self.needs = tuple(replace(n, full=True) for n in self.needs)  # centres only: both directions from them
 
     def setup(self, frame):
         self.species, _ = frame_species(frame)
@@ -139,36 +70,44 @@ class RDF(Analysis):
 
     def end_frame(self, state, frame) -> Part:
         types, ordered = state
-        n_a = np.bincount(types, minlength=len(self.species)).astype(float)
+        ns = len(self.species)
+        n_a = np.bincount(types, minlength=ns).astype(float)
+        n_centres = np.bincount(types[self.centre_mask(frame)], minlength=ns).astype(float)
         limit = neighbors.max_cutoff_without_images(frame)
         images = bool(frame.pbc.any() and self.r_max > limit)
-        return Part((ordered, n_a, _volume(frame, self.volume), images, limit, frame.describe()))
+        return Part((ordered, n_a, _volume(frame, self.volume), images, limit, frame.describe(), n_centres))
 
     def result(self, parts, times) -> xr.Dataset:
         species, edges, r_max = self.species, self.edges, self.r_max
         ns, n_bins = len(species), len(edges) - 1
         shell = 4.0 / 3.0 * np.pi * (edges[1:] ** 3 - edges[:-1] ** 3)
         g_frames, cn_frames, cn_total, absent = [], [], [], set()
-        for ordered, n_a, vol, _, _, _ in (p.data for p in parts):
+        for ordered, n_a, vol, _, _, _, n_c in (p.data for p in parts):
+            # n_c centres of each species (all atoms without a selection) among n_a atoms
             absent.update(species[k] for k in np.flatnonzero(n_a == 0))
-            norm = n_a[:, None] * (n_a[None, :] - np.eye(ns)) / vol
+            norm = n_c[:, None] * (n_a[None, :] - np.eye(ns)) / vol
             with np.errstate(divide="ignore", invalid="ignore"):
                 g = np.where(norm[:, :, None] > 0, ordered / (norm[:, :, None] * shell), np.nan)
-            c = n_a / n_a.sum()
-            total = np.nansum(c[:, None, None] * c[None, :, None] * g, axis=(0, 1))
-            iu = np.triu_indices(ns)
-            g_frames.append(np.concatenate([g[iu], total[None]]))
+                c, c_centres = n_a / n_a.sum(), n_c / n_c.sum()
+            total = np.nansum(c_centres[:, None, None] * c[None, :, None] * g, axis=(0, 1))
+            if self.selection is None:  # both triangles hold the same pairs: report a_b once, as a <= b
+                iu = np.triu_indices(ns)
+                g_frames.append(np.concatenate([g[iu], total[None]]))
+            else:  # centres a of the selection around neighbours b: not symmetric, every ordered pair
+                g_frames.append(np.concatenate([g.reshape(ns * ns, -1), total[None]]))
             with np.errstate(divide="ignore", invalid="ignore"):
-                cn_frames.append(np.cumsum(ordered, axis=2) / n_a[:, None, None])
-            cn_total.append(np.cumsum(ordered.sum(axis=(0, 1))) / n_a.sum())
+                cn_frames.append(np.cumsum(ordered, axis=2) / n_c[:, None, None])
+                cn_total.append(np.cumsum(ordered.sum(axis=(0, 1))) / n_c.sum())
         imaged = [p.data for p in parts if p.data[3]]
         if imaged:
-            _, _, _, _, limit, where = imaged[0]
+            _, _, _, _, limit, where, _ = imaged[0]
             warnings.warn(f"rdf r_max={r_max:g} Å exceeds half the narrowest cell width ({limit:.3f} Å) of {where}: atoms "
                           "see their own periodic images there, and like-pair g(r) tends to N/(N-1) instead of 1; use a "
                           "larger supercell", GstorderWarning, stacklevel=3)
-        iu = np.triu_indices(ns)
-        labels = [pair_label(species[a], species[b]) for a, b in zip(*iu)] + ["total"]
+        if self.selection is None:
+            labels = [pair_label(species[a], species[b]) for a, b in zip(*np.triu_indices(ns))] + ["total"]
+        else:
+            labels = [f"{a}-{b}" for a in species for b in species] + ["total"]
         g_frames = np.array(g_frames)
         cn_frames = np.where(np.isfinite(cn_frames), cn_frames, np.nan)
         if absent:
@@ -193,73 +132,34 @@ class RDF(Analysis):
                 "r_edges": ("r_edge", edges, {"units": "Å"}),
             },
             attrs=attrs_of(analysis="rdf", r_max=r_max, n_bins=n_bins, n_frames=len(g_frames),
-                           time_first=times[0], time_last=times[-1], normalisation="N_a (N_b - delta_ab) / V ideal gas"),
+                           time_first=times[0], time_last=times[-1], normalisation="N_a (N_b - delta_ab) / V ideal gas",
+                           select=None if self.selection is None else repr(self.selection)),
         )
         if self.pairs is not None:
             ds = ds.sel(pair=_pair_selection(self.pairs, labels))
         return ds
 
 
-def adf(frames, *, cutoff=3.2, bins: int = 180, centre=None, triplets: bool = False, index=None,
-        block_size: int = DEFAULT_BLOCK_SIZE, parallel=None, show_progress=None) -> xr.Dataset:
-    """Bond-angle distributions j-i-k of bonds shorter than a cut-off, per centre species.
-
-    Parameters
-    ----------
-    frames : path, Frame, ase.Atoms, Trajectory or iterable of them
-    cutoff : float or dict
-        Bond cut-off in Å (default 3.2 Å), or a per-species-pair table such
-        as ``{("Ge", "Te"): 3.2, ("Sb", "Te"): 3.4}``.
-    bins : int
-        Number of angle bins on 0-180° (default 180, 1° wide).
-    centre : str or list of str, optional
-        Centre species to report (default all present).
-    triplets : bool
-        Also return ``adf_triplet`` over (triplet, theta), triplets labelled
-        ``"Te-Ge-Te"`` (neighbour-centre-neighbour).
-    index, block_size, parallel, show_progress
-        As in :func:`rdf`.
-
-    Raises
-    ------
-    InvalidArgumentError, ArgumentTypeError
-        For a non-positive, non-finite or mistyped ``cutoff`` (or table
-        entry) or ``bins`` (named), or a frame with a
-        non-finite position (the atom is named) or cell.
-    UnknownSpeciesError
-        For a ``centre`` or table species that is not an element, or absent.
-
-    Returns
-    -------
-    xarray.Dataset
-        ``adf`` (center, theta) in 1/degree, each centre's distribution
-        normalised to unit area over 0-180° (``"all"`` pools every centre;
-        NaN for a species with no bond angles); ``count`` (center): angles
-        counted, summed over frames.
-
-    Examples
-    --------
-    >>> from gstorder import adf, structures
-    >>> ds = adf(structures.rocksalt("GeTe", 2, a=6.0))
-    >>> ds.adf.sel(center="all").idxmax().item()
-    90.5
-    """
-    analysis = ADF(cutoff=cutoff, bins=bins, centre=centre, triplets=triplets)
-    return run(frames, [analysis], index=index, block_size=block_size, parallel=parallel, show_progress=show_progress)["adf"]
-
-
 class ADF(Analysis):
-    """:func:`adf` as an analysis of the one-pass runner (:mod:`gstorder.pipeline`); parameters as there."""
+    """:func:`adf` as an analysis of the one-pass runner (:mod:`gstorder.pipeline`)."""
 
     name = "adf"
+    order = 20
+    summary = "bond-angle distributions per centre species"
+    parameters = (
+        Parameter("cutoff", 3.2, "bond cut-off, or a per-species-pair table such as {'Ge-Te': 3.2, 'Sb-Te': 3.4}", "Å",
+                  _checks.cutoff, kind="table"),
+        Parameter("bins", 180, "angle bins on 0-180°", "", _checks.count, kind="int"),
+        Parameter("centre", None, "centre species to report (unset: all present)", check=_checks.species, kind="list",
+                  aliases=("centres", "centers", "center")),
+        Parameter("triplets", False, "also return adf_triplet over triplets such as 'Te-Ge-Te' (neighbour-centre-neighbour)",
+                  check=_checks.flag, kind="bool"),
+    )
+    selectable = windowed = True
 
-    def __init__(self, *, cutoff=3.2, bins: int = 180, centre=None, triplets: bool = False):
-        self.edges = bin_edges(0.0, 180.0, None, count("bins", bins), what="adf")
-        self.cutoff, self.centre, self.triplets = cutoff, centre, bool(triplets)
-        self.needs = (Need.of(cutoff, centres=centre),)
-
-    def parameters(self) -> dict:
-        return {"cutoff": self.cutoff, "n_bins": len(self.edges) - 1, "centre": self.centre}
+    def prepare(self):
+        self.edges = bin_edges(0.0, 180.0, None, self.bins, what="adf")
+        self.needs = (Need.of(self.cutoff, centres=self.centre),)
 
     def setup(self, frame):
         self.species, _ = frame_species(frame)
@@ -316,6 +216,96 @@ class ADF(Analysis):
                                              coords={"triplet": names},
                                              attrs={"long_name": "bond-angle distribution", "units": "1/degree"})
         return ds
+
+
+register(RDF)
+register(ADF)
+
+
+@public(RDF)
+def rdf(frames, **options) -> xr.Dataset:
+    """Total and partial radial distribution functions g(r) and running coordination numbers.
+
+    Periodic, triclinic or non-periodic frames; periodic images are counted
+    as far as ``r_max`` reaches, so ``r_max`` may exceed half the cell.
+    With ``select=`` only the selected atoms are centres: g_ab then counts
+    neighbours b (of every atom) around the selected a.
+
+    Raises
+    ------
+    InvalidArgumentError, ArgumentTypeError
+        For a non-positive, non-finite or mistyped ``r_max``, ``bins``,
+        ``bin_width`` or ``volume`` (named), or a frame with a
+        non-finite position (the atom is named) or cell.
+    SingularCellError
+        For a frame whose periodic cell vectors are (nearly) linearly dependent.
+    MissingDataError
+        For a partly periodic frame, or a cluster without a volume, when
+        ``volume`` is not given.
+    UnknownSpeciesError
+        For a pair in ``pairs`` that is not present.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``g`` (pair, r): mean over frames of g_ab(r) normalised to 1 for an
+        ideal gas of the same density, g_ab = n_ab(r) V / (N_a (N_b - δ_ab)
+        4π r² dr), with n_ab the ordered pair count; ``total`` is
+        Σ_ab c_a c_b g_ab. ``g_std`` (pair, r): standard deviation over
+        frames. ``coordination`` (center, neighbor, r): running
+        coordination number, mean neighbours of species ``neighbor`` of a
+        ``center`` atom up to the bin's upper edge (r + Δr/2);
+        ``coordination_total`` (r): over all atoms. Coordinates ``r`` (bin
+        centres, Å) and ``r_edges``.
+
+    Notes
+    -----
+    Beyond half the narrowest cell width atoms see their own periodic
+    images, which are not an ideal gas: like-pair g(r) then tends to
+    N/(N-1); a :class:`~gstorder.errors.GstorderWarning` says so.
+    A non-periodic frame (a cluster, a tomography model) is normalised with
+    its convex-hull volume and no edge correction, so g(r) falls below 1
+    at distances comparable to the particle size.
+
+    Examples
+    --------
+    >>> from gstorder import rdf, structures
+    >>> ds = rdf(structures.rocksalt("GeTe", 3, a=6.0), r_max=4.0, bin_width=0.1)
+    >>> float(ds.coordination.sel(center="Ge", neighbor="Te").sel(r=3.5, method="nearest"))
+    6.0
+    """
+    return RDF.call(frames, options)
+
+
+@public(ADF)
+def adf(frames, **options) -> xr.Dataset:
+    """Bond-angle distributions j-i-k of bonds shorter than a cut-off, per centre species.
+
+    Raises
+    ------
+    InvalidArgumentError, ArgumentTypeError
+        For a non-positive, non-finite or mistyped ``cutoff`` (or table
+        entry) or ``bins`` (named), or a frame with a
+        non-finite position (the atom is named) or cell.
+    UnknownSpeciesError
+        For a ``centre`` or table species that is not an element, or absent.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``adf`` (center, theta) in 1/degree, each centre's distribution
+        normalised to unit area over 0-180° (``"all"`` pools every centre;
+        NaN for a species with no bond angles); ``count`` (center): angles
+        counted, summed over frames.
+
+    Examples
+    --------
+    >>> from gstorder import adf, structures
+    >>> ds = adf(structures.rocksalt("GeTe", 2, a=6.0))
+    >>> ds.adf.sel(center="all").idxmax().item()
+    90.5
+    """
+    return ADF.call(frames, options)
 
 
 # --------------------------------------------------------------------------- helpers

@@ -19,20 +19,20 @@ MSD, layer tracking) keep state between frames and see the frames in order.
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterator
 
 import numpy as np
-from ase import Atoms
-
 from . import _checks, neighbors
 from ._progress import progress
-from .errors import ArgumentTypeError, EmptyFrameError, InconsistentFramesError, InvalidArgumentError
-from .frames import Frame, iter_frames, species_numbers
+from .errors import ArgumentTypeError, EmptyFrameError, InconsistentFramesError, InvalidArgumentError, MissingDataError
+from .frames import Frame, species_numbers
 from .parallel import DEFAULT_BLOCK_SIZE
+from .registry import RUN_OPTIONS, Entry, Requires
+from .source import Source, no_frames, selected_positions
 
-__all__ = ["Analysis", "Need", "Part", "FrameNeighbours", "run", "frame_parts", "analysis_frames"]
+__all__ = ["Analysis", "Need", "Part", "Plan", "FrameNeighbours", "run", "frame_parts", "analyse_frames", "analysis_frames",
+           "selected_positions"]
 
 
 # --------------------------------------------------------------------------- the protocol
@@ -52,14 +52,17 @@ class Need:
         analysis must then also accept a full list).
     centres : tuple of str or None
         Centre species (``None``: every atom).
+    select : Selection or None
+        Centre atoms chosen by :mod:`gstorder.selection` (with ``centres``: both).
     """
 
     cutoff: Any
     full: bool = True
     centres: tuple | None = None
+    select: Any = None
 
     @classmethod
-    def of(cls, cutoff, *, full: bool = True, centres=None) -> "Need":
+    def of(cls, cutoff, *, full: bool = True, centres=None, select=None) -> "Need":
         """A validated need from a scalar or dict cut-off and centre species (a symbol or list)."""
         if isinstance(cutoff, dict):
             items = []
@@ -76,7 +79,7 @@ class Need:
         if centres is not None:
             centres = (str(centres),) if isinstance(centres, (str, int, np.integer)) else tuple(str(c) for c in centres)
             species_numbers(centres)
-        return cls(value, bool(full), centres)
+        return cls(value, bool(full), centres, select)
 
     @property
     def table(self):
@@ -109,15 +112,36 @@ class Part:
 class Analysis:
     """Base class of the analyses the runner feeds.
 
-    Subclasses set ``name`` and ``needs`` (a tuple of :class:`Need`) in
-    ``__init__``, validating their parameters there (once, at the
-    boundary), and implement :meth:`end_frame` and :meth:`result`; those
-    with neighbour lists implement :meth:`add_block`. Frame methods must not
-    warn or print (they may run on a remote worker): they record what they
-    notice in the part, and :meth:`result` warns.
+    Subclasses declare themselves in class attributes (see
+    :mod:`gstorder.registry`): ``name``, ``parameters`` (a tuple of
+    :class:`~gstorder.registry.Parameter`), ``summary``, ``requires``,
+    ``figures`` and ``rows``. ``__init__`` checks the keyword values against
+    ``parameters`` (once, at the boundary), stores each as an attribute and in
+    :attr:`values`, and calls :meth:`prepare`, where a subclass derives what
+    it needs (bins, ``needs``: a tuple of :class:`Need`). Subclasses implement
+    :meth:`end_frame` and :meth:`result`; those with neighbour lists
+    implement :meth:`add_block`. Frame methods must not warn or print (they
+    may run on a remote worker): they record what they notice in the part,
+    and :meth:`result` warns.
     """
 
     name: str = "analysis"
+    #: Declared parameters (:class:`~gstorder.registry.Parameter`), in the order of the public function.
+    parameters: tuple = ()
+    #: One line: what it computes (``--help``, the config file).
+    summary: str = ""
+    #: Place among :data:`~gstorder.registry.ANALYSES` (reports, configs); ties keep the registration order.
+    order: float = 100.0
+    #: What the frames must carry (:class:`~gstorder.registry.Requires`).
+    requires = Requires()
+    #: Figures of its result (:class:`~gstorder.registry.Figure`).
+    figures: tuple = ()
+    #: ``rows(tree) -> [(label, value)]``: its key numbers in the report (None: none).
+    rows = None
+    #: Honours ``select=`` (centre atoms); others refuse it.
+    selectable: bool = False
+    #: Its result averages over frames, so ``window=`` gives it a ``window`` dimension.
+    windowed: bool = False
     needs: tuple = ()
     #: Follows atoms from frame to frame: sees every frame in order, in one process.
     sequential: bool = False
@@ -125,6 +149,42 @@ class Analysis:
     max_block: int | None = None
     #: Every frame must hold the same atoms (per-atom or unwrapped results).
     same_atoms: bool = False
+    #: Threaded kernels (None: by size); set by the runner.
+    parallel = None
+    #: The centre selection (:class:`~gstorder.selection.Selection`) or None; set by the runner.
+    selection = None
+
+    def __init__(self, **values):
+        entry = Entry(self.name, (type(self),))
+        checked = entry.resolve(values)
+        self.values = {p.name: checked.get(p.name, p.default) for p in self.parameters}
+        for key, value in self.values.items():
+            setattr(self, key, value)
+        self.prepare()
+
+    def prepare(self) -> None:
+        """Derive what the checked parameter values decide (bins, neighbour needs); runs at the end of ``__init__``."""
+
+    def select(self, selection) -> None:
+        """Take only the centre atoms of ``selection`` (a :class:`~gstorder.selection.Selection`); neighbours stay all atoms.
+
+        The default restricts the centres of every neighbour need; analyses
+        that use the selection otherwise extend this.
+        """
+        if not self.selectable:
+            raise InvalidArgumentError(f"{self.name} does not take select= (it analyses every atom)")
+        self.selection = selection
+        self.needs = tuple(replace(n, select=selection) for n in self.needs)
+
+    def centre_mask(self, frame: Frame) -> np.ndarray:
+        """The selected centre atoms of ``frame`` (every atom without a selection)."""
+        return np.ones(len(frame), dtype=bool) if self.selection is None else self.selection.mask(frame)
+
+    @classmethod
+    def call(cls, frames, options: dict):
+        """Run this analysis alone over ``frames`` (the body of its thin public function): parameters and run options."""
+        run_options = {k: options.pop(k) for k in list(options) if k in RUN_OPTIONS}
+        return run(frames, [cls(**options)], **run_options)[cls.name]
 
     def setup(self, frame: Frame) -> None:
         """Fix what the first frame decides (species, grids). Runs once, before any frame."""
@@ -143,9 +203,9 @@ class Analysis:
         """The labelled result from the parts of every frame (in order) and their times (ps, NaN if unknown)."""
         raise NotImplementedError
 
-    def parameters(self) -> dict:
-        """Parameters recorded in the result's attrs."""
-        return {}
+    def recorded(self) -> dict:
+        """Parameters recorded with the run (the declared values; plain numbers and text)."""
+        return dict(getattr(self, "values", {}))
 
 
 # --------------------------------------------------------------------------- shared neighbour lists
@@ -175,7 +235,7 @@ class FrameNeighbours:
         if block_size < 1:
             raise InvalidArgumentError(f"block_size must be positive, got {block_size}")
         self.frame, self.needs, self.block_size, self.parallel = frame, needs, int(block_size), parallel
-        self._masks = {n: _centre_mask(frame, n.centres) for n in needs if n.centres is not None}
+        self._masks = {n: _centre_mask(frame, n) for n in needs if n.centres is not None or n.select is not None}
         if len(self._masks) < len(needs):
             self.centres = np.arange(len(frame), dtype=np.int64)
         else:
@@ -231,9 +291,10 @@ class BlockLists:
 
     def _derive(self, need: Need):
         # filter the shortest list made so far that holds every pair needed (fewer pairs to sift)
-        made = [done for n, done in self._cache.items() if n.centres is None and not isinstance(n.cutoff, tuple)]
+        made = [done for n, done in self._cache.items()
+                if n.centres is None and n.select is None and not isinstance(n.cutoff, tuple)]
         nl = min((done for done in made + self.bases if done.full >= need.full and done.cutoff >= need.reach), key=len)
-        if need.centres is not None:
+        if need in self._owner._masks:
             keep = self._owner._masks[need][nl.centers]
             if not keep.all():
                 nl = nl.take(keep)
@@ -244,8 +305,9 @@ class BlockLists:
         return nl if need.cutoff >= nl.cutoff else nl.within(need.cutoff)
 
 
-def _centre_mask(frame: Frame, centres) -> np.ndarray:
-    return np.isin(frame.numbers, species_numbers(centres))
+def _centre_mask(frame: Frame, need: Need) -> np.ndarray:
+    mask = np.ones(len(frame), dtype=bool) if need.centres is None else np.isin(frame.numbers, species_numbers(need.centres))
+    return mask if need.select is None else mask & need.select.mask(frame)
 
 
 # --------------------------------------------------------------------------- the frame loop
@@ -264,24 +326,86 @@ def frame_parts(frame: Frame, analyses, *, block_size: int | None = None, parall
     return [a.end_frame(state, frame) for a, state in zip(analyses, states)]
 
 
-def run(frames, analyses, *, index=None, block_size: int | None = None, parallel=None, show_progress=None,
-        desc: str | None = None, same_composition: bool = False, atoms_sink=None, client=None, workers: int | None = None,
-        chunk_frames: int | None = None) -> dict:
+@dataclass
+class Plan:
+    """What one run does: its analyses, the frames each one takes and how frames are checked.
+
+    Attributes
+    ----------
+    analyses : list of Analysis
+    frames_of : dict of str to set of int, optional
+        Analysis name -> positions (counted among the run's selected frames)
+        it takes; an analysis not named takes every frame.
+    first : Frame or None
+        The first selected frame, once read (the analyses are set up on it).
+    same_composition : bool
+        Refuse frames whose atoms differ from the first.
+    block_size, parallel
+        Neighbour blocks and threaded kernels.
+    desc : str
+        What the run is called in messages and progress.
+    """
+
+    analyses: list
+    frames_of: dict | None = None
+    first: Any = None
+    same_composition: bool = False
+    block_size: int | None = None
+    parallel: Any = None
+    desc: str = "analysis"
+
+    def takes(self, a, n: int) -> bool:
+        return self.frames_of is None or a.name not in self.frames_of or n in self.frames_of[a.name]
+
+
+def analyse_frames(plan: Plan, numbered_frames):
+    """The one loop body: ``(n, time, {name: Part})`` for each ``(n, frame)``, in process or in a dask task.
+
+    Each frame is checked (atoms, against the plan's first frame), the
+    analyses that take frame ``n`` share one neighbour search per block, and
+    the first frame seen sets the analyses up when the plan has none yet.
+    """
+    for n, frame in numbered_frames:
+        if not len(frame):
+            raise EmptyFrameError(f"{frame.describe()} has no atoms; {plan.desc} needs at least one")
+        if plan.first is None:
+            plan.first = frame
+            for a in plan.analyses:
+                a.setup(frame)
+        else:
+            check_frame(frame, plan.first, plan.analyses, plan.same_composition)
+        on = [a for a in plan.analyses if plan.takes(a, n)]
+        parts = frame_parts(frame, on, block_size=plan.block_size, parallel=plan.parallel)
+        yield n, frame_time(frame), {a.name: p for a, p in zip(on, parts)}
+
+
+def run(frames, analyses, *, index=None, select=None, window=None, block_size: int | None = None, parallel=None,
+        show_progress=None, workers: int | None = None, desc: str | None = None, same_composition: bool = False,
+        atoms_sink=None, client=None, chunk_frames: int | None = None, frames_of: dict | None = None) -> dict:
     """Run analyses over frames: each frame read once and analysed in one pass, here or on dask workers.
 
     Parameters
     ----------
-    frames : path, Frame, ase.Atoms, Trajectory or iterable of them
+    frames : path, Frame, ase.Atoms, Trajectory, Source or iterable of them
     analyses : list of Analysis
         With distinct names.
     index : int or slice, optional
         Frames to use.
+    select : selection, optional
+        Centre atoms of every analysis that takes a selection (see
+        :func:`gstorder.selection.selection`); an analysis that cannot is an error.
+    window : int or float, optional
+        Frames (int) or ps (float) per window: analyses whose results average
+        over frames return one result per window, stacked along ``window``.
     block_size : int, optional
         Centre atoms per neighbour-list block (bounds memory).
     parallel : bool, optional
         Force the threaded (True) or serial (False) kernels.
     show_progress : bool, optional
         Progress over frames (default: a bar on a terminal, log lines on long jobs elsewhere).
+    workers : int, optional
+        Without ``client``: start a local dask cluster of this many worker
+        processes for the run (1 or ``None``: in this process).
     same_composition : bool
         Refuse frames whose atom count or composition differs from the first
         (:class:`~gstorder.errors.InconsistentFramesError`) instead of mixing them.
@@ -292,11 +416,10 @@ def run(frames, analyses, *, index=None, block_size: int | None = None, parallel
     client : dask.distributed.Client, optional
         Analyse chunks of frames as tasks on this client's workers (which
         must be able to read the trajectory file); ``None``: in this process.
-    workers : int, optional
-        Without ``client``: start a local dask cluster of this many worker
-        processes for the run (1 or ``None``: in this process).
     chunk_frames : int, optional
         Frames per dask task (default: about four tasks per worker, at most 16 frames).
+    frames_of : dict, optional
+        Analysis name -> int or slice: the frames it takes, among the selected ones (default all).
 
     Returns
     -------
@@ -305,43 +428,106 @@ def run(frames, analyses, *, index=None, block_size: int | None = None, parallel
         without dask: histograms are exact integer counts summed over
         frames, per-frame numbers are stacked in frame order.
     """
+    from .selection import selection as as_selection
+
     analyses = _check_analyses(analyses)
     index = _checks.frame_index("index", index)
     block_size = None if block_size is None else _checks.count("block_size", block_size)
     workers = None if workers is None else _checks.count("workers", workers)
     chunk_frames = None if chunk_frames is None else _checks.count("chunk_frames", chunk_frames)
+    window = check_window(window)
     for name, value in (("parallel", parallel), ("show_progress", show_progress)):
         if value is not None:
             _checks.flag(name, value)
+    select = as_selection(select)
+    if select is not None:
+        for a in analyses:
+            a.select(select)
+    for a in analyses:
+        a.parallel = parallel
     desc = desc or "+".join(a.name for a in analyses)
-    if client is not None or (workers is not None and int(workers) != 1):
+    source = Source(frames)
+    plan = Plan(analyses, None, None, same_composition, block_size, parallel, desc)
+    if frames_of:
+        positions = source.positions(index)
+        if not positions:
+            raise no_frames(desc, index)
+        plan.frames_of = {name: set(selected_positions(len(positions), _checks.frame_index(f"{name} frames", sub)))
+                          for name, sub in frames_of.items()}
+    if client is not None or (workers is not None and workers != 1):
         from ._dask import run_on_dask
 
-        return run_on_dask(frames, analyses, client=client, workers=workers, index=index, block_size=block_size,
-                           parallel=parallel, show_progress=show_progress, desc=desc, same_composition=same_composition,
-                           atoms_sink=atoms_sink, chunk_frames=chunk_frames)
-    parts = [[] for _ in analyses]
-    times, first = [], None
-    for position, frame in enumerate(analysis_frames(frames, index, desc=desc, show_progress=show_progress)):
-        if first is None:
-            first = frame
-            for a in analyses:
-                a.setup(frame)
-        else:
-            check_frame(frame, first, analyses, same_composition)
-        for store, part in zip(parts, frame_parts(frame, analyses, block_size=block_size, parallel=parallel)):
-            store.append(_sink(atoms_sink, position, frame_time(frame), part))
-        times.append(frame_time(frame))
-    return results(analyses, parts, times)
+        parts, times = run_on_dask(source, plan, index=index, client=client, workers=workers, show_progress=show_progress,
+                                   atoms_sink=atoms_sink, chunk_frames=chunk_frames)
+    else:
+        parts, times = {a.name: {} for a in analyses}, {}
+        total = len(source.positions(index)) if source.trajectory is not None or source._frames is not None else None
+        numbered = enumerate(progress(source.iter(index), total=total, desc=desc, show=show_progress))
+        for n, time, frame_parts_ in analyse_frames(plan, numbered):
+            times[n] = time
+            for name, part in frame_parts_.items():
+                parts[name][n] = sink(atoms_sink, n, time, part)
+        if not times:
+            raise no_frames(desc, index)
+    return results(plan.analyses, parts, times, window)
 
 
-def results(analyses, parts, times) -> dict:
-    """Every analysis' result from its parts of all frames, in frame order."""
-    times = np.array(times, dtype=float)
-    return {a.name: a.result(p, times) for a, p in zip(analyses, parts)}
+def results(analyses, parts: dict, times: dict, window=None) -> dict:
+    """Every analysis' result from its parts (name -> {position: Part}) and the frame times (position -> ps)."""
+    out = {}
+    for a in analyses:
+        mine = sorted(parts[a.name])
+        if not mine:
+            raise EmptyFrameError(f"no frames selected for {a.name}")
+        t = np.array([times[n] for n in mine], dtype=float)
+        p = [parts[a.name][n] for n in mine]
+        out[a.name] = a.result(p, t) if window is None or not a.windowed else windowed(a, p, t, window)
+    return out
 
 
-def _sink(atoms_sink, position, time, part: Part) -> Part:
+def check_window(window):
+    """``window`` as frames (a positive int) or ps (a positive float), or None."""
+    if window is None:
+        return None
+    if isinstance(window, (int, np.integer)) and not isinstance(window, (bool, np.bool_)):
+        return _checks.count("window", window)
+    return _checks.positive("window", window, unit="ps")
+
+
+def windows(times: np.ndarray, window) -> list[np.ndarray]:
+    """Positions (into ``times``) of each window: ``window`` consecutive frames, or frames within ``window`` ps."""
+    n = len(times)
+    if isinstance(window, int):
+        return [np.arange(k, min(n, k + window)) for k in range(0, n, window)]
+    if not np.isfinite(times).all():
+        raise MissingDataError(f"window={window} ps needs frame times; these frames carry none (give timestep_fs= or "
+                               "a window in frames, window=int)")
+    slot = np.floor((times - times[0]) / window + 1e-9).astype(np.int64)
+    return [np.flatnonzero(slot == s) for s in np.unique(slot)]
+
+
+def windowed(a: "Analysis", parts: list, times: np.ndarray, window):
+    """``a``'s result per window, stacked along a ``window`` dimension (per-frame results averaged within each)."""
+    import xarray as xr
+
+    out, per_frame = [], False
+    for w in windows(times, window):
+        r = a.result([parts[k] for k in w], times[w])
+        if "frame" in r.dims:
+            r, per_frame = r.mean("frame", keep_attrs=True), True
+        out.append(r)
+    stacked = xr.concat(out, dim="window", combine_attrs="drop_conflicts")
+    stacked.attrs["window_means"] = "frames" if per_frame else "counts"  # per-frame values averaged, or counts pooled
+    spans = windows(times, window)
+    return stacked.assign_coords(
+        window=np.arange(len(spans)),
+        window_start=("window", np.array([times[w[0]] for w in spans]), {"long_name": "window start", "units": "ps"}),
+        window_end=("window", np.array([times[w[-1]] for w in spans]), {"long_name": "window end", "units": "ps"}),
+        window_frames=("window", np.array([len(w) for w in spans]), {"long_name": "frames in the window", "units": ""}),
+    )
+
+
+def sink(atoms_sink, position, time, part: Part) -> Part:
     """Hand the part's per-atom arrays to the sink (if any) and keep the rest."""
     if atoms_sink is None or not part.atoms:
         return part
@@ -388,33 +574,13 @@ def analysis_frames(frames: Any, index=None, *, desc: str, show_progress=None, a
     EmptyFrameError
         For a frame without atoms (unless ``allow_empty``) or when no frame is selected.
     """
-    total = None
-    if isinstance(frames, (str, os.PathLike)):
-        from .io import Trajectory
-
-        frames = Trajectory(frames)
-    if isinstance(frames, (Frame, Atoms)):  # one frame, whose len() counts atoms
-        frames = [frames]
-    if hasattr(frames, "__len__"):
-        total = len(selected_positions(len(frames), index))
+    source = Source(frames)
+    total = len(source.positions(index)) if source.trajectory is not None or source._frames is not None else None
     count = 0
-    for frame in progress(iter_frames(frames, index=index), total=total, desc=desc, show=show_progress):
+    for frame in progress(source.iter(index), total=total, desc=desc, show=show_progress):
         if len(frame) == 0 and not allow_empty:
             raise EmptyFrameError(f"{frame.describe()} has no atoms; {desc} needs at least one")
         count += 1
         yield frame
     if count == 0:
-        raise EmptyFrameError(f"no frames selected for {desc} (index={index!r})")
-
-
-def selected_positions(n: int, index) -> list[int]:
-    """File positions of the frames ``index`` selects among ``n``."""
-    if index is None:
-        return list(range(n))
-    index = _checks.frame_index("index", index)
-    if isinstance(index, slice):
-        return list(range(n)[index])
-    k = index
-    if not -n <= k < n:
-        raise IndexError(f"frame {index} out of range for {n} frames")
-    return [k % n]
+        raise no_frames(desc, index)

@@ -115,9 +115,27 @@ def key_numbers(tree) -> list[tuple[str, str]]:
     if "cell_lengths" in root:
         rows.append(("cell", _cell_text(root["cell_lengths"]) + (f", pbc {root['pbc']}" if "pbc" in root else "")))
     for section in (_density_rows, _time_rows, _coordination_rows, _rdf_rows, _motif_rows, _altbc_rows, _kbar_rows,
-                    _temperature_rows, _msd_rows, _layer_rows):
+                    _temperature_rows, _msd_rows, _layer_rows) + _registered_rows():
         rows += section(tree)
     return rows
+
+
+def _registered_rows() -> tuple:
+    """Key-number rows declared by registered analyses (``rows``), for those the sections above do not cover."""
+    from .registry import ANALYSES
+
+    return tuple(cls.rows for entry in ANALYSES.values() for cls in entry.classes if cls.rows is not None)
+
+
+def _figures() -> dict:
+    """Figure name -> (group, drawing function, caption): :data:`FIGURES` and those of registered analyses."""
+    from .registry import ANALYSES
+
+    out = dict(FIGURES)
+    for entry in ANALYSES.values():
+        for cls in entry.classes:
+            out.update({f.name: (cls.name, f.draw, f.caption) for f in cls.figures})
+    return out
 
 
 def format_text(tree, rows=None) -> str:
@@ -490,7 +508,7 @@ def write_figures(tree, folder) -> dict[str, Path]:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = {}
-    for name, (group, draw, _) in FIGURES.items():
+    for name, (group, draw, _) in _figures().items():
         ds = _group(tree, group)
         fig = None if ds is None else draw(ds)
         if fig is not None:
@@ -572,7 +590,7 @@ def write_html(tree, folder, figures, *, parameters=None, atoms_file=None) -> Pa
     if figures:
         parts.append("<h2>Figures</h2>")
         for name, path in figures.items():
-            caption = FIGURES[name][2] if name in FIGURES else Path(path).stem
+            caption = _figures()[name][2] if name in _figures() else Path(path).stem
             parts.append(f'<figure><img src="{e(_href(path, folder))}" alt="{e(name)}">'
                          f"<figcaption>{e(caption)}</figcaption></figure>")
     links = [("results.nc", "results.nc", "all results (netCDF, one group per analysis)")]
@@ -656,6 +674,11 @@ def _group(tree, name):
     if name not in tree.children:
         return None
     ds = tree[name].to_dataset()
+    if "window" in ds.dims:  # figures and key numbers: windows of per-frame values as frames, pooled maps as their mean
+        if ds.attrs.get("window_means") == "frames":
+            ds = ds.rename({"window": "frame"}).assign_coords(time=("frame", ds.window_start.values))
+        else:
+            ds = ds.mean("window", keep_attrs=True)
     return ds if ds.data_vars else None
 
 

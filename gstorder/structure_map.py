@@ -23,7 +23,7 @@ from . import _checks
 from ._labels import attrs_of
 from ._soap import iter_soap, require_species, soap_settings
 from .errors import EmptyFrameError, InvalidArgumentError
-from .frames import iter_frames
+from .source import iter_frames
 
 __all__ = ["similarity_map", "average_soap"]
 

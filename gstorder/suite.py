@@ -1,121 +1,62 @@
 """``gstorder.analyze``: every analysis of the paper in one pass over a trajectory, results in one tree.
 
-The named analyses and their defaults (the paper's):
-
-=================  ========================================================================
-name               analyses run (groups of the result)
-=================  ========================================================================
-``rdf``            :class:`~gstorder.pairs.RDF` (r_max 8 Å, 0.02 Å bins)
-``adf``            :class:`~gstorder.pairs.ADF` (bonds < 3.2 Å)
-``motifs``         :class:`~gstorder.motifs.BondMotifs` (bonds < 3.2 Å)
-``altbc``          :class:`~gstorder.altbc.ALTBC` (2.5-4.0 Å, 25°; raw and normalised map)
-``kbar``           :class:`~gstorder.crystallinity.KBar` (rock-salt references)
-``temperature``    :class:`~gstorder.thermal.TemperatureMap` (x-z, 60 x 36 pixels, 1 nm Gaussian; coarser below ~43,000 atoms)
-``layers``         :class:`~gstorder.layers.ZProfile` and :class:`~gstorder.layers.TrackLayers` along z
-``msd``            :class:`~gstorder.dynamics.MSD`
-``density``        :class:`~gstorder.dynamics.Density`
-=================  ========================================================================
+The named analyses, their parameters and defaults are declared in
+:data:`gstorder.ANALYSES` (``gstorder config`` prints them all).
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
 from . import __version__
-from ._atomic import atomic_folder, commit, new_temp
+from ._atomic import atomic_folder, atomic_write, commit, new_temp
 from ._labels import attrs_of
-from .altbc import ALTBC
-from .crystallinity import KBar
-from .dynamics import MSD, Density
-from .errors import ArgumentTypeError, GstorderError, InvalidArgumentError, MissingDataError
-from .frames import Frame, as_frame
-from .io import Trajectory
-from .layers import TrackLayers, ZProfile, find_layers
-from .motifs import BondMotifs
-from .pairs import ADF, RDF
-from .pipeline import Analysis, run, selected_positions
-from .thermal import TemperatureMap
+from .config import to_toml
+from .errors import ArgumentTypeError, InvalidArgumentError, MissingDataError
+from .frames import Frame
+from .pipeline import Analysis, run
+from .registry import ANALYSES, closest
+from .selection import selection as as_selection
+from .source import Source
 
 __all__ = ["analyze", "analyze_into", "ANALYSES", "AtomsWriter", "write_outputs"]
 
-#: Named analyses: name -> what they need of the frames (for ``"all"``) and how to make them from options.
-ANALYSES = ("rdf", "adf", "motifs", "altbc", "kbar", "temperature", "layers", "msd", "density")
+
+def _requested(analyses, options=None) -> dict:
+    table = _named(analyses)
+    for name, values in (options or {}).items():
+        if name not in ANALYSES:
+            raise InvalidArgumentError(f"options for unknown analysis {name!r}{closest(name, list(ANALYSES))}")
+        if name in table and not isinstance(table[name], Analysis):
+            table[name] = {**values, **table[name]}
+    return table
 
 
-def _make(name: str, options: dict, first: Frame, per_atom: bool) -> list[Analysis]:
-    """The analyses behind one name, with the user's options over the defaults."""
-    o = dict(options)
-    if name == "rdf":
-        return [RDF(**o)]
-    if name == "adf":
-        return [ADF(**o)]
-    if name == "motifs":
-        return [BondMotifs(per_atom=o.pop("per_atom", per_atom), **o)]
-    if name == "altbc":
-        o.setdefault("normalize", "both" if first.pbc.all() else False)
-        return [ALTBC(**o)]
-    if name == "kbar":
-        return [KBar(per_atom=o.pop("per_atom", per_atom), **o)]
-    if name == "temperature":
-        o.setdefault("bins", _pixels(len(first)))
-        return [TemperatureMap(per_atom=o.pop("per_atom", per_atom), **o)]
-    if name == "layers":
-        axis = o.pop("axis", "z")
-        profile = {k: o.pop(k) for k in ("bin_width",) if k in o}
-        return [ZProfile(axis, **profile), TrackLayers(axis, **o)]
-    if name == "msd":
-        return [MSD(**o)]
-    if name == "density":
-        return [Density(**o)]
-    raise InvalidArgumentError(f"unknown analysis {name!r}; choose from {', '.join(ANALYSES)} or 'all'")
-
-
-def _pixels(n_atoms: int, atoms_per_pixel: int = 20) -> tuple[int, int]:
-    """The paper's 60 x 36 map, coarsened (same aspect) until a pixel holds about ``atoms_per_pixel`` atoms."""
-    nu, nv = 60, 36
-    scale = min(1.0, np.sqrt(n_atoms / atoms_per_pixel / (nu * nv)))
-    return max(1, int(round(nu * scale))), max(1, int(round(nv * scale)))
-
-
-def _applicable(name: str, first: Frame) -> str | None:
-    """Why ``name`` cannot run on frames like ``first`` (for ``"all"``), or None."""
-    if name == "temperature" and first.velocities is None:
-        return "the frames carry no velocities"
-    if name in ("density", "rdf", "altbc", "layers") and not first.pbc.all():
-        return "the frames are not periodic in all three directions"
-    if name == "kbar" and not set(first.species) <= {"Ge", "Sb", "Te"}:
-        return f"k̄ references are Ge-Sb-Te crystals and the frames hold {first.species}"
-    if name == "layers":
-        try:
-            if len(find_layers(first)) < 2:
-                return "fewer than two atomic layers along z"
-        except GstorderError as exc:
-            return str(exc)
-    return None
-
-
-def _requested(analyses) -> dict:
+def _named(analyses) -> dict:
     if isinstance(analyses, str):
-        analyses = ANALYSES if analyses == "all" else (analyses,)
+        analyses = list(ANALYSES) if analyses == "all" else (analyses,)
+    table = {}
     if isinstance(analyses, dict):
-        table = {str(k): dict(v or {}) for k, v in analyses.items()}
+        for k, v in analyses.items():
+            if v is not None and not isinstance(v, dict):
+                raise ArgumentTypeError(f"options of analysis {k!r} must be a dict of its parameters, got {v!r}")
+            table[str(k)] = dict(v or {})
     else:
-        table = {}
         for item in analyses:
             if isinstance(item, Analysis):  # a ready analysis object (also one of the user's own)
                 table[item] = item
             elif isinstance(item, str):
                 table[item] = {}
             else:
-                raise ArgumentTypeError(f"analyses are names ({', '.join(ANALYSES)}), Analysis objects or a dict name -> options, "
-                                f"got {item!r}")
+                raise ArgumentTypeError(f"analyses are names ({', '.join(ANALYSES)}), Analysis objects or a dict name -> "
+                                        f"options, got {item!r}")
     unknown = [k for k in table if isinstance(k, str) and k not in ANALYSES]
     if unknown:
-        raise InvalidArgumentError(f"unknown analysis {unknown[0]!r}; choose from {', '.join(ANALYSES)} or 'all'")
+        raise InvalidArgumentError(f"unknown analysis {unknown[0]!r}{closest(unknown[0], list(ANALYSES))}; choose from "
+                                   f"{', '.join(ANALYSES)} or 'all'")
     if not table:
         raise InvalidArgumentError("no analyses requested")
     return table
@@ -123,7 +64,7 @@ def _requested(analyses) -> dict:
 
 def analyze(source, analyses="all", *, index=None, format=None, species=None, timestep_fs=None, groups=None, client=None,
             workers: int | None = None, per_atom=None, out=None, block_size: int | None = None,
-            chunk_frames: int | None = None, show_progress=None) -> xr.DataTree:
+            chunk_frames: int | None = None, show_progress=None, select=None, window=None, options=None) -> xr.DataTree:
     """Run many analyses over a trajectory in one pass: each frame read once, each neighbour list searched once.
 
     Parameters
@@ -131,13 +72,15 @@ def analyze(source, analyses="all", *, index=None, format=None, species=None, ti
     source : path, Trajectory, Frame, ase.Atoms or list of them
         A trajectory file (any format :func:`gstorder.read_frames` reads) or frames.
     analyses : 'all', str, sequence of str or Analysis, or dict
-        Names from :data:`ANALYSES`, or a dict name -> options (keyword
-        arguments of the analysis, e.g. ``{"kbar": {"reference": "trigonal"},
-        "rdf": {"r_max": 6.0}}``), or :class:`~gstorder.pipeline.Analysis`
-        objects (e.g. ``gstorder.pairs.RDF(r_max=6.0)`` or your own). ``"all"`` (default) runs every analysis the
-        frames allow (the temperature map needs velocities, k̄ Ge-Sb-Te
-        frames, ...) and records why the others were skipped in
-        ``attrs["skipped"]``; a named analysis that cannot run is an error.
+        Names from :data:`gstorder.ANALYSES`, or a dict name -> options (its
+        parameters, e.g. ``{"kbar": {"reference": "trigonal"}, "rdf":
+        {"r_max": 6.0}}``, plus ``frames`` (an int or slice among the
+        selected frames) and ``select`` (its centre atoms)), or
+        :class:`~gstorder.pipeline.Analysis` objects (e.g.
+        ``gstorder.pairs.RDF(r_max=6.0)`` or your own). ``"all"`` (default)
+        runs every analysis the frames allow (the temperature map needs
+        velocities, k̄ Ge-Sb-Te frames, ...) and records why the others were
+        skipped in ``attrs["skipped"]``; a named analysis that cannot run is an error.
     index : int or slice, optional
         Frames to analyse (default all).
     format, species, timestep_fs, groups
@@ -156,10 +99,20 @@ def analyze(source, analyses="all", *, index=None, format=None, species=None, ti
         atom is held in memory.
     out : path, optional
         Also write the results to this folder: ``results.nc``, one PNG per
-        figure type, ``report.html`` (see :func:`write_outputs`), all or
-        nothing (a failed run leaves the folder as it was).
+        figure type, ``report.html`` and ``config.toml`` (see
+        :func:`write_outputs`), all or nothing (a failed run leaves the folder as it was).
     block_size, chunk_frames, show_progress
         Centre atoms per neighbour block; frames per dask task; progress.
+    select : selection, optional
+        Centre atoms of every analysis that takes a selection (see
+        :mod:`gstorder.selection`); the others analyse every atom.
+    window : int or float, optional
+        Frames (int) or ps (float) per window: the averaged results (g(r),
+        ADF, ALTBC, motifs, z profile) gain a ``window`` dimension.
+    options : dict, optional
+        Analysis name -> options for whichever of them run (e.g. with
+        ``"all"``: ``{"kbar": {"reference": "trigonal"}}``); options given in
+        ``analyses`` win.
 
     Returns
     -------
@@ -167,8 +120,8 @@ def analyze(source, analyses="all", *, index=None, format=None, species=None, ti
         One group per analysis (``rdf``, ``adf``, ``motifs``, ``altbc``,
         ``kbar``, ``temperature``, ``z_profile``, ``layers``, ``msd``,
         ``density``), each the Dataset its function returns, parameters in
-        its attrs; the root's attrs describe the run. ``tree.to_netcdf(path)``
-        saves it all in one file.
+        its attrs; the root's attrs describe the run, ``attrs["config"]`` its
+        effective configuration as TOML. ``tree.to_netcdf(path)`` saves it all in one file.
 
     Raises
     ------
@@ -184,8 +137,8 @@ def analyze(source, analyses="all", *, index=None, format=None, species=None, ti
     (['motifs', 'rdf'], 6.0)
     """
     options = dict(index=index, format=format, species=species, timestep_fs=timestep_fs, groups=groups, client=client,
-                   workers=workers,
-                   block_size=block_size, chunk_frames=chunk_frames, show_progress=show_progress)
+                   workers=workers, block_size=block_size, chunk_frames=chunk_frames, show_progress=show_progress,
+                   select=select, window=window, options=options)
     if out is not None:
         return analyze_into(out, source, analyses, per_atom=per_atom, **options)[0]
     if per_atom is True:
@@ -205,33 +158,57 @@ def analyze_into(folder, source, analyses="all", *, per_atom=None, parameters=No
     return tree, {key: folder / name for key, name in names.items()}
 
 
+def _build(requested, first, per_atom, run_selection):
+    """The analysis objects of the requested names (per-analysis frames and selections), and their effective values."""
+    objects, frames_of, effective = [], {}, {}
+    for name, options in requested.items():
+        if isinstance(options, Analysis):
+            objects.append(options)
+            continue
+        options = dict(options)
+        sub, own_selection = options.pop("frames", None), options.pop("select", None)
+        entry = ANALYSES[name]
+        values = entry.resolve(options)
+        if "per_atom" in {p.name for p in entry.parameters}:
+            values.setdefault("per_atom", per_atom is not None)
+        built = entry.build(values, first)
+        chosen = as_selection(own_selection) if own_selection is not None else run_selection
+        for a in built:
+            if chosen is not None and (own_selection is not None or a.selectable):
+                a.select(chosen)
+            if sub is not None:
+                frames_of[a.name] = sub
+            objects.append(a)
+        effective[name] = {**{k: v for a in built for k, v in getattr(a, "values", {}).items()},
+                           **({"frames": sub} if sub is not None else {}),
+                           **({"select": own_selection} if own_selection is not None else {})}
+    return objects, frames_of, effective
+
+
 def _analyze(source, analyses, *, index, format, species, timestep_fs, groups, client, workers, per_atom, block_size,
-             chunk_frames, show_progress) -> xr.DataTree:
-    requested = _requested(analyses)
-    if isinstance(source, (str, os.PathLike)):
-        source = Trajectory(source, format=format, species=species, timestep_fs=timestep_fs, groups=groups)
-    frames = source if isinstance(source, Trajectory) else _frame_list(source)
+             chunk_frames, show_progress, select=None, window=None, options=None) -> xr.DataTree:
+    requested = _requested(analyses, options)
+    frames = Source(source, format=format, species=species, timestep_fs=timestep_fs, groups=groups)
     n_total = len(frames)
-    positions = selected_positions(n_total, index)
+    positions = frames.positions(index)
     if not positions:
         raise MissingDataError(f"no frames selected (index={index!r}) among {n_total}")
-    first = frames[positions[0]]
+    first = frames.read(positions[0])
     if not len(first):
         raise MissingDataError(f"{first.describe()} has no atoms")
     skipped = {}
     if analyses == "all":
         for name in list(requested):
-            why = _applicable(name, first)
+            why = ANALYSES[name].requires.why_not(first, len(positions))
             if why:
                 skipped[name] = why
                 del requested[name]
-    objects = [a for name, options in requested.items()
-               for a in ([options] if isinstance(options, Analysis) else _make(name, options, first, per_atom is not None))]
+    objects, frames_of, effective = _build(requested, first, per_atom, as_selection(select))
     sink = AtomsWriter(per_atom, first, len(positions)) if per_atom is not None else None
     try:
         found = run(frames, objects, index=index, block_size=block_size, show_progress=show_progress, client=client,
                     workers=workers, chunk_frames=chunk_frames, same_composition=True, atoms_sink=sink,
-                    desc="analyze")
+                    desc="analyze", window=window, frames_of=frames_of or None)
         if sink is not None:
             sink.close()
     finally:
@@ -239,22 +216,25 @@ def _analyze(source, analyses, *, index, format, species, timestep_fs, groups, c
             sink.abort()
     tree = xr.DataTree.from_dict({name: _as_dataset(result) for name, result in found.items()})
     times = next((ds.time.values for ds in tree.children.values() if "time" in ds.coords), np.array([np.nan]))
+    names = analyses if isinstance(analyses, str) else [str(getattr(k, "name", k)) for k in requested]
+    settings = dict(analyses=names, frames=index, format=frames.format if frames.path else None, species=species,
+                    timestep_fs=timestep_fs, groups=None if groups is None else str(groups), select=select, window=window,
+                    workers=workers, per_atom=per_atom is not None, block_size=block_size)
     tree.attrs = attrs_of(
-        gstorder_version=__version__, source=str(getattr(source, "path", "frames in memory")),
-        format=getattr(source, "format", "frames"), n_frames=len(positions), n_frames_in_file=n_total,
+        gstorder_version=__version__, source=frames.describe(),
+        format=frames.format, n_frames=len(positions), n_frames_in_file=n_total,
         n_atoms=len(first), formula=first.formula,
         cell_lengths=" x ".join(f"{x:.3f}" for x in np.linalg.norm(first.cell, axis=1)), pbc=str(first.pbc.tolist()),
         time_first=float(times[0]), time_last=float(times[-1]), has_velocities=first.velocities is not None,
-        index=repr(index), analyses={str(getattr(k, "name", k)): (v.parameters() if isinstance(v, Analysis) else v)
-                                     for k, v in requested.items()}, skipped=skipped, per_atom_file=None if per_atom is None else str(per_atom),
+        index=repr(index), analyses={str(getattr(k, "name", k)): (v.recorded() if isinstance(v, Analysis) else
+                                                                  dict(effective.get(k, {})))
+                                     for k, v in requested.items()},
+        skipped=skipped, per_atom_file=None if per_atom is None else str(per_atom),
+        config=to_toml({k: v for k, v in settings.items() if v is not None}, effective,
+                       header=f"# gstorder {__version__} analyze {frames.describe()}: the effective configuration of "
+                              "this run (gstorder analyze TRAJ --config config.toml repeats it)"),
     )
     return tree
-
-
-def _frame_list(source) -> list:
-    if isinstance(source, Frame) or hasattr(source, "get_positions"):
-        return [as_frame(source)]
-    return [as_frame(f) for f in source]
 
 
 def _as_dataset(result) -> xr.Dataset:
@@ -332,9 +312,10 @@ def _write_into(tree, folder: Path, *, parameters=None, atoms_file=None) -> dict
     from .report import write_figures, write_html
 
     tree.to_netcdf(folder / "results.nc")
+    atomic_write(folder / "config.toml", lambda fh: fh.write(tree.attrs.get("config", "").encode("utf-8")))
     figures = write_figures(tree, folder)
     write_html(tree, folder, figures, parameters=parameters, atoms_file=atoms_file)
-    names = {"results": "results.nc", "report": "report.html"}
+    names = {"results": "results.nc", "report": "report.html", "config": "config.toml"}
     names.update({key: Path(p).name for key, p in figures.items()})
     if atoms_file is not None:
         names["atoms"] = Path(atoms_file).name

@@ -21,7 +21,8 @@ from scipy.ndimage import gaussian_filter, zoom
 from ._labels import attrs_of, frame_coords
 from .frames import axis_coordinates
 from .parallel import n_tasks
-from .pipeline import Analysis, Part, analysis_frames, run
+from .pipeline import Analysis, Part, analysis_frames
+from .registry import Parameter, Requires, public, register
 from ._kernels.thermal import binned_sums
 from . import _checks
 from .errors import ArgumentTypeError, GstorderWarning, InconsistentFramesError, InvalidArgumentError
@@ -99,91 +100,61 @@ def atom_temperatures(frames, *, exclude="fixed", com="frame", index=None, show_
                         name="temperature", attrs={"long_name": "kinetic temperature", "units": "K"})
 
 
-def temperature_map(frames, *, plane: str = "xz", bins=(60, 36), sigma_nm: float | None = 1.0, average_frames: int = 1,
-                    exclude="fixed", com="frame", min_atoms: float = 3, refine: int | None = None, index=None,
-                    parallel=None, show_progress=None) -> xr.Dataset:
-    """Temperature on a grid over a plane, averaged over the third axis, smoothed by a Gaussian.
+def _plane_check(name, value):
+    _plane_axes(value)
+    return value
 
-    Parameters
-    ----------
-    frames : path, Frame, ase.Atoms, Trajectory or iterable of them
-        With velocities (a :class:`~gstorder.errors.MissingDataError` otherwise).
-    plane : str
-        Two of ``x, y, z``: horizontal then vertical axis (default ``"xz"``,
-        the paper's device cross-section). Pixels span one period along
-        periodic axes (a cell vector must carry the axis alone: an
-        orthogonal box, or z of a LAMMPS lower-triangular cell; others are
-        refused) and the atoms' extent along open ones. The grid is fixed
-        by the first frame; later frames are binned in fractions of their
-        own period (NPT) or extent.
-    bins : (int, int)
-        Pixels along the two axes (default 60 x 36, the paper's grid).
-    sigma_nm : float or None
-        Gaussian smoothing width in nm (default 1 nm); ``None`` or 0: none.
-        Periodic axes wrap, except across a barrier: where excluded (fixed)
-        atoms fill whole pixel rows (the mushroom cell's fixed top layers),
-        the smoothing along that axis does not wrap, so no heat passes from
-        the heater through the fixed layers across the periodic boundary
-        (``attrs["barrier"]`` names such axes).
-    average_frames : int
-        Sum this many consecutive frames into each map.
-    exclude, com
-        See :func:`kinetic_energies`.
-    min_atoms : float
-        Pixels holding fewer atoms (per map, raw or smoothed) are NaN.
-    refine : int, optional
-        Also return ``temperature_display``, the smoothed map interpolated
-        ``refine`` times finer (for display only).
 
-    Returns
-    -------
-    xarray.Dataset
-        Over (``frame``, u, v) with u, v the plane's axis letters and their
-        pixel centres in Å: ``temperature`` (smoothed, K),
-        ``temperature_raw`` (K), ``count`` (atoms, summed over the averaged
-        frames), ``kinetic_energy`` (ΣKE, eV). ``time`` (ps) is the mean
-        time of each map's frames.
+def _exclude_check(name, value):
+    _check_selection(name, value, "fixed")
+    return value
 
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from gstorder import structures, temperature_map
-    >>> atoms = structures.rocksalt("GeTe", 6, a=6.0)
-    >>> atoms.set_velocities(np.random.default_rng(0).normal(0, 0.03, (len(atoms), 3)))
-    >>> temperature_map(atoms, bins=(6, 4)).temperature.dims
-    ('frame', 'x', 'z')
-    """
-    analysis = TemperatureMap(plane=plane, bins=bins, sigma_nm=sigma_nm, average_frames=average_frames, exclude=exclude,
-                              com=com, min_atoms=min_atoms, refine=refine, parallel=parallel)
-    return run(frames, [analysis], index=index, show_progress=show_progress)["temperature"]
+
+def _com_check(name, value):
+    _check_selection(name, value, "frame")
+    return value
+
+
+def _pixels(n_atoms: int, atoms_per_pixel: int = 20) -> tuple[int, int]:
+    """The paper's 60 x 36 map, coarsened (same aspect) until a pixel holds about ``atoms_per_pixel`` atoms."""
+    nu, nv = 60, 36
+    scale = min(1.0, np.sqrt(n_atoms / atoms_per_pixel / (nu * nv)))
+    return max(1, int(round(nu * scale))), max(1, int(round(nv * scale)))
 
 
 class TemperatureMap(Analysis):
-    """:func:`temperature_map` as an analysis of the one-pass runner (:mod:`gstorder.pipeline`); parameters as there.
+    """:func:`temperature_map` as an analysis of the one-pass runner (:mod:`gstorder.pipeline`).
 
     ``per_atom=True`` adds each atom's kinetic temperature (``atom_temperature``, K) to the per-atom output.
     """
 
     name = "temperature"
+    order = 60
+    summary = "temperature map over a plane (x-z: the paper's device cross-section)"
+    parameters = (
+        Parameter("plane", "xz", "two of x, y, z: horizontal then vertical axis", check=_plane_check, kind="str"),
+        Parameter("bins", (60, 36), "pixels along the two axes", "", _checks.integer_pair, kind="list",
+                  auto=lambda first: _pixels(len(first)),
+                  auto_doc="60 × 36 (the paper's), coarsened below ~43,000 atoms to ~20 atoms per pixel"),
+        Parameter("sigma_nm", 1.0, "Gaussian smoothing width (0: none)", "nm",
+                  lambda name, v: None if v is None else _checks.non_negative(name, v, unit="nm")),
+        Parameter("average_frames", 1, "sum this many consecutive frames into each map", "", _checks.count, kind="int"),
+        Parameter("exclude", "fixed", "atoms left out: 'fixed' (the frames' fixed flags, else atoms at exactly zero "
+                  "velocity), none, or (Python) a mask or atom indices", check=_exclude_check, kind="str"),
+        Parameter("com", "frame", "centre-of-mass velocity removed: of the 'frame' (of its counted atoms), or (Python) "
+                  "a mask", check=_com_check, kind="str"),
+        Parameter("min_atoms", 3.0, "pixels holding fewer atoms (per map, raw or smoothed) are NaN", "",
+                  _checks.non_negative),
+        Parameter("refine", None, "also return temperature_display, the smoothed map interpolated this many times finer",
+                  "", _checks.count, kind="int"),
+        Parameter("per_atom", False, "also return each atom's kinetic temperature", check=_checks.flag, kind="bool"),
+    )
+    requires = Requires(velocities=True)
+    selectable = True
 
-    def __init__(self, *, plane: str = "xz", bins=(60, 36), sigma_nm: float | None = 1.0, average_frames: int = 1,
-                 exclude="fixed", com="frame", min_atoms: float = 3, refine: int | None = None, per_atom: bool = False,
-                 parallel=None):
-        self.axes = _plane_axes(plane)
-        self.bins = _bins(bins)
-        average_frames = _checks.count("average_frames", average_frames)
-        sigma_nm = None if sigma_nm is None else _checks.non_negative("sigma_nm", sigma_nm, unit="nm")
-        min_atoms = _checks.non_negative("min_atoms", min_atoms)
-        refine = None if refine is None else _checks.count("refine", refine)
-        _check_selection("exclude", exclude, "fixed")
-        _check_selection("com", com, "frame")
-        self.plane, self.sigma_nm, self.average_frames = plane, sigma_nm, average_frames
-        self.exclude, self.com, self.min_atoms, self.refine = exclude, com, min_atoms, refine
-        self.per_atom, self.parallel = _checks.flag("per_atom", per_atom), parallel
+    def prepare(self):
+        self.axes = _plane_axes(self.plane)
         self.same_atoms = self.per_atom
-
-    def parameters(self) -> dict:
-        return {"plane": self.plane, "bins": list(self.bins), "sigma_nm": self.sigma_nm or 0.0}
 
     def setup(self, frame):
         frac, extent, periodic = _fractions(frame, self.axes)
@@ -196,6 +167,8 @@ class TemperatureMap(Analysis):
     def end_frame(self, state, frame) -> Part:
         nu, nv = self.bins
         ke, counted = kinetic_energies(frame, exclude=self.exclude, com=self.com)
+        if self.selection is not None:
+            counted = counted & self.centre_mask(frame)
         frac, _, _ = _fractions(frame, self.axes)
         row = np.minimum((frac[:, 0] * nu).astype(np.int64), nu - 1)
         row[~counted] = -1
@@ -257,6 +230,47 @@ class TemperatureMap(Analysis):
         if self.refine:
             ds = ds.merge(_refined(ds, int(self.refine), u, v))
         return ds
+
+
+register(TemperatureMap)
+
+
+@public(TemperatureMap)
+def temperature_map(frames, **options) -> xr.Dataset:
+    """Temperature on a grid over a plane, averaged over the third axis, smoothed by a Gaussian.
+
+    Frames need velocities (a :class:`~gstorder.errors.MissingDataError`
+    otherwise). Pixels span one period along periodic axes (a cell vector
+    must carry the axis alone: an orthogonal box, or z of a LAMMPS
+    lower-triangular cell; others are refused) and the atoms' extent along
+    open ones. The grid is fixed by the first frame; later frames are binned
+    in fractions of their own period (NPT) or extent. Periodic axes wrap in
+    the smoothing, except across a barrier: where excluded (fixed) atoms fill
+    whole pixel rows (the mushroom cell's fixed top layers), the smoothing
+    along that axis does not wrap, so no heat passes from the heater through
+    the fixed layers across the periodic boundary (``attrs["barrier"]``
+    names such axes). With ``select=`` only the selected atoms are counted.
+
+    Returns
+    -------
+    xarray.Dataset
+        Over (``frame``, u, v) with u, v the plane's axis letters and their
+        pixel centres in Å: ``temperature`` (smoothed, K),
+        ``temperature_raw`` (K), ``count`` (atoms, summed over the averaged
+        frames), ``kinetic_energy`` (ΣKE, eV). ``time`` (ps) is the mean
+        time of each map's frames.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gstorder import structures, temperature_map
+    >>> atoms = structures.rocksalt("GeTe", 6, a=6.0)
+    >>> atoms.set_velocities(np.random.default_rng(0).normal(0, 0.03, (len(atoms), 3)))
+    >>> temperature_map(atoms, bins=(6, 4)).temperature.dims
+    ('frame', 'x', 'z')
+    """
+    return TemperatureMap.call(frames, options)
+
 
 
 def radial_temperature(frames, *, centre, axis: str | None = None, r_max: float = 100.0, bin_width: float = 5.0,
@@ -391,12 +405,6 @@ def _plane_axes(plane: str) -> tuple[int, int]:
     if not (isinstance(plane, str) and len(plane) == 2 and set(plane) <= set("xyz") and plane[0] != plane[1]):
         raise InvalidArgumentError(f"plane={plane!r}; use two different axes, e.g. 'xz' (horizontal x, vertical z)")
     return "xyz".index(plane[0]), "xyz".index(plane[1])
-
-
-def _bins(bins) -> tuple[int, int]:
-    if isinstance(bins, str) or not hasattr(bins, "__len__") or len(bins) != 2:
-        raise InvalidArgumentError(f"bins must be two positive integers (pixels along the plane's axes), got {bins!r}")
-    return _checks.count("bins[0]", bins[0]), _checks.count("bins[1]", bins[1])
 
 
 def _fractions(frame, axes):

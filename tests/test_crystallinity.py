@@ -241,7 +241,7 @@ def test_normalisations_against_a_computation_by_hand():
     atoms = structures.rocksalt("Ge1Sb2Te4", 3, seed=7)
     atoms.rattle(0.1, seed=2)
     ref = crystallinity.reference("rocksalt")
-    raw, scaled, best = (crystallinity.kbar(atoms, normalise=n, neighbour_average=False) for n in ("none", "reference", "best"))
+    raw, scaled, best = (crystallinity.kbar(atoms, normalize=n, neighbour_average=False) for n in ("none", "reference", "best"))
     v = crystallinity.soap(atoms).values[0]
     for g, species in ref.groups.items():
         rows = np.isin(atoms.get_chemical_symbols(), species)
@@ -252,8 +252,8 @@ def test_normalisations_against_a_computation_by_hand():
         np.testing.assert_allclose(scaled.k.values[0][rows], products @ w / self_sim, atol=1e-12)
         np.testing.assert_allclose(best.k.values[0][rows], products.max(axis=1), atol=1e-12)
     assert (best.k.values <= 1 + 1e-12).all()
-    with pytest.raises(ValueError, match="normalise='max'; choose one of"):
-        crystallinity.kbar(atoms, normalise="max")
+    with pytest.raises(ValueError, match="normalize=.max.; choose one of"):
+        crystallinity.kbar(atoms, normalize="max")
 
 
 def test_real_gete_on_the_rocksalt_scale_stays_well_below_one():

@@ -493,9 +493,9 @@ def test_demo_gap_rocksalt_melts_when_hot_and_kbar_drops(tmp_path, demo_gap):
         atoms = structures.rocksalt("Ge1Sb2Te4", (2, 2, 2), a=6.1, seed=0)
         out = md.run(atoms, demo_gap, [md.Segment(0.3, "nvt", temperature)], temperature_K=temperature, seed=4,
                      write_every=150, trajectory=tmp_path / f"{name}.xyz", thermo=tmp_path / f"{name}.csv")
-        return crystallinity.kbar(list(gstorder.read_frames(out["trajectory"])), normalise="none").kbar_mean.values
+        return crystallinity.kbar(list(gstorder.read_frames(out["trajectory"])), normalize="none").kbar_mean.values
 
-    start = float(crystallinity.kbar(structures.rocksalt("Ge1Sb2Te4", (2, 2, 2), a=6.1, seed=0), normalise="none").kbar_mean[0])
+    start = float(crystallinity.kbar(structures.rocksalt("Ge1Sb2Te4", (2, 2, 2), a=6.1, seed=0), normalize="none").kbar_mean[0])
     cold = final_kbar(300.0, "cold")
     hot = final_kbar(2500.0, "hot")
     assert cold[-1] > start - 0.12  # thermal rattling only
