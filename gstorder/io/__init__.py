@@ -34,13 +34,13 @@ from typing import Iterator
 import numpy as np
 from ase.data import atomic_numbers
 
-from ._kernels.text import (BAD_NUMBER, OK, TOKEN_WIDTH, deferred_tokens, first_non_integer, format_rows, line_end,
+from .._kernels.text import (BAD_NUMBER, OK, TOKEN_WIDTH, deferred_tokens, first_non_integer, format_rows, line_end,
                             newlines, parse_table)
-from ._checks import choice, frame_index, positive
-from .errors import (ArgumentTypeError, GstorderWarning, InconsistentFramesError, InvalidArgumentError,
+from .._checks import choice, frame_index, positive
+from ..errors import (ArgumentTypeError, GstorderWarning, InconsistentFramesError, InvalidArgumentError,
                      MissingDataError, TrajectoryFormatError, UnknownFormatError, UnknownSpeciesError)
-from .frames import ASE_VELOCITY_TO_A_PER_PS, Frame, as_frame, species_numbers
-from .parallel import n_tasks
+from ..frames import ASE_VELOCITY_TO_A_PER_PS, Frame, as_frame, species_numbers
+from ..parallel import n_tasks
 
 __all__ = ["read_frames", "read_groups", "Trajectory", "write_lammps_dump", "FORMATS"]
 
@@ -1445,8 +1445,8 @@ def write_lammps_dump(path, frames, columns=None, *, step=None) -> None:
     >>> next(gstorder.read_frames(path)).arrays["kbar"][:2]
     array([0.5, 0.5])
     """
-    from ._atomic import atomic_write
-    from .frames import iter_frames
+    from .._atomic import atomic_write
+    from ..frames import iter_frames
 
     frames = list(iter_frames(frames))
     if not frames:
