@@ -38,11 +38,11 @@ try:  # ASE >= 3.26
 except ImportError:  # pragma: no cover
     from ase.md.velocitydistribution import MaxwellBoltzmannDistribution as _thermalize
 
-from . import _atomic
-from ._checks import choice, count, non_negative, positive, real
-from ._progress import Progress
-from .errors import (ArgumentTypeError, CheckpointError, CheckpointMismatchError, GstorderWarning, InvalidArgumentError,
-                     PotentialFileError, PotentialNotFoundError, UnknownSpeciesError)
+from .. import _atomic
+from .._checks import choice, count, non_negative, positive, real
+from .._progress import Progress
+from ..errors import (ArgumentTypeError, CheckpointError, CheckpointMismatchError, GstorderWarning, InvalidArgumentError,
+                      PotentialFileError, PotentialNotFoundError, UnknownSpeciesError)
 
 __all__ = ["gap", "demo_gap", "HeatPulse", "Segment", "run", "protocol", "lammps_deck", "melt_quench", "anneal", "heat_ramp", "set_pulses",
            "reset_pulse", "device_melt", "half_cylinder", "slab", "sphere", "TIMESTEP_FS"]
@@ -53,7 +53,7 @@ TIMESTEP_FS = 2.0
 LANGEVIN_DAMP_PS = 0.1
 
 #: Where the shipped demo potential lives.
-DEMO_GAP = Path(__file__).resolve().parent / "data" / "demo_gap" / "gap.xml"
+DEMO_GAP = Path(__file__).resolve().parents[1] / "data" / "demo_gap" / "gap.xml"
 
 _THERMO = ("step", "time_ps", "segment", "temperature_K", "target_K", "potential_eV", "kinetic_eV", "total_eV",
            "heat_added_eV", "volume_A3")
@@ -200,8 +200,8 @@ def sphere(atoms, *, centre, radius: float) -> np.ndarray:
     SingularCellError
         For (nearly) linearly dependent periodic cell vectors.
     """
-    from ._checks import finite_array, positive  # local: md.py's imports belong to the rest of the module
-    from .frames import as_frame, minimum_image, require_finite_positions
+    from .._checks import finite_array, positive  # local: md.py's imports belong to the rest of the module
+    from ..frames import as_frame, minimum_image, require_finite_positions
 
     centre = finite_array("centre", centre, shape=(3,), unit="Å")
     radius = positive("radius", radius, unit="Å")
