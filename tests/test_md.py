@@ -481,7 +481,7 @@ def test_demo_gap_is_a_quippy_calculator_with_clear_errors(tmp_path, demo_gap, m
     atoms = structures.rocksalt("Ge1Sb2Te4", (2, 2, 2), a=6.1, seed=0)
     atoms.calc = demo_gap
     assert np.isfinite(atoms.get_potential_energy()) and np.isfinite(atoms.get_forces()).all()
-    monkeypatch.setattr(md, "DEMO_GAP", tmp_path / "gone.xml")
+    monkeypatch.setattr(md.potentials, "DEMO_GAP", tmp_path / "gone.xml")  # where demo_gap() looks it up
     with pytest.raises(FileNotFoundError, match="make_demo_gap.py"):
         md.demo_gap()
 
@@ -584,7 +584,7 @@ def test_lammps_deck_rewrites_its_files_as_a_set(tmp_path):
         raise OSError(28, "No space left on device")
 
     with pytest.MonkeyPatch.context() as mp:  # data.lmp cannot be written: the old deck stays whole
-        mp.setattr(md, "write", full_disk)
+        mp.setattr(md.lammps, "write", full_disk)  # ase.io.write, as lammps_deck looks it up
         with pytest.raises(OSError, match="No space"):
             md.lammps_deck([md.Segment(0.01, "nvt", 300.0)], big, "gap.xml", tmp_path, seed=6)
     assert {p.name: p.read_text() for p in tmp_path.iterdir()} == before  # no data.lmp.part, nothing new
