@@ -20,9 +20,11 @@ from .parallel import n_tasks
 from . import _checks
 from .errors import InvalidArgumentError
 from .pipeline import Analysis, Need, Part
-from .registry import Parameter, Requires, public, register
+from .registry import Figure, Parameter, Requires, public, register
 from .species import species_mask
 from ._kernels.altbc import collinear_pair_histogram
+from ._figures import _new_figure, _group, _altbc_map, _altbc_attrs, _number
+from . import plot
 
 __all__ = ["altbc", "ALTBC"]
 
@@ -135,3 +137,40 @@ def altbc(frames, **options) -> xr.DataArray:
     [2.85, 3.15]
     """
     return ALTBC.call(frames, options)
+
+
+# --------------------------------------------------------------------------- figures and key numbers
+
+
+def _altbc_rows(tree):
+    ds = _group(tree, "altbc")
+    if ds is None:
+        return []
+    p, normalised = _altbc_map(ds)
+    attrs = _altbc_attrs(ds)
+    if p is None or not int(attrs.get("n_collinear", 1)):
+        return []
+    a, b = np.unravel_index(int(np.nanargmax(p.values)), p.shape)
+    text = f"peak at ({float(p.r1[a]):.2f}, {float(p.r2[b]):.2f}) Å"
+    ratio = _number(attrs.get("long_short_ratio"))
+    if np.isfinite(ratio):
+        text += f", mean long/short {ratio:.3f}"
+    return [("ALTBC", text + (" (normalised map)" if normalised else " (raw map)"))]
+
+
+def _altbc_figure(ds):
+    p, normalised = _altbc_map(ds)
+    if p is None:
+        return None
+    fig, ax = _new_figure((4.6, 3.8))
+    plot.altbc(p, ax=ax)
+    top = float(np.nanmax(p.values))
+    ax.contour(p.r1, p.r2, p.values.T, levels=top * np.array([0.2, 0.4, 0.6, 0.8]), colors="w", linewidths=0.6)
+    ax.set_title("normalised to the ideal gas" if normalised else "per centre atom", fontsize="medium")
+    return fig
+
+
+ALTBC.figures = (Figure("altbc", _altbc_figure,
+                        "ALTBC map P(r1, r2) of near-collinear bond pairs, the Peierls-distortion fingerprint, with "
+                        "contours at 20-80 % of the maximum (cf. paper Fig. 2e)."),)
+ALTBC.rows = staticmethod(_altbc_rows)

@@ -29,7 +29,7 @@ from . import _checks, neighbors, structures
 from ._atomic import atomic_write
 from ._labels import attrs_of, frame_coords
 from .pipeline import Analysis, Need, Part, analysis_frames
-from .registry import Parameter, Requires, public, register
+from .registry import Figure, Parameter, Requires, public, register
 from .species import GROUPS, species_groups
 from ._kernels.soap import neighbour_mean
 from ._soap import (BACKENDS, SOAP_BLOCK_SIZE, SoapBlocks, SoapSettings, centre_mask, iter_soap, require_species,
@@ -38,6 +38,8 @@ from .errors import (EmptyFrameError, InconsistentFramesError, InvalidArgumentEr
                      ReferenceFileError, UnknownSpeciesError)
 from .frames import species_numbers
 from .source import iter_frames
+from ._figures import _new_figure, _legend_outside, _group, _timed, _reference_name, _nanmean, _nanstd
+from . import plot
 
 __all__ = ["soap", "kbar", "KBar", "NORMALISATIONS", "self_similarity", "antisites", "Reference", "reference", "calibrate", "Calibration", "write_extxyz", "GROUPS",
            "SoapSettings", "soap_settings"]
@@ -770,3 +772,35 @@ def write_extxyz(path, frames, result: xr.Dataset, *, columns=("kbar", "k")) -> 
             atoms.new_array(c, np.asarray(result[c][f], dtype=float))
         images.append(atoms)
     atomic_write(path, lambda fh: write(fh, images, format="extxyz"), binary=False)
+
+
+# --------------------------------------------------------------------------- figures and key numbers
+
+
+def _kbar_rows(tree):
+    ds = _group(tree, "kbar")
+    if ds is None or not np.isfinite(ds.kbar_mean.values).any():
+        return []
+    k = ds.kbar_mean.values
+    return [(f"k̄ ({_reference_name(ds)})",
+             f"{_nanmean(k):.3f} ± {_nanstd(k):.3f}, first frame {k[0]:.3f}, last {k[-1]:.3f}")]
+
+
+def _kbar_figure(ds):
+    if ds.sizes["frame"] < 2 or not np.isfinite(ds.kbar_mean.values).any():
+        return None
+    ds, xlabel = _timed(ds)
+    fig, ax = _new_figure((5.2, 3.2))
+    plot.kbar_time(ds, ax=ax, labels=["all atoms"])
+    for s in ds.species.values:
+        ax.plot(ds.time, ds.kbar_species.sel(species=s), lw=1.0, ls="--", color=plot.SPECIES_COLOURS.get(str(s)), label=str(s))
+    _legend_outside(ax)
+    ax.set_xlabel(xlabel)
+    ax.set_title(f"reference: {_reference_name(ds)}", fontsize="medium")
+    return fig
+
+
+KBar.figures = (Figure("kbar", _kbar_figure,
+                       "Mean SOAP crystallinity k̄ against time, all atoms and per species (cf. paper Fig. 3b, "
+                       "left)."),)
+KBar.rows = staticmethod(_kbar_rows)

@@ -11,10 +11,12 @@ from . import _checks
 from ._labels import attrs_of, frame_coords
 from .frames import inverse_cell
 from .pipeline import Analysis, Part, analysis_frames
-from .registry import Parameter, Requires, public, register
+from .registry import Figure, Parameter, Requires, public, register
 from .species import frame_species
 from .errors import InconsistentFramesError, MissingDataError
 from .frames import Frame
+from ._figures import _new_figure, _legend_outside, _group, _timed, _number
+from . import plot
 
 __all__ = ["unwrapped_positions", "Unwrapper", "msd", "density", "MSD", "Density"]
 
@@ -109,6 +111,7 @@ class Density(Analysis):
     name = "density"
     order = 90
     summary = "mass density per frame"
+    rows_section = "run"
     requires = Requires(periodic=True)
 
     def end_frame(self, state, frame) -> Part:
@@ -175,3 +178,64 @@ def density(frames, **options) -> xr.Dataset:
     6.157
     """
     return Density.call(frames, options)
+
+
+# --------------------------------------------------------------------------- figures and key numbers
+
+
+def _msd_rows(tree):
+    ds = _group(tree, "msd")
+    if ds is None or not np.isfinite(ds.msd.values[-1]):
+        return []
+    when = _number(ds.time.values[-1])
+    text = f"{float(ds.msd.values[-1]):.3f} Å²" + (f" at {when:g} ps" if np.isfinite(when) else " at the last frame")
+    if "msd_species" in ds:
+        last = ds.msd_species.isel(frame=-1)
+        text += " (" + ", ".join(f"{s} {float(v):.3f}" for s, v in zip(last.species.values, last.values)) + ")"
+    return [("MSD", text)]
+
+
+def _msd_figure(ds):
+    if ds.sizes["frame"] < 2 or not np.isfinite(ds.msd.values).any():
+        return None
+    ds, xlabel = _timed(ds)
+    fig, ax = _new_figure((5.2, 3.2))
+    plot.msd(ds, ax=ax, labels=["all atoms"])
+    if "msd_species" in ds:
+        for s in ds.species.values:
+            ax.plot(ds.time, ds.msd_species.sel(species=s), lw=1.0, ls="--", color=plot.SPECIES_COLOURS.get(str(s)),
+                    label=str(s))
+        _legend_outside(ax)
+    ax.set_xlabel(xlabel)
+    return fig
+
+
+def _density_rows(tree):
+    ds = _group(tree, "density")
+    if ds is None or not np.isfinite(ds.density.values).any():
+        return []
+    d = ds.density.values[np.isfinite(ds.density.values)]
+    text = f"{d.mean():.3f} g/cm³"
+    if np.ptp(d) > 0:
+        text += f" (range {d.min():.3f}-{d.max():.3f})"
+    return [("density", text)]
+
+
+def _density_figure(ds):
+    if ds.sizes["frame"] < 2 or not np.isfinite(ds.density.values).any():
+        return None
+    ds, xlabel = _timed(ds)
+    fig, ax = _new_figure()
+    plot.density(ds, ax=ax)
+    ax.ticklabel_format(axis="y", useOffset=False)
+    ax.set_xlabel(xlabel)
+    return fig
+
+
+MSD.figures = (Figure("msd", _msd_figure,
+                      "Mean square displacement from the first frame, all atoms and per species (cf. paper Fig. 3b, "
+                      "right)."),)
+Density.figures = (Figure("density", _density_figure,
+                          "Mass density per frame (cf. paper Fig. 3b, middle)."),)
+MSD.rows = staticmethod(_msd_rows)
+Density.rows = staticmethod(_density_rows)

@@ -9,9 +9,8 @@ an ``ase.Atoms`` into one and :meth:`Frame.to_atoms` goes back.
 from __future__ import annotations
 
 import itertools
-import os
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 import numpy as np
 from ase import Atoms

@@ -21,13 +21,15 @@ from ._labels import attrs_of, frame_coords
 from .frames import axis_coordinates
 from .parallel import n_tasks
 from .pipeline import Analysis, Part
-from .registry import Parameter, Requires, public, register
+from .registry import Figure, Parameter, Requires, public, register
 from .species import frame_species
 from ._kernels.thermal import binned_sums
 from .dynamics import Unwrapper, unwrapped_positions
 from . import _checks
-from .errors import ArgumentTypeError, GstorderError, InvalidArgumentError, MissingDataError
+from .errors import GstorderError, InvalidArgumentError, MissingDataError
 from .frames import as_frame
+from ._figures import _new_figure, _group, _timed, _number
+from . import plot
 
 __all__ = ["find_layers", "z_profile", "track_layers", "z_coordinates", "ZProfile", "TrackLayers"]
 
@@ -368,3 +370,68 @@ def _assign(coord, positions, length, periodic):
         nearest = np.where((right >= len(p)) | ((left >= 0) & (coord - lo <= hi - coord)), np.clip(left, 0, None),
                            np.clip(right, None, len(p) - 1))
     return order[nearest]
+
+
+# --------------------------------------------------------------------------- figures and key numbers
+
+
+def _z_profile_figure(ds):
+    axis = str(ds.attrs.get("axis", "z"))
+    dens = ds.density
+    if not np.isfinite(dens.values).any():
+        return None
+    species = [str(s) for s in ds.species.values]
+    fig, axes = _new_figure((5.0, 1.0 + 1.3 * len(species)), rows=len(species))
+    ends = [(0, "first frame", dict(color="0.6", lw=1.0))]
+    if ds.sizes["frame"] > 1:
+        ends.append((-1, "last frame", dict(lw=1.2)))
+    for ax, s in zip(axes, species):  # one panel per species: coincident planes (Ge, Sb) cannot hide each other
+        for f, name, style in ends:
+            t = _number(ds.time.values[f])
+            label = f"{name} ({t:g} ps)" if np.isfinite(t) else name
+            ax.plot(ds[axis], dens.sel(species=s).isel(frame=f), label=label,
+                    **{"color": plot.SPECIES_COLOURS.get(s), **style})
+        ax.set_ylabel(f"{s} (1/Å³)")
+        ax.set_ylim(bottom=0)
+        ax.legend(frameon=False, fontsize="x-small", loc="upper right")
+    axes[-1].set_xlabel(f"{axis} (Å)")
+    return fig
+
+
+def _layer_rows(tree):
+    ds = _group(tree, "layers")
+    if ds is None:
+        return []
+    molten = int((ds.retained.isel(frame=-1).values < float(ds.attrs.get("retained_threshold", 0.5))).sum())
+    text = f"{ds.sizes['layer']} tracked along {ds.attrs.get('axis', 'z')}, {molten} molten at the last frame"
+    front = ds.melting_front.values[-1]
+    text += f", melting front at {front:.1f} Å" if np.isfinite(front) else ", no melting front"
+    return [("layers", text)]
+
+
+def _layers_figure(ds):
+    if ds.sizes["frame"] < 2:
+        return None
+    ds, xlabel = _timed(ds)
+    order = np.argsort(ds.position.values)
+    retained = ds.retained.values[:, order]
+    fig, ax = _new_figure((5.0, 3.6))
+    mesh = ax.pcolormesh(ds.time.values, ds.position.values[order], retained.T, vmin=0, vmax=1, cmap=plot.kbar_colormap(),
+                         shading="nearest")
+    front = ds.melting_front.values
+    if np.isfinite(front).any():
+        ax.plot(ds.time.values, front, color="k", lw=1.2, label="melting front")
+        ax.legend(frameon=False, fontsize="small")
+    fig.colorbar(mesh, ax=ax, label="share of atoms retained")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(f"initial layer position {ds.attrs.get('axis', 'z')} (Å)")
+    return fig
+
+
+ZProfile.figures = (Figure("z_profile", _z_profile_figure,
+                           "Number density of each species along the layer axis, first and last frame (cf. the "
+                           "z-coordinate evolution of paper Fig. 6c)."),)
+TrackLayers.figures = (Figure("layers", _layers_figure,
+                              "Share of each layer's atoms still in place against time, and the melting front (cf. "
+                              "paper Fig. 6c)."),)
+TrackLayers.rows = staticmethod(_layer_rows)

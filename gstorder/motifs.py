@@ -20,10 +20,12 @@ from . import _checks
 from ._labels import attrs_of, frame_coords, pair_label
 from .parallel import n_tasks
 from .pipeline import Analysis, Need, Part
-from .registry import Parameter, public, register
+from .registry import Figure, Parameter, public, register
 from .species import frame_species, species_groups
 from ._kernels.motifs import bond_angle_order
 from .errors import GstorderWarning, UnknownSpeciesError
+from ._figures import _new_figure, _group, _cutoff, _formula_counts, _nanmean, _nanstd
+from . import plot
 
 __all__ = ["bond_motifs", "BondMotifs", "MOTIFS", "DEFAULT_GROUPS"]
 
@@ -213,3 +215,56 @@ def _assemble(rows, species, times, max_cn) -> xr.Dataset:
         coords={**frame_coords(times), "pair": pairs, "species": species, "center": species, "neighbor": species,
                 "cn": np.arange(max_cn + 1)},
     )
+
+
+# --------------------------------------------------------------------------- figures and key numbers
+
+
+def _coordination_rows(tree):
+    ds = _group(tree, "motifs")
+    if ds is None or "coordination" not in ds:
+        return []
+    cn = ds.coordination.transpose("frame", "species").values
+    species = [str(s) for s in ds.species.values]
+    per_species = [_nanmean(cn[:, k]) for k in range(len(species))]
+    counts = _formula_counts(tree.attrs.get("formula", ""))
+    weights = np.array([counts.get(s, 0.0) for s in species])
+    rows = []
+    label = f"bonds < {_cutoff(ds):g} Å"
+    if weights.sum() > 0:
+        overall = _nanmean(np.nansum(cn * weights, axis=1) / weights.sum())
+        rows.append((label, f"mean coordination {overall:.2f}"))
+    else:  # no composition to weight the species by
+        rows.append((label, "mean coordination per species"))
+    rows += [(f"    {s}", f"{value:.2f}") for s, value in zip(species, per_species) if np.isfinite(value)]
+    return rows
+
+
+def _motif_rows(tree):
+    ds = _group(tree, "motifs")
+    if ds is None:
+        return []
+    rows = []
+    tet = ds.tetrahedral_fraction.values
+    if np.isfinite(tet).any():
+        rows.append(("tetrahedral Ge", f"{100 * _nanmean(tet):.1f} % ± {100 * _nanstd(tet):.1f}"))
+    homo = ds.homopolar_fraction.values
+    if np.isfinite(homo).any():
+        rows.append(("homopolar bonds", f"{100 * _nanmean(homo):.1f} % of bonds ± {100 * _nanstd(homo):.1f}"))
+    return rows
+
+
+def _motifs_figure(ds):
+    """Homopolar bonds per pair (% of all bonds) and tetrahedral Ge (% of Ge atoms), one axis, std as error bars."""
+    if not (np.isfinite(ds.homopolar_fraction.values).any() or np.isfinite(ds.tetrahedral_fraction.values).any()):
+        return None
+    fig, ax = _new_figure((1.2 + 0.8 * (len(ds.pair) + 2), 3.4))
+    plot.bond_motifs(ds, ax=ax)
+    ax.set_ylim(0, max(5.0, ax.get_ylim()[1]))
+    return fig
+
+
+BondMotifs.figures = (Figure("bond_motifs", _motifs_figure,
+                             "Homopolar bonds per pair and tetrahedral Ge, mean over frames, error bars one standard "
+                             "deviation (cf. paper Fig. 2c)."),)
+BondMotifs.rows = staticmethod(lambda tree: _coordination_rows(tree) + _motif_rows(tree))

@@ -19,10 +19,12 @@ from . import _checks, neighbors
 from ._labels import attrs_of, bin_edges, centres, pair_label
 from .parallel import n_tasks
 from .pipeline import Analysis, Need, Part
-from .registry import Parameter, Requires, public, register
+from .registry import Figure, Parameter, Requires, public, register
 from .species import frame_species, species_mask
 from ._kernels.pairs import angle_histogram, pair_histogram
 from .errors import GstorderWarning, MissingDataError, UnknownSpeciesError
+from ._figures import _new_figure, _legend_outside, _group, _cutoff
+from . import plot
 
 __all__ = ["rdf", "adf", "RDF", "ADF"]
 
@@ -343,3 +345,51 @@ def _pair_selection(pairs, labels) -> list[str]:
             if p != "total":
                 raise UnknownSpeciesError(f"pair {p!r} is not present; choose from {labels}")
     return chosen + ["total"]
+
+
+# --------------------------------------------------------------------------- figures and key numbers
+
+
+def _rdf_rows(tree):
+    ds = _group(tree, "rdf")
+    if ds is None or "total" not in ds.pair.values:
+        return []
+    cutoff = _cutoff(_group(tree, "motifs"))
+    r = ds.r.values
+    g = np.where((r < cutoff) & np.isfinite(ds.g.sel(pair="total").values), ds.g.sel(pair="total").values, -np.inf)
+    if not np.isfinite(g).any() or g.max() <= 0:
+        return []
+    k = int(np.argmax(g))
+    return [("g(r)", f"first peak at {r[k]:.2f} Å (height {g[k]:.2f}, largest below {cutoff:g} Å)")]
+
+
+def _rdf_figure(ds):
+    g = ds.g.values
+    if not np.isfinite(g).any() or np.nanmax(g) <= 0:
+        return None
+    offset = float(max(1.0, np.ceil(0.5 * np.nanmax(g))))
+    fig, ax = _new_figure((5.5, 1.2 + 0.7 * ds.sizes["pair"]))
+    plot.rdf(ds, ax=ax, offset=offset)
+    _legend_outside(ax, reverse=True)  # top curve first, as stacked
+    ax.set_ylabel(f"g(r), curves offset by {offset:g}")
+    ax.set_ylim(bottom=0)
+    return fig
+
+
+def _adf_figure(ds):
+    if not np.isfinite(ds.adf.values).any():
+        return None
+    fig, ax = _new_figure()
+    plot.adf(ds, ax=ax)
+    if _cutoff(ds, None) is not None:
+        ax.set_title(f"bonds < {_cutoff(ds):g} Å", fontsize="medium")
+    return fig
+
+
+RDF.figures = (Figure("rdf", _rdf_figure,
+                      "Partial and total radial distribution functions g(r), mean ± std over frames, curves offset "
+                      "for clarity (cf. paper Fig. 2a)."),)
+ADF.figures = (Figure("adf", _adf_figure,
+                      "Bond-angle distributions per centre species (cf. the ADFs discussed with Fig. 2a and shown in "
+                      "Supplementary Fig. 3)."),)
+RDF.rows = staticmethod(_rdf_rows)

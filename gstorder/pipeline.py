@@ -138,6 +138,8 @@ class Analysis:
     figures: tuple = ()
     #: ``rows(tree) -> [(label, value)]``: its key numbers in the report (None: none).
     rows = None
+    #: Where the rows go: ``"run"`` (beside the cell: properties of the frames themselves) or ``"results"``.
+    rows_section: str = "results"
     #: Honours ``select=`` (centre atoms); others refuse it.
     selectable: bool = False
     #: Its result averages over frames, so ``window=`` gives it a ``window`` dimension.

@@ -22,10 +22,12 @@ from ._labels import attrs_of, frame_coords
 from .frames import axis_coordinates
 from .parallel import n_tasks
 from .pipeline import Analysis, Part, analysis_frames
-from .registry import Parameter, Requires, public, register
+from .registry import Figure, Parameter, Requires, public, register
 from ._kernels.thermal import binned_sums
 from . import _checks
 from .errors import ArgumentTypeError, GstorderWarning, InconsistentFramesError, InvalidArgumentError
+from ._figures import _new_figure, _group, _number, _nanmean
+from . import plot
 
 __all__ = ["temperature_map", "radial_temperature", "atom_temperatures", "kinetic_energies", "KB_EV", "EV_PER_AMU_A2_PS2"]
 
@@ -438,3 +440,30 @@ def _refined(ds, factor, u, v) -> xr.Dataset:
                                                {"long_name": "temperature (interpolated for display)", "units": "K"})},
                       coords={f"{u}_display": (f"{u}_display", cu, {"units": "Å"}),
                               f"{v}_display": (f"{v}_display", cv, {"units": "Å"})})
+
+
+# --------------------------------------------------------------------------- figures and key numbers
+
+
+def _temperature_rows(tree):
+    ds = _group(tree, "temperature")
+    if ds is None:
+        return []
+    t = ds.temperature.isel(frame=-1).values
+    if not np.isfinite(t).any():
+        return []
+    when = _number(ds.time.values[-1])
+    return [("temperature", f"{_nanmean(t):.0f} K, mean of the last map" + (f" ({when:g} ps)" if np.isfinite(when) else ""))]
+
+
+def _temperature_figure(ds):
+    if not np.isfinite(ds.temperature.isel(frame=-1).values).any():
+        return None
+    fig, ax = _new_figure((5.0, 3.6))
+    plot.temperature_map(ds, frame=-1, ax=ax, vmin=None)  # scale to the data: 300 K is not every run's floor
+    return fig
+
+
+TemperatureMap.figures = (Figure("temperature_map", _temperature_figure,
+                                 "Temperature map of the last frame, Gaussian-smoothed (cf. paper Fig. 5c, f)."),)
+TemperatureMap.rows = staticmethod(_temperature_rows)
