@@ -16,17 +16,27 @@ import contextlib
 import math
 import os
 
+from . import _checks
 from ._progress import Progress
-from .errors import EmptyFrameError
+from .errors import EmptyFrameError, InvalidArgumentError
 from .frames import Frame
 from .parallel import threads
 from .pipeline import Plan, analyse_frames, sink
 from .source import Source, no_frames, read_from
 
-__all__ = ["run_on_dask", "local_client", "MAX_LOCAL_WORKERS"]
+__all__ = ["run_on_dask", "local_client", "check_workers", "MAX_LOCAL_WORKERS"]
 
 #: Most worker processes a local cluster may start: four per core (more only thrash; a cluster has a scheduler for that).
 MAX_LOCAL_WORKERS = 4 * (os.cpu_count() or 1)
+
+
+def check_workers(name: str, value) -> int:
+    """A number of local worker processes: a positive integer, at most :data:`MAX_LOCAL_WORKERS`."""
+    value = _checks.count(name, value)
+    if value > MAX_LOCAL_WORKERS:
+        raise InvalidArgumentError(f"{name}={value}: a local cluster takes at most {MAX_LOCAL_WORKERS} worker processes "
+                                   "on this machine (4 per core); for more, start a dask cluster and pass its scheduler")
+    return value
 
 
 @contextlib.contextmanager

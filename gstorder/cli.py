@@ -18,17 +18,9 @@ from .suite import analyze, analyze_into
 
 def _index(text: str | None):
     """Parse 'start:stop:step' or an integer."""
-    if text is None:
-        return None
-    try:
-        if ":" not in text:
-            return int(text)
-        parts = [int(p) if p.strip() else None for p in text.split(":")]
-        if len(parts) > 3:
-            raise ValueError
-    except ValueError:
-        raise InvalidArgumentError(f"--index {text!r}: expected N or start:stop:step with integers") from None
-    return _checks.frame_index("--index", slice(*parts))
+    from .config import frame_range
+
+    return None if text is None else frame_range("--index", text)
 
 
 def _species(text: str | None):

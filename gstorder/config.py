@@ -23,6 +23,7 @@ import sys
 
 from . import _checks
 from .errors import ConfigError, GstorderError
+from ._dask import check_workers
 from .registry import ANALYSES, Parameter, closest
 
 if sys.version_info >= (3, 11):
@@ -75,16 +76,6 @@ def _selection(name, value):
     return value
 
 
-def _workers(name, value):
-    from ._dask import MAX_LOCAL_WORKERS
-
-    value = _checks.count(name, value)
-    if value > MAX_LOCAL_WORKERS:
-        raise ConfigError(f"{name} = {value}: a local cluster takes at most {MAX_LOCAL_WORKERS} worker processes on this "
-                          "machine (4 per core); for more, start a dask cluster and pass its scheduler")
-    return value
-
-
 def _analyses(name, value):
     names = [value] if isinstance(value, str) else _checks.strings(name, value)
     for n in names:
@@ -109,7 +100,7 @@ RUN = (
               check=_selection, kind="table"),
     Parameter("window", None, "frames (integer) or ps (float) per window: averaged results gain a window dimension",
               check=_window, kind="float"),
-    Parameter("workers", None, "local dask worker processes (unset: this process)", check=_workers, kind="int"),
+    Parameter("workers", None, "local dask worker processes (unset: this process)", check=lambda n, v: check_workers(n, v), kind="int"),
     Parameter("per_atom", False, "also write per-atom results (atoms.nc and atoms.lammpstrj)", check=_checks.flag,
               kind="bool"),
     Parameter("block_size", None, "centre atoms per neighbour-list block (bounds memory)", check=_checks.count, kind="int"),

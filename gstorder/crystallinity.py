@@ -28,7 +28,7 @@ from threadpoolctl import threadpool_limits
 from . import _checks, neighbors, structures
 from ._atomic import atomic_write
 from ._labels import attrs_of, frame_coords
-from .pipeline import Analysis, Need, Part, analysis_frames
+from .pipeline import Analysis, Need, Part, run
 from .registry import Figure, Parameter, Requires, public, register
 from .species import GROUPS, species_groups
 from ._kernels.soap import neighbour_mean
@@ -96,26 +96,65 @@ def soap(frames, *, backend: str = "numba", index=None, block_size: int = SOAP_B
     >>> v.shape, round(float((v[0, 0] ** 2).sum()), 12)
     ((1, 6, 1501), 1.0)
     """
-    s = soap_settings(options, backend=backend)
-    block_size = _checks.count("block_size", block_size)
-    rows, centre_ids, times = [], None, []
-    for frame in analysis_frames(frames, index, desc="soap", show_progress=show_progress):
-        if s.quippy_only:  # quippy alone knows the length of these vectors
-            (ids, vectors), = iter_soap(frame, s, backend=backend)
-        else:  # each block is written straight into its rows of vectors
-            vectors = np.empty((int(centre_mask(frame, s).sum()), s.dimension))
-            ids = np.concatenate([i for i, _ in iter_soap(frame, s, backend=backend, block_size=block_size,
-                                                          parallel=parallel, out=vectors)] or [np.zeros(0, np.int64)])
-        if centre_ids is not None and not np.array_equal(ids, centre_ids):
-            raise InconsistentFramesError(f"{frame.describe()} has other centre atoms than the first frame; call soap() per frame")
-        centre_ids = ids
-        rows.append(vectors)
-        times.append(np.nan if frame.time is None else frame.time)
-    data = rows[0][None] if len(rows) == 1 else np.stack(rows)  # one frame: a view, no copy
-    return xr.DataArray(data, dims=("frame", "atom", "feature"),
-                        coords={**frame_coords(np.array(times)), "atom": centre_ids},
-                        name="soap", attrs={"long_name": "SOAP power spectrum", "units": "",
-                                            "descriptor": s.descriptor_string(), "backend": backend})
+    return run(frames, [SOAPVectors(backend=backend, options=options)], index=index, block_size=block_size,
+               parallel=parallel, show_progress=show_progress)["soap"]
+
+
+class SOAPVectors(Analysis):
+    """:func:`soap` as an analysis of the one-pass runner: every centre atom's SOAP vector, frame by frame.
+
+    The numba backend takes its neighbours from the shared search and writes
+    each block straight into the frame's rows; quippy computes the whole frame.
+    """
+
+    name = "soap"
+    summary = "SOAP power spectra of every centre atom"
+    same_atoms = True
+    max_block = SOAP_BLOCK_SIZE
+    parameters = (
+        Parameter("backend", "numba", "SOAP engine: 'numba' or 'quippy'",
+                  check=lambda name, v: _checks.choice(name, v, BACKENDS), kind="str"),
+        Parameter("options", None, "quippy soap options (see soap())", kind="table"),
+    )
+
+    def prepare(self):
+        self.settings = soap_settings(self.options or {}, backend=self.backend)
+        if self.settings.quippy_only and self.backend != "quippy":
+            raise InvalidArgumentError(f"SOAP options {dict(self.settings.quippy_only)} need backend='quippy'")
+        native = self.backend == "numba"
+        self.needs = (Need.of(float(self.settings.cutoff), centres=self.settings.centres),) if native else ()
+
+    def begin_frame(self, frame):
+        ids = np.flatnonzero(centre_mask(frame, self.settings))
+        if not self.needs:
+            return {"ids": ids}
+        return {"ids": ids, "vectors": np.empty((len(ids), self.settings.dimension)),
+                "soap": SoapBlocks(frame, self.settings)}
+
+    def add_block(self, state, frame, lists):
+        nl = lists[self.needs[0]]
+        if len(nl.centers):
+            start = int(np.searchsorted(state["ids"], nl.centers[0]))  # blocks hold consecutive centres
+            state["soap"].vectors(nl, parallel=lists.parallel, out=state["vectors"][start : start + len(nl.centers)])
+
+    def end_frame(self, state, frame) -> Part:
+        if not self.needs:
+            (ids, vectors), = iter_soap(frame, self.settings, backend=self.backend)
+            return Part((ids, vectors))
+        return Part((state["ids"], state["vectors"]))
+
+    def result(self, parts, times) -> xr.DataArray:
+        centre_ids = parts[0].data[0]
+        for p in parts[1:]:
+            if not np.array_equal(p.data[0], centre_ids):
+                raise InconsistentFramesError("a frame has other centre atoms than the first frame; call soap() per frame")
+        rows = [p.data[1] for p in parts]
+        data = rows[0][None] if len(rows) == 1 else np.stack(rows)  # one frame: a view, no copy
+        s = self.settings
+        return xr.DataArray(data, dims=("frame", "atom", "feature"),
+                            coords={**frame_coords(np.asarray(times)), "atom": centre_ids},
+                            name="soap", attrs={"long_name": "SOAP power spectrum", "units": "",
+                                                "descriptor": s.descriptor_string(), "backend": self.backend})
 
 
 # --------------------------------------------------------------------------- references

@@ -24,7 +24,7 @@ from .pipeline import Analysis, Part
 from .registry import Figure, Parameter, Requires, public, register
 from .species import frame_species
 from ._kernels.thermal import binned_sums
-from .dynamics import Unwrapper, unwrapped_positions
+from .dynamics import Unwrapper
 from . import _checks
 from .errors import GstorderError, InvalidArgumentError, MissingDataError
 from .frames import as_frame
@@ -151,17 +151,34 @@ class ZProfile(Analysis):
         )
 
 
-def z_coordinates(frames, axis: str = "z", *, index=None, show_progress=None) -> xr.DataArray:
+class ZCoordinates(Analysis):
+    """:func:`z_coordinates` as an analysis of the one-pass runner (follows atoms across periodic boundaries)."""
+
+    name = "z_coordinates"
+    summary = "unwrapped coordinate of every atom along the layer axis"
+    sequential = True
+    same_atoms = True
+    parameters = (_AXIS,)
+
+    def __init__(self, axis: str = "z", **values):
+        super().__init__(axis=axis, **values)
+
+    def setup(self, frame):
+        self.unwrap, self.symbols = Unwrapper(), frame.symbols
+
+    def end_frame(self, state, frame) -> Part:
+        return Part(self.unwrap.add(frame)[:, _axis(self.axis)])
+
+    def result(self, parts, times) -> xr.DataArray:
+        return xr.DataArray(np.array([p.data for p in parts]), dims=("frame", "atom"),
+                            coords={**frame_coords(times), "symbol": ("atom", self.symbols)},
+                            name=self.axis, attrs={"long_name": f"{self.axis} coordinate", "units": "Å"})
+
+
+@public(ZCoordinates, positional=("axis",), run_options=("index", "show_progress"))
+def z_coordinates(frames, axis="z", **options) -> xr.DataArray:
     """Unwrapped coordinate along ``axis`` of every atom over time (frame, atom), in Å, with ``symbol`` per atom."""
-    a = _axis(axis)
-    rows, times, symbols = [], [], None
-    for frame, pos in unwrapped_positions(frames, index=index, show_progress=show_progress, desc="z_coordinates"):
-        symbols = frame.symbols if symbols is None else symbols
-        rows.append(pos[:, a])
-        times.append(np.nan if frame.time is None else frame.time)
-    return xr.DataArray(np.array(rows), dims=("frame", "atom"),
-                        coords={**frame_coords(np.array(times)), "symbol": ("atom", symbols)},
-                        name=axis, attrs={"long_name": f"{axis} coordinate", "units": "Å"})
+    return ZCoordinates.call(frames, {"axis": axis, **options})
 
 
 class TrackLayers(Analysis):

@@ -435,7 +435,10 @@ def run(frames, analyses, *, index=None, select=None, window=None, block_size: i
     analyses = _check_analyses(analyses)
     index = _checks.frame_index("index", index)
     block_size = None if block_size is None else _checks.count("block_size", block_size)
-    workers = None if workers is None else _checks.count("workers", workers)
+    if workers is not None:
+        from ._dask import check_workers
+
+        workers = check_workers("workers", workers)
     chunk_frames = None if chunk_frames is None else _checks.count("chunk_frames", chunk_frames)
     window = check_window(window)
     for name, value in (("parallel", parallel), ("show_progress", show_progress)):

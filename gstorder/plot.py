@@ -9,6 +9,7 @@ import numpy as np
 
 from . import _checks
 from .errors import InvalidArgumentError
+from .pipeline import Analysis, Part, run
 
 __all__ = ["rdf", "adf", "bond_motifs", "altbc", "kbar_time", "kbar_pulses", "kbar_histogram", "kbar_slice", "kbar_colormap", "snapshot", "movie",
            "temperature_map", "temperature_movie", "z_evolution", "msd", "density"]
@@ -599,12 +600,7 @@ def movie(frames, path, *, color_by="species", values=None, fps: float = 5.0, sh
     str
         The renderer used.
     """
-    import tempfile
-
-    from PIL import Image
-
     from ._atomic import atomic_write
-    from .pipeline import analysis_frames
 
     if os.path.splitext(os.fspath(path))[1].lower() != ".gif":
         raise InvalidArgumentError(f"movie writes animated GIF (.gif), got {os.fspath(path)!r}; convert with ffmpeg "
@@ -612,18 +608,38 @@ def movie(frames, path, *, color_by="species", values=None, fps: float = 5.0, sh
     fps = _checks.positive("fps", fps, unit="frames per second")
     if hasattr(values, "data_vars"):
         values = values["kbar"].values
-    images, renderer = [], None
-    with tempfile.TemporaryDirectory() as folder:
-        for f, frame in enumerate(analysis_frames(frames, desc="movie", show_progress=show_progress)):
-            frame_values = None
-            if values is not None:
-                if f >= len(values):
-                    raise InvalidArgumentError(f"values hold {len(values)} frames; the trajectory has more")
-                frame_values = values[f]
-            png = os.path.join(folder, f"{f:06d}.png")
-            renderer = snapshot(frame, png, color_by=color_by, values=frame_values, **snapshot_options)
-            with Image.open(png) as image:
-                images.append(image.convert("RGB").quantize(colors=255))
+    images, renderer = run(frames, [_Snapshots(color_by, values, snapshot_options)], desc="movie",
+                           show_progress=show_progress)["snapshots"]
     atomic_write(path, lambda fh: images[0].save(fh, format="GIF", save_all=True, append_images=images[1:],
                                                  duration=int(round(1000.0 / fps)), loop=0))
     return renderer
+
+
+class _Snapshots(Analysis):
+    """:func:`movie` as an analysis of the one-pass runner: one snapshot per frame, in order."""
+
+    name = "snapshots"
+    sequential = True  # values are taken frame by frame, in order
+
+    def __init__(self, color_by, values, options):
+        self.color_by, self.frame_values, self.options, self.count, self.renderer = color_by, values, options, 0, None
+
+    def end_frame(self, state, frame):
+        import tempfile
+
+        from PIL import Image
+
+        frame_values = None
+        if self.frame_values is not None:
+            if self.count >= len(self.frame_values):
+                raise InvalidArgumentError(f"values hold {len(self.frame_values)} frames; the trajectory has more")
+            frame_values = self.frame_values[self.count]
+        self.count += 1
+        with tempfile.TemporaryDirectory() as folder:
+            png = os.path.join(folder, "frame.png")
+            self.renderer = snapshot(frame, png, color_by=self.color_by, values=frame_values, **self.options)
+            with Image.open(png) as image:
+                return Part(image.convert("RGB").quantize(colors=255))
+
+    def result(self, parts, times):
+        return [p.data for p in parts], self.renderer

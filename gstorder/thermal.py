@@ -21,11 +21,11 @@ from scipy.ndimage import gaussian_filter, zoom
 from ._labels import attrs_of, frame_coords
 from .frames import axis_coordinates
 from .parallel import n_tasks
-from .pipeline import Analysis, Part, analysis_frames
+from .pipeline import Analysis, Part
 from .registry import Figure, Parameter, Requires, public, register
 from ._kernels.thermal import binned_sums
 from . import _checks
-from .errors import ArgumentTypeError, GstorderWarning, InconsistentFramesError, InvalidArgumentError
+from .errors import ArgumentTypeError, GstorderWarning, InvalidArgumentError
 from ._figures import _new_figure, _group, _number, _nanmean
 from . import plot
 
@@ -86,20 +86,35 @@ def kinetic_energies(frame, *, exclude="fixed", com="frame") -> tuple[np.ndarray
     return ke, counted
 
 
-def atom_temperatures(frames, *, exclude="fixed", com="frame", index=None, show_progress=None) -> xr.DataArray:
-    """Per-atom kinetic temperatures T_i = 2 KE_i / (3 k_B), in K, over (frame, atom); NaN for excluded atoms."""
-    rows, times = [], []
-    for frame in analysis_frames(frames, index, desc="atom_temperatures", show_progress=show_progress):
-        ke, counted = kinetic_energies(frame, exclude=exclude, com=com)
+class AtomTemperatures(Analysis):
+    """:func:`atom_temperatures` as an analysis of the one-pass runner."""
+
+    name = "atom_temperatures"
+    summary = "kinetic temperature of every atom"
+    same_atoms = True
+    parameters = (
+        Parameter("exclude", "fixed", "atoms left out (NaN): 'fixed', none, or (Python) a mask or atom indices",
+                  check=lambda name, v: _exclude_check(name, v), kind="str"),
+        Parameter("com", "frame", "centre-of-mass velocity removed: of the 'frame' (its counted atoms) or (Python) a mask",
+                  check=lambda name, v: _com_check(name, v), kind="str"),
+    )
+    requires = Requires(velocities=True)
+
+    def end_frame(self, state, frame) -> Part:
+        ke, counted = kinetic_energies(frame, exclude=self.exclude, com=self.com)
         t = 2.0 * ke / (3.0 * KB_EV)
         t[~counted] = np.nan
-        if rows and len(t) != len(rows[0]):
-            raise InconsistentFramesError(f"{frame.describe()} has {len(t)} atoms, the first frame {len(rows[0])}")
-        rows.append(t)
-        times.append(np.nan if frame.time is None else frame.time)
-    return xr.DataArray(np.array(rows), dims=("frame", "atom"),
-                        coords=frame_coords(np.array(times)),
-                        name="temperature", attrs={"long_name": "kinetic temperature", "units": "K"})
+        return Part(t)
+
+    def result(self, parts, times) -> xr.DataArray:
+        return xr.DataArray(np.array([p.data for p in parts]), dims=("frame", "atom"), coords=frame_coords(times),
+                            name="temperature", attrs={"long_name": "kinetic temperature", "units": "K"})
+
+
+@public(AtomTemperatures, run_options=("index", "parallel", "workers", "show_progress"))
+def atom_temperatures(frames, **options) -> xr.DataArray:
+    """Per-atom kinetic temperatures T_i = 2 KE_i / (3 k_B), in K, over (frame, atom); NaN for excluded atoms."""
+    return AtomTemperatures.call(frames, options)
 
 
 def _plane_check(name, value):
@@ -275,21 +290,63 @@ def temperature_map(frames, **options) -> xr.Dataset:
 
 
 
-def radial_temperature(frames, *, centre, axis: str | None = None, r_max: float = 100.0, bin_width: float = 5.0,
-                       exclude="fixed", com="frame", min_atoms: float = 3, index=None, parallel=None,
-                       show_progress=None) -> xr.Dataset:
-    """Temperature against distance from a focal centre (spherical) or axis (cylindrical).
+class RadialTemperature(Analysis):
+    """:func:`radial_temperature` as an analysis of the one-pass runner."""
 
-    Parameters
-    ----------
-    centre : (3,) array
-        Focal point in Å (e.g. the heater's axis point).
-    axis : {'x', 'y', 'z'} or None
-        Measure the distance from the line through ``centre`` along this
-        axis (a cylindrical heater such as the mushroom cell's); ``None``:
-        from the point. Periodic images are taken into account (minimum image).
-    r_max, bin_width : float
-        Range and shell width in Å.
+    name = "radial_temperature"
+    summary = "temperature against distance from a focal point or axis (Fig. 5c)"
+    parameters = (
+        Parameter("centre", None, "focal point (e.g. the heater's axis point); required", "Å",
+                  lambda name, v: tuple(_checks.finite_array(name, v, shape=(3,), unit="Å").tolist()), kind="list"),
+        Parameter("axis", None, "measure from the line through centre along this axis (a cylindrical heater such as "
+                  "the mushroom cell's); unset: from the point; periodic images by minimum image",
+                  check=lambda name, v: _checks.choice(name, v, ("x", "y", "z")), kind="str"),
+        Parameter("r_max", 100.0, "range", "Å", _checks.positive),
+        Parameter("bin_width", 5.0, "shell width", "Å", _checks.positive),
+        Parameter("exclude", "fixed", "atoms left out: 'fixed', none, or (Python) a mask or atom indices",
+                  check=lambda name, v: _exclude_check(name, v), kind="str"),
+        Parameter("com", "frame", "centre-of-mass velocity removed: of the 'frame' (its counted atoms) or (Python) a mask",
+                  check=lambda name, v: _com_check(name, v), kind="str"),
+        Parameter("min_atoms", 3.0, "shells holding fewer atoms are NaN", "", _checks.non_negative),
+    )
+    requires = Requires(velocities=True)
+
+    def prepare(self):
+        if self.centre is None:
+            raise ArgumentTypeError("radial_temperature needs centre=, the focal point in Å, e.g. centre=[x, y, z]")
+        if self.bin_width > self.r_max:
+            raise InvalidArgumentError(f"bin_width must be ≤ r_max={self.r_max} (in Å), got {self.bin_width}")
+        self.n_bins = int(np.ceil(self.r_max / self.bin_width))
+        self.reach = self.n_bins * self.bin_width
+
+    def end_frame(self, state, frame) -> Part:
+        ke, counted = kinetic_energies(frame, exclude=self.exclude, com=self.com)
+        d = _minimum_image(frame, frame.positions - np.asarray(self.centre))
+        if self.axis is not None:
+            d[:, "xyz".index(self.axis)] = 0.0
+        r = np.linalg.norm(d, axis=1)
+        row = np.where(counted & (r < self.reach), 0, -1).astype(np.int64)
+        counts, ke_sum = binned_sums(row, r / self.reach, 1, self.n_bins, ke, n_tasks(len(frame), self.parallel))
+        return Part((counts[0], ke_sum[0]))
+
+    def result(self, parts, times) -> xr.Dataset:
+        counts = np.array([p.data[0] for p in parts])
+        ke_sum = np.array([p.data[1] for p in parts])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            temps = np.where(counts >= self.min_atoms, 2.0 * ke_sum / (3.0 * KB_EV * counts), np.nan)
+        r = (np.arange(self.n_bins) + 0.5) * self.bin_width
+        return xr.Dataset(
+            {"temperature": (("frame", "r"), temps, {"long_name": "temperature", "units": "K"}),
+             "count": (("frame", "r"), counts, {"long_name": "atoms per shell", "units": ""})},
+            coords={**frame_coords(times), "r": ("r", r, {"long_name": "distance from the focus", "units": "Å"})},
+            attrs=attrs_of(analysis="radial_temperature", centre=list(self.centre), axis=self.axis,
+                           bin_width=self.bin_width),
+        )
+
+
+@public(RadialTemperature, run_options=("index", "parallel", "workers", "show_progress"))
+def radial_temperature(frames, **options) -> xr.Dataset:
+    """Temperature against distance from a focal centre (spherical) or axis (cylindrical).
 
     Returns
     -------
@@ -297,35 +354,7 @@ def radial_temperature(frames, *, centre, axis: str | None = None, r_max: float 
         ``temperature`` (frame, r) in K (NaN with fewer than ``min_atoms``
         atoms) and ``count`` (frame, r), ``r`` the shell centres in Å.
     """
-    centre = _checks.finite_array("centre", centre, shape=(3,), unit="Å")
-    _checks.choice("axis", axis, (None, "x", "y", "z"))
-    r_max = _checks.positive("r_max", r_max, unit="Å")
-    bin_width = _checks.real("bin_width", bin_width, unit="Å", low=0.0, low_open=True, high=r_max)
-    min_atoms = _checks.non_negative("min_atoms", min_atoms)
-    _check_selection("exclude", exclude, "fixed")
-    _check_selection("com", com, "frame")
-    n_bins = int(np.ceil(r_max / bin_width))
-    r_max = n_bins * bin_width
-    temps, counts_all, times = [], [], []
-    for frame in analysis_frames(frames, index, desc="radial_temperature", show_progress=show_progress):
-        ke, counted = kinetic_energies(frame, exclude=exclude, com=com)
-        d = _minimum_image(frame, frame.positions - centre)
-        if axis is not None:
-            d[:, "xyz".index(axis)] = 0.0
-        r = np.linalg.norm(d, axis=1)
-        row = np.where(counted & (r < r_max), 0, -1).astype(np.int64)
-        counts, ke_sum = binned_sums(row, r / r_max, 1, n_bins, ke, n_tasks(len(frame), parallel))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            temps.append(np.where(counts[0] >= min_atoms, 2.0 * ke_sum[0] / (3.0 * KB_EV * counts[0]), np.nan))
-        counts_all.append(counts[0])
-        times.append(np.nan if frame.time is None else frame.time)
-    r = (np.arange(n_bins) + 0.5) * bin_width
-    return xr.Dataset(
-        {"temperature": (("frame", "r"), np.array(temps), {"long_name": "temperature", "units": "K"}),
-         "count": (("frame", "r"), np.array(counts_all), {"long_name": "atoms per shell", "units": ""})},
-        coords={**frame_coords(np.array(times)), "r": ("r", r, {"long_name": "distance from the focus", "units": "Å"})},
-        attrs=attrs_of(analysis="radial_temperature", centre=centre.tolist(), axis=axis, bin_width=bin_width),
-    )
+    return RadialTemperature.call(frames, options)
 
 
 # --------------------------------------------------------------------------- helpers

@@ -297,3 +297,42 @@ def test_no_import_cycles():
         if name not in state:
             visit(name, [name])
     assert not cycles, f"import cycles: {cycles}"
+
+
+def test_local_workers_are_bounded(tmp_path, capsys):
+    from gstorder._dask import MAX_LOCAL_WORKERS
+
+    with pytest.raises(gstorder.errors.InvalidArgumentError, match=f"at most {MAX_LOCAL_WORKERS} worker processes"):
+        gstorder.rdf(_frames(1), workers=MAX_LOCAL_WORKERS + 1)
+    assert cli.main(["analyze", str(EXAMPLE), "--out", str(tmp_path / "o"), "--workers", "10000"]) == 2
+    assert "at most" in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
+def test_the_five_looping_functions_run_through_the_runner(monkeypatch):
+    """soap, atom_temperatures, radial_temperature, z_coordinates and movie read their frames through the one loop."""
+    import gstorder.pipeline as pipeline
+
+    seen = []
+    original = pipeline.analyse_frames
+
+    def spy(plan, numbered):
+        seen.append([a.name for a in plan.analyses])
+        yield from original(plan, numbered)
+
+    monkeypatch.setattr(pipeline, "analyse_frames", spy)
+    frames = _frames(2)
+    for f in frames:
+        f.set_velocities(np.full((len(f), 3), 0.01))
+    gstorder.crystallinity.soap(frames, species=["Ge", "Te"])
+    gstorder.thermal.atom_temperatures(frames)
+    gstorder.thermal.radial_temperature(frames, centre=[9.0, 9.0, 9.0], r_max=8.0, bin_width=2.0)
+    gstorder.layers.z_coordinates(frames)
+    assert seen == [["soap"], ["atom_temperatures"], ["radial_temperature"], ["z_coordinates"]]
+
+
+def test_a_windowed_run_writes_its_report(tmp_path):
+    out = tmp_path / "w"
+    assert cli.main(["analyze", str(EXAMPLE), "--out", str(out), "--window", "5", "--rdf", "--motifs", "--layers"]) == 0
+    tree = xr.open_datatree(out / "results.nc")
+    assert tree["rdf"].sizes["window"] == 4 and tree["z_profile"].sizes["window"] == 4
+    assert (out / "rdf.png").exists() and (out / "z_profile.png").exists()
