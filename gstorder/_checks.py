@@ -17,7 +17,7 @@ import numpy as np
 from .errors import ArgumentTypeError, InvalidArgumentError
 
 __all__ = ["real", "positive", "non_negative", "count", "choice", "flag", "frame_index", "finite_array", "strings", "species",
-           "cutoff", "integer_pair"]
+           "cutoff", "integer_pair", "renamed"]
 
 
 def real(name: str, value, *, unit: str = "", low=None, high=None, low_open: bool = False, high_open: bool = False,
@@ -181,3 +181,17 @@ def integer_pair(name: str, value) -> tuple:
     if isinstance(value, str) or not hasattr(value, "__len__") or len(value) != 2:
         raise InvalidArgumentError(f"{name} must be two positive integers, got {value!r}")
     return tuple(count(f"{name}[{k}]", v) for k, v in enumerate(value))
+
+
+def renamed(new: str, value, old: str, old_value):
+    """``value``, or ``old_value`` given under the deprecated name ``old`` (with a warning naming ``new``)."""
+    if old_value is None:
+        return value
+    import warnings
+
+    from .errors import GstorderDeprecationWarning
+
+    if value is not None:
+        raise InvalidArgumentError(f"give {new}= only ({old}= is its deprecated spelling)")
+    warnings.warn(f"{old} is deprecated; spell it {new}", GstorderDeprecationWarning, stacklevel=3)
+    return old_value

@@ -57,10 +57,11 @@ def rdf(ds, *, ax=None, pairs=None, offset: float = 0.0, error: bool = True, lab
     return ax
 
 
-def adf(ds, *, ax=None, centers=None, label: str | None = None):
-    """Bond-angle distributions from :func:`gstorder.adf`, one line per centre species."""
+def adf(ds, *, ax=None, centre=None, label: str | None = None, centers=None):
+    """Bond-angle distributions from :func:`gstorder.adf`, one line per centre species (``centre``: which; ``centers``: deprecated)."""
     ax = _axes(ax)
-    centers = list(ds.center.values) if centers is None else list(centers)
+    centre = _checks.renamed("centre", centre, "centers", centers)
+    centers = list(ds.center.values) if centre is None else [centre] if isinstance(centre, str) else list(centre)
     for c in centers:
         name = "all centres" if c == "all" else f"{c}-centred"
         style = dict(color="k", ls="--") if c == "all" else dict(color=SPECIES_COLOURS.get(c))

@@ -201,7 +201,7 @@ class Entry:
             if key == p.name:
                 return p
             if key in p.aliases:
-                warnings.warn(f"{where}{key} is deprecated; spell it {p.name}", GstorderDeprecationWarning, stacklevel=4)
+                warnings.warn(f"{where}{key} is deprecated; spell it {p.name}", GstorderDeprecationWarning, stacklevel=5)
                 return p
         raise ArgumentTypeError(f"unknown parameter {where}{key} of {self.name}"
                                 f"{closest(key, [p.name for p in self.parameters], where)}")
