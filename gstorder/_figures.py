@@ -103,3 +103,24 @@ def _nanstd(values) -> float:
     values = np.asarray(values, dtype=float)
     values = values[np.isfinite(values)]
     return float(values.std()) if len(values) else np.nan
+
+
+def species_time_figure(ds, total: str, per_species: str, draw):
+    """A time series of all atoms (``draw(ds, ax=..., labels=["all atoms"])``) and of each species (``per_species``, dashed).
+
+    None for fewer than two frames or an all-NaN ``total``; the x axis is time in ps (frame numbers without times).
+    """
+    from . import plot
+
+    if ds.sizes["frame"] < 2 or not np.isfinite(ds[total].values).any():
+        return None, None
+    ds, xlabel = _timed(ds)
+    fig, ax = _new_figure((5.2, 3.2))
+    draw(ds, ax=ax, labels=["all atoms"])
+    if per_species in ds:
+        for s in ds.species.values:
+            ax.plot(ds.time, ds[per_species].sel(species=s), lw=1.0, ls="--", color=plot.SPECIES_COLOURS.get(str(s)),
+                    label=str(s))
+        _legend_outside(ax)
+    ax.set_xlabel(xlabel)
+    return fig, ax

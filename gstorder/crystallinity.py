@@ -38,7 +38,7 @@ from .errors import (EmptyFrameError, InconsistentFramesError, InvalidArgumentEr
                      ReferenceFileError, UnknownSpeciesError)
 from .frames import species_numbers
 from .source import iter_frames
-from ._figures import _new_figure, _legend_outside, _group, _timed, _reference_name, _nanmean, _nanstd
+from ._figures import _group, _nanmean, _nanstd, _reference_name, species_time_figure
 from . import plot
 
 __all__ = ["soap", "kbar", "KBar", "NORMALISATIONS", "self_similarity", "antisites", "Reference", "reference", "calibrate", "Calibration", "write_extxyz", "GROUPS",
@@ -826,16 +826,9 @@ def _kbar_rows(tree):
 
 
 def _kbar_figure(ds):
-    if ds.sizes["frame"] < 2 or not np.isfinite(ds.kbar_mean.values).any():
-        return None
-    ds, xlabel = _timed(ds)
-    fig, ax = _new_figure((5.2, 3.2))
-    plot.kbar_time(ds, ax=ax, labels=["all atoms"])
-    for s in ds.species.values:
-        ax.plot(ds.time, ds.kbar_species.sel(species=s), lw=1.0, ls="--", color=plot.SPECIES_COLOURS.get(str(s)), label=str(s))
-    _legend_outside(ax)
-    ax.set_xlabel(xlabel)
-    ax.set_title(f"reference: {_reference_name(ds)}", fontsize="medium")
+    fig, ax = species_time_figure(ds, "kbar_mean", "kbar_species", plot.kbar_time)
+    if ax is not None:
+        ax.set_title(f"reference: {_reference_name(ds)}", fontsize="medium")
     return fig
 
 

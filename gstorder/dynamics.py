@@ -15,7 +15,7 @@ from .registry import Figure, Parameter, Requires, public, register
 from .species import frame_species
 from .errors import InconsistentFramesError, MissingDataError
 from .frames import Frame
-from ._figures import _new_figure, _legend_outside, _group, _timed, _number
+from ._figures import _group, _new_figure, _number, _timed, species_time_figure
 from . import plot
 
 __all__ = ["unwrapped_positions", "Unwrapper", "msd", "density", "MSD", "Density"]
@@ -196,18 +196,7 @@ def _msd_rows(tree):
 
 
 def _msd_figure(ds):
-    if ds.sizes["frame"] < 2 or not np.isfinite(ds.msd.values).any():
-        return None
-    ds, xlabel = _timed(ds)
-    fig, ax = _new_figure((5.2, 3.2))
-    plot.msd(ds, ax=ax, labels=["all atoms"])
-    if "msd_species" in ds:
-        for s in ds.species.values:
-            ax.plot(ds.time, ds.msd_species.sel(species=s), lw=1.0, ls="--", color=plot.SPECIES_COLOURS.get(str(s)),
-                    label=str(s))
-        _legend_outside(ax)
-    ax.set_xlabel(xlabel)
-    return fig
+    return species_time_figure(ds, "msd", "msd_species", plot.msd)[0]
 
 
 def _density_rows(tree):
