@@ -26,7 +26,8 @@ import stat
 import time
 from pathlib import Path
 
-__all__ = ["atomic_write", "atomic_path", "atomic_files", "atomic_folder", "new_temp", "commit", "recover", "STALE_AFTER_S"]
+__all__ = ["atomic_write", "atomic_path", "atomic_files", "atomic_folder", "new_temp", "commit", "recover", "recover_folder",
+           "STALE_AFTER_S", "MANIFEST"]
 
 #: A temporary file of a live process is still taken as stale after this many seconds (its pid may have been reused).
 STALE_AFTER_S = 24 * 3600.0
@@ -162,30 +163,113 @@ def _roll_forward(journal: Path) -> None:
     journal.unlink()
 
 
+#: The manifest gstorder writes into every output folder: which files are its own.
+MANIFEST = ".gstorder-output"
+
+
 @contextlib.contextmanager
-def atomic_folder(path):
-    """A temporary folder beside ``path`` to write outputs into; its files move into ``path`` only on success.
+def atomic_folder(path, *, force: bool = False):
+    """A temporary folder beside ``path`` to write outputs into; on success it replaces ``path`` as a whole.
 
     Yields the temporary folder (``.gstorder-<name>.<pid>.part``). On an
     exception nothing of it reaches ``path`` (which keeps what it held) and
-    the temporary folder is removed.
+    the temporary folder is removed. On success a manifest
+    (``.gstorder-output``) is added and the folder takes the place of
+    ``path`` in one atomic exchange (Linux ``renameat2``), so a kill at any
+    instant leaves the old set or the new set, complete; no file of an
+    earlier output survives. Where the exchange is not available (another
+    system or file system), or ``path`` is the working folder or holds it,
+    the files are moved in under a journal that the next call finishes.
+
+    Raises
+    ------
+    OutputFolderError
+        When ``path`` is a folder gstorder did not write (no manifest) and is
+        not empty, unless ``force`` (then its contents are replaced).
     """
-    path = Path(path)
+    from .errors import OutputFolderError
+
+    path = Path(os.path.abspath(os.fspath(path)))
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists() and not path.is_dir():
         raise FileExistsError(f"{str(path)!r} exists and is not a folder")
+    recover_folder(path)
+    if path.is_dir() and not force and not (path / MANIFEST).exists() and any(path.iterdir()):
+        raise OutputFolderError(f"{str(path)!r} holds files gstorder did not write; choose a new or empty folder, or "
+                                "pass --force (force=True) to replace its contents")
     clean_stale(path)
     tmp = path.with_name(f"{_PREFIX}{path.name}.{os.getpid()}-{next(_counter)}.part")
     tmp.mkdir()
     try:
         yield tmp
+        names = sorted(item.name for item in tmp.iterdir())
+        atomic_write(tmp / MANIFEST, lambda fh: fh.write("".join(f"{n}\n" for n in names)), binary=False)
         if not path.exists():
             os.rename(tmp, path)
-            return
-        for item in tmp.iterdir():
-            os.replace(item, path / item.name)
+        elif _inside(Path(os.getcwd()), path) or not _exchange(tmp, path):
+            _move_in(tmp, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _inside(inner: Path, outer: Path) -> bool:
+    try:
+        inner.resolve().relative_to(outer.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False where unavailable."""
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, exchange = -100, 2
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), exchange) != 0:
+        return False  # e.g. a file system without RENAME_EXCHANGE: fall back to the journal
+    return True  # ``a`` now holds the old contents, removed by the caller
+
+
+_FOLDER_JOURNAL = ".gstorder-folder.journal"
+
+
+def _move_in(tmp: Path, path: Path) -> None:
+    """Replace the contents of ``path`` by those of ``tmp`` under a journal (finished by :func:`recover_folder`)."""
+    old = [item.name for item in path.iterdir() if item.name != _FOLDER_JOURNAL]
+    lines = "".join(f"remove\t{name}\n" for name in old) + "".join(f"move\t{item}\n" for item in sorted(tmp.iterdir()))
+    atomic_write(path / _FOLDER_JOURNAL, lambda fh: fh.write(lines), binary=False)
+    _finish_move(path)
+
+
+def _finish_move(path: Path) -> None:
+    journal = path / _FOLDER_JOURNAL
+    for line in journal.read_text().splitlines():
+        action, name = line.split("\t", 1)
+        if action == "remove":
+            target = path / name
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target, ignore_errors=True)
+            else:
+                _unlink(target)
+        elif Path(name).exists():
+            os.replace(name, path / Path(name).name)
+    journal.unlink()
+
+
+def recover_folder(path) -> None:
+    """Finish an output folder's replacement that a kill interrupted (see :func:`atomic_folder`)."""
+    path = Path(path)
+    if (path / _FOLDER_JOURNAL).exists():
+        _finish_move(path)
 
 
 def clean_stale(path) -> list:

@@ -150,7 +150,8 @@ def analyze_command(args, out=None) -> int:
                                    timestep_fs=run.get("timestep_fs"), groups=run.get("groups"), client=client,
                                    workers=run.get("workers"), per_atom=True if run.get("per_atom") else None,
                                    parameters=parameters, block_size=run.get("block_size"), chunk_frames=None,
-                                   show_progress=None, select=run.get("select"), window=run.get("window"))
+                                   show_progress=None, select=run.get("select"), window=run.get("window"),
+                                   force=args.force)
     finally:
         if client is not None:
             client.close()
@@ -218,7 +219,9 @@ def _parser() -> argparse.ArgumentParser:
     where = ana.add_mutually_exclusive_group()
     where.add_argument("--scheduler", metavar="ADDRESS", help="dask scheduler to run on, e.g. tcp://node01:8786")
     where.add_argument("--workers", type=int, help="local dask worker processes (default: this process)")
-    ana.add_argument("--out", required=True, metavar="DIR", help="output folder (created; written all or nothing)")
+    ana.add_argument("--out", required=True, metavar="DIR", help="output folder (created; replaced as a whole, all or "
+                     "nothing; a folder gstorder did not write is refused without --force)")
+    ana.add_argument("--force", action="store_true", help="replace --out even if it holds files gstorder did not write")
     return parser
 
 

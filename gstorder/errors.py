@@ -61,6 +61,10 @@ class GstorderDeprecationWarning(GstorderWarning, FutureWarning):
     """A deprecated spelling or argument: it still works, the message names the new one."""
 
 
+class OutputFolderError(GstorderError, FileExistsError):
+    """An output folder that holds files gstorder did not write (pass ``force=True`` / ``--force`` to replace them)."""
+
+
 class ConfigError(InvalidArgumentError):
     """A config file or ``--set`` value that gstorder cannot use (unknown table or key, wrong type, bad value)."""
 

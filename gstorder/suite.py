@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from . import __version__
+from . import __version__, _checks
 from ._atomic import atomic_folder, atomic_write, commit, new_temp
 from ._labels import attrs_of
 from .config import to_toml
@@ -64,7 +64,8 @@ def _named(analyses) -> dict:
 
 def analyze(source, analyses="all", *, index=None, format=None, species=None, timestep_fs=None, groups=None, client=None,
             workers: int | None = None, per_atom=None, out=None, block_size: int | None = None,
-            chunk_frames: int | None = None, show_progress=None, select=None, window=None, options=None) -> xr.DataTree:
+            chunk_frames: int | None = None, show_progress=None, select=None, window=None, options=None,
+            force: bool = False) -> xr.DataTree:
     """Run many analyses over a trajectory in one pass: each frame read once, each neighbour list searched once.
 
     Parameters
@@ -100,7 +101,9 @@ def analyze(source, analyses="all", *, index=None, format=None, species=None, ti
     out : path, optional
         Also write the results to this folder: ``results.nc``, one PNG per
         figure type, ``report.html`` and ``config.toml`` (see
-        :func:`write_outputs`), all or nothing (a failed run leaves the folder as it was).
+        :func:`write_outputs`), all or nothing (a failed run leaves the folder as it was). The
+        folder is replaced as a whole; one that gstorder did not write and
+        that is not empty is refused (:class:`~gstorder.errors.OutputFolderError`) unless ``force``.
     block_size, chunk_frames, show_progress
         Centre atoms per neighbour block; frames per dask task; progress.
     select : selection, optional
@@ -140,16 +143,21 @@ def analyze(source, analyses="all", *, index=None, format=None, species=None, ti
                    workers=workers, block_size=block_size, chunk_frames=chunk_frames, show_progress=show_progress,
                    select=select, window=window, options=options)
     if out is not None:
-        return analyze_into(out, source, analyses, per_atom=per_atom, **options)[0]
+        return analyze_into(out, source, analyses, per_atom=per_atom, force=force, **options)[0]
     if per_atom is True:
         raise InvalidArgumentError("per_atom=True writes atoms.nc into the out= folder; pass out= or a file path")
     return _analyze(source, analyses, per_atom=per_atom, **options)
 
 
-def analyze_into(folder, source, analyses="all", *, per_atom=None, parameters=None, **options) -> tuple:
-    """:func:`analyze` writing its outputs to ``folder`` (all or nothing); returns the tree and the paths written."""
+def analyze_into(folder, source, analyses="all", *, per_atom=None, parameters=None, force: bool = False, **options) -> tuple:
+    """:func:`analyze` writing its outputs to ``folder`` (all or nothing); returns the tree and the paths written.
+
+    ``folder`` is replaced as a whole (no file of an earlier output survives);
+    a folder gstorder did not write is refused unless ``force`` (see
+    :func:`gstorder._atomic.atomic_folder`).
+    """
     folder = Path(folder)
-    with atomic_folder(folder) as tmp:
+    with atomic_folder(folder, force=_checks.flag("force", force)) as tmp:
         atoms = tmp / "atoms.nc" if per_atom is True else per_atom
         tree = _analyze(source, analyses, per_atom=atoms, **options)
         if per_atom is True:
@@ -291,7 +299,7 @@ class AtomsWriter:
             self.tmp.unlink()
 
 
-def write_outputs(tree: xr.DataTree, folder, *, parameters=None) -> dict:
+def write_outputs(tree: xr.DataTree, folder, *, parameters=None, force: bool = False) -> dict:
     """Write a run's results to a folder: ``results.nc``, one PNG per figure type and ``report.html``.
 
     Everything is written into a temporary folder beside ``folder`` and moved
@@ -303,7 +311,7 @@ def write_outputs(tree: xr.DataTree, folder, *, parameters=None) -> dict:
         ``"results"``, ``"report"`` and each figure's name -> its path.
     """
     folder = Path(folder)
-    with atomic_folder(folder) as tmp:
+    with atomic_folder(folder, force=_checks.flag("force", force)) as tmp:
         names = _write_into(tree, tmp, parameters=parameters)
     return {key: folder / name for key, name in names.items()}
 

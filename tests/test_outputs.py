@@ -1,0 +1,106 @@
+"""Output folders a lab can trust (issue 20): replaced as a whole, never someone else's, --out . works."""
+
+import os
+
+import pytest
+
+import gstorder
+from gstorder import _atomic, cli, structures
+from gstorder.errors import OutputFolderError
+
+
+def _frames():
+    frames = []
+    for k in range(3):
+        a = structures.rocksalt("GeTe", 2, a=6.0 + 0.01 * k)
+        a.info["time_ps"] = float(k)
+        frames.append(a)
+    return frames
+
+
+def _files(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_a_second_run_leaves_no_file_of_the_first(tmp_path):
+    out = tmp_path / "run"
+    gstorder.analyze(_frames(), ["density", "msd"], out=out)
+    assert {"density.png", "msd.png", _atomic.MANIFEST} <= set(_files(out))
+    gstorder.analyze(_frames(), ["density"], out=out)
+    assert "msd.png" not in _files(out) and "density.png" in _files(out)
+    listed = (out / _atomic.MANIFEST).read_text().split()
+    assert sorted(listed + [_atomic.MANIFEST]) == _files(out)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".gstorder-")]  # no temporary left beside it
+
+
+def test_a_folder_gstorder_did_not_write_is_refused(tmp_path, capsys):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "results.nc").write_text("my own results")
+    with pytest.raises(OutputFolderError, match="--force"):
+        gstorder.analyze(_frames(), ["density"], out=out)
+    assert _files(out) == ["results.nc"] and (out / "results.nc").read_text() == "my own results"
+    xyz = tmp_path / "t.extxyz"
+    from ase.io import write
+
+    write(xyz, _frames())
+    assert cli.main(["analyze", str(xyz), "--density", "--out", str(out)]) == 2
+    assert "--force" in capsys.readouterr().err and (out / "results.nc").read_text() == "my own results"
+    assert cli.main(["analyze", str(xyz), "--density", "--out", str(out), "--force"]) == 0
+    assert (out / "results.nc").read_bytes()[:3] == b"\x89HD"  # netCDF-4 (HDF5) now, the user's file replaced
+
+
+def test_an_empty_folder_and_the_working_folder_work(tmp_path, monkeypatch):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    gstorder.analyze(_frames(), ["density"], out=empty)
+    assert "results.nc" in _files(empty)
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    gstorder.analyze(_frames(), ["density", "msd"], out=".")
+    gstorder.analyze(_frames(), ["density"], out=".")  # the working folder is replaced file by file, under a journal
+    assert "msd.png" not in _files(here) and "density.png" in _files(here) and os.getcwd() == str(here)
+    gstorder.analyze(_frames(), ["density"], out="relative/out")
+    assert (here / "relative" / "out" / "results.nc").exists()
+
+
+def test_a_failed_run_leaves_the_old_output(tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    gstorder.analyze(_frames(), ["density"], out=out)
+    before = {name: (out / name).read_bytes() for name in _files(out)}
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("gstorder.report.write_html", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        gstorder.analyze(_frames(), ["density", "msd"], out=out)
+    assert {name: (out / name).read_bytes() for name in _files(out)} == before
+
+
+def test_an_interrupted_replacement_is_finished_by_the_next_call(tmp_path):
+    """A kill in the middle of the journaled replacement (the fallback) leaves a journal the next call completes."""
+    out, new = tmp_path / "run", tmp_path / "new"
+    out.mkdir()
+    (out / _atomic.MANIFEST).write_text("old.png\n")
+    (out / "old.png").write_text("old")
+    new.mkdir()
+    (new / "results.nc").write_text("new")
+    (new / _atomic.MANIFEST).write_text("results.nc\n")
+    (out / "old.png").unlink()  # as if killed after the first removal of the journal below
+    journal = "remove\told.png\nremove\t" + _atomic.MANIFEST + "\n" + "".join(f"move\t{p}\n" for p in sorted(new.iterdir()))
+    (out / ".gstorder-folder.journal").write_text(journal)
+    _atomic.recover_folder(out)
+    assert _files(out) == [_atomic.MANIFEST, "results.nc"]
+
+
+def test_the_exchange_replaces_the_folder_in_one_step(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "x").write_text("a")
+    (b / "y").write_text("b")
+    if not _atomic._exchange(a, b):
+        pytest.skip("renameat2(RENAME_EXCHANGE) is not available on this system or file system")
+    assert _files(a) == ["y"] and _files(b) == ["x"]
