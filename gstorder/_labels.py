@@ -20,13 +20,13 @@ def frame_coords(times: np.ndarray) -> dict:
 
 
 def attrs_of(**params) -> dict:
-    """Parameters as netCDF-safe attributes (None and containers become strings)."""
+    """Parameters as netCDF-safe attributes: booleans as ``"true"``/``"false"``, None and containers as their repr."""
     out = {}
     for key, value in params.items():
         if value is None or isinstance(value, (dict, list, tuple, set)):
             value = repr(value)
         elif isinstance(value, (bool, np.bool_)):
-            value = int(value)
+            value = "true" if value else "false"
         out[key] = value
     return out
 

@@ -41,7 +41,7 @@ import numpy as np
 
 from . import __version__
 from ._atomic import atomic_write
-from ._figures import _group, _number
+from ._figures import _group, _number, _reference_name
 
 __all__ = ["key_numbers", "format_text", "write_figures", "write_html", "FIGURES"]
 
@@ -181,7 +181,7 @@ def _time_rows(tree):
     if np.isfinite(t0) and np.isfinite(t1):
         rows.append(("time", f"{t0:g} to {t1:g} ps"))
     if "has_velocities" in tree.attrs:
-        rows.append(("velocities", "yes" if int(tree.attrs["has_velocities"]) else "no"))
+        rows.append(("velocities", "yes" if str(tree.attrs["has_velocities"]) in ("true", "1", "True") else "no"))
     return rows
 
 
@@ -314,6 +314,9 @@ def write_html(tree, folder, figures, *, parameters=None, atoms_file=None) -> Pa
         f'<head><meta charset="utf-8"><title>gstorder report: {e(source)}</title><style>{_STYLE}</style></head>',
         "<body>",
         f"<h1>gstorder report</h1>\n<p>{e(source)}</p>",
+        *([f"<p>k̄ against the <b>{e(_reference_name(tree['kbar'].to_dataset()))}</b> reference crystals "
+           "(k̄ = 1: ideal crystal-like order; single atoms scatter a little above or below 1, see "
+           "docs/crystallinity.md)</p>"] if "kbar" in tree.children else []),
         "<h2>Key numbers</h2>",
         _table(key_numbers(tree)),
     ]
@@ -321,7 +324,7 @@ def write_html(tree, folder, figures, *, parameters=None, atoms_file=None) -> Pa
         parts.append("<h2>Figures</h2>")
         for name, path in figures.items():
             caption = _figures()[name][2] if name in _figures() else Path(path).stem
-            parts.append(f'<figure><img src="{e(_href(path, folder))}" alt="{e(name)}">'
+            parts.append(f'<figure><img src="{_data_uri(path)}" alt="{e(name)}">'
                          f"<figcaption>{e(caption)}</figcaption></figure>")
     links = [("results.nc", "results.nc", "all results (netCDF, one group per analysis)")]
     if atoms_file is not None:
@@ -331,16 +334,20 @@ def write_html(tree, folder, figures, *, parameters=None, atoms_file=None) -> Pa
     parts.append("<h2>Parameters</h2>")
     if parameters:
         parts += ["<h3>run</h3>", _table(parameters.items())]
-    if tree.attrs:
-        parts += ["<h3>trajectory</h3>", _table(tree.attrs.items())]
+    root = {k: v for k, v in tree.attrs.items() if k not in ("config", "analyses")}  # each analysis has its own table
+    if root:
+        parts += ["<h3>trajectory</h3>", _table(root.items())]
     for name, child in tree.children.items():
         ds = child.to_dataset()
-        if ds.attrs:
-            parts += [f"<h3>{e(name)}</h3>", _table(ds.attrs.items())]
-        for var, da in ds.data_vars.items():  # parameters kept on a variable, e.g. altbc's from .to_dataset()
-            extra = {k: v for k, v in da.attrs.items() if k not in ("long_name", "units") and not k.startswith("flag_")}
-            if extra:
-                parts += [f"<h3>{e(name)}: {e(str(var))}</h3>", _table(extra.items())]
+        shown = dict(ds.attrs)
+        for da in ds.data_vars.values():  # parameters kept on a variable, e.g. altbc's from .to_dataset(): once
+            shown.update({k: v for k, v in da.attrs.items()
+                          if k not in ("long_name", "units", "coordinates") and not k.startswith("flag_")})
+        if shown:
+            parts += [f"<h3>{e(name)}</h3>", _table(shown.items())]
+    if "config" in tree.attrs:
+        parts += ["<h3>configuration (config.toml: <code>gstorder analyze TRAJ --config config.toml</code> repeats "
+                  "the run)</h3>", f"<details><summary>show</summary><pre>{e(str(tree.attrs['config']))}</pre></details>"]
     parts += [f"<footer>gstorder {e(version)}</footer>", "</body>", "</html>", ""]
     path = folder / "report.html"
     _write_atomic(path, "\n".join(parts).encode("utf-8"))
@@ -352,8 +359,46 @@ def _table(rows) -> str:
     for label, value in rows:
         label = str(label)
         cls = ' class="sub"' if label.startswith(" ") else ""
-        out.append(f"<tr><th{cls}>{html.escape(label.strip())}</th><td>{html.escape(str(value))}</td></tr>")
+        out.append(f"<tr><th{cls}>{html.escape(label.strip())}</th><td>{html.escape(_plain(value))}</td></tr>")
     return "<table>\n" + "\n".join(out) + "\n</table>"
+
+
+def _plain(value) -> str:
+    """A parameter as a person writes it: no Python reprs (dicts, lists, None, booleans as 1, slices)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text in ("None", "nan"):
+            return "—"
+        if text.startswith("slice("):
+            try:
+                start, stop, step = ast.literal_eval(text[5:])
+            except (ValueError, SyntaxError):
+                return text
+            return ":".join("" if x is None else str(x) for x in (start, stop, step)).rstrip(":") or "all"
+        if text[:1] in "{[(":
+            try:
+                return _plain(ast.literal_eval(text))
+            except (ValueError, SyntaxError):
+                return text
+        return text
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if value is None:
+        return "—"
+    if isinstance(value, dict):
+        return "; ".join(f"{_plain(k)}: {_plain(v)}" for k, v in value.items()) or "—"
+    if isinstance(value, (list, tuple, set, np.ndarray)):
+        return ", ".join(_plain(v) for v in value) or "—"
+    if isinstance(value, (float, np.floating)):
+        return "—" if not np.isfinite(value) else f"{float(value):g}"
+    return str(value)
+
+
+def _data_uri(path) -> str:
+    """A PNG as a data URI, so the page stands alone (it can be mailed)."""
+    import base64
+
+    return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
 
 
 def _href(path, folder: Path) -> str:

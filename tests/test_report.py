@@ -1,5 +1,6 @@
 """Run reports from a results tree: key numbers, text, figures and the HTML page."""
 
+import base64
 import html
 import re
 from pathlib import Path
@@ -214,8 +215,9 @@ def test_write_html(tree, figures):
         cell = f"{html.escape(label.strip())}</th><td>{html.escape(value)}</td>"
         assert f"<th>{cell}" in text or f'<th class="sub">{cell}' in text
     assert "<td>6.354 g/cm³</td>" in text
-    for name in figures:
-        assert text.count(f'<img src="{name}.png"') == 1
+    for name, path in figures.items():  # embedded, so the page stands alone
+        assert text.count(f'alt="{name}"') == 1
+        assert f'<img src="data:image/png;base64,{base64.b64encode(Path(path).read_bytes()).decode()}"' in text
     assert "Fig. 2a" in text and "Fig. 2e" in text and "Fig. 5c" in text
     assert '<a href="results.nc">' in text and '<a href="atoms.nc">' in text
     assert "gstorder analyze x.xyz --index ::4" in text and "retained_threshold" in text
