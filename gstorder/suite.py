@@ -159,11 +159,42 @@ def analyze_into(folder, source, analyses="all", *, per_atom=None, parameters=No
     folder = Path(folder)
     with atomic_folder(folder, force=_checks.flag("force", force)) as tmp:
         atoms = tmp / "atoms.nc" if per_atom is True else per_atom
-        tree = _analyze(source, analyses, per_atom=atoms, **options)
+        reader = {k: options.pop(k, None) for k in ("format", "species", "timestep_fs", "groups")}
+        frames = Source(source, **reader)
+        tree = _analyze(frames, analyses, per_atom=atoms, **options, **dict.fromkeys(reader))
+        names = {}
         if per_atom is True:
             tree.attrs["per_atom_file"] = "atoms.nc"
-        names = _write_into(tree, tmp, parameters=parameters, atoms_file=atoms if per_atom is True else None)
+            write_atoms_dump(tmp / "atoms.lammpstrj", frames, options.get("index"), atoms)
+            names["atoms_dump"] = "atoms.lammpstrj"
+        names = {**_write_into(tree, tmp, parameters=parameters, atoms_file=atoms if per_atom is True else None),
+                 **names}
     return tree, {key: folder / name for key, name in names.items()}
+
+
+def write_atoms_dump(path, frames, index, atoms_file) -> None:
+    """The per-atom results of a run (``atoms.nc``) beside the positions, as a LAMMPS dump OVITO and ASE open as it is.
+
+    Columns ``id type element x y z`` (``vx vy vz`` with velocities) and one
+    per per-atom result (k and k̄, coordination, q, motif codes, atom
+    temperatures, ...); ``ITEM: TIME`` in ps. Frames are read again one at a
+    time, so memory stays bounded by a frame.
+    """
+    import netCDF4
+
+    from .io.writers import write_dump_frames
+
+    frames = Source(frames)
+    first = frames.read(frames.positions(index)[0])
+    with netCDF4.Dataset(atoms_file) as data:
+        names = [n for n, v in data.variables.items() if v.dimensions == ("frame", "atom")]
+
+        def rows():
+            for n, frame in enumerate(frames.iter(index)):
+                yield frame, frame.info.get("step", n), {name: np.ma.filled(np.ma.asarray(data[name][n, :], dtype=float),
+                                                                             np.nan) for name in names}
+
+        write_dump_frames(path, rows(), names, np.unique(first.numbers), first.velocities is not None)
 
 
 def _build(requested, first, per_atom, run_selection):

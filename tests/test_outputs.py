@@ -104,3 +104,31 @@ def test_the_exchange_replaces_the_folder_in_one_step(tmp_path):
     if not _atomic._exchange(a, b):
         pytest.skip("renameat2(RENAME_EXCHANGE) is not available on this system or file system")
     assert _files(a) == ["y"] and _files(b) == ["x"]
+
+
+def test_per_atom_results_open_in_ovito_and_ase(tmp_path):
+    import netCDF4
+    import numpy as np
+    from ase.io import read
+
+    example = __import__("pathlib").Path(__file__).resolve().parents[1] / "data" / "gst124_rocksalt_189at_thermal.extxyz"
+    out = tmp_path / "run"
+    assert cli.main(["analyze", str(example), "--index", "0:3", "--per-atom", "--motifs", "--kbar", "--temperature",
+                     "--out", str(out)]) == 0
+    dump = out / "atoms.lammpstrj"
+    frames = list(gstorder.read_frames(example, index=slice(0, 3)))
+    with netCDF4.Dataset(out / "atoms.nc") as data:
+        results = {name: np.ma.filled(data[name][:], np.nan).astype(float) for name in ("kbar", "motif", "atom_temperature")}
+    back = list(gstorder.read_frames(dump))
+    for k, frame in enumerate(back):
+        np.testing.assert_allclose(frame.positions, frames[k].positions, atol=1e-6)
+        assert frame.time == pytest.approx(frames[k].time)
+        for name, values in results.items():
+            np.testing.assert_allclose(frame.arrays[name], values[k], atol=1e-6, equal_nan=True)
+    read_by_ase = read(dump, index=":", format="lammps-dump-text")
+    assert len(read_by_ase) == 3 and read_by_ase[0].get_chemical_symbols() == list(frames[0].symbols)
+    ovito_io = pytest.importorskip("ovito.io", reason="OVITO is in the test extra")
+    pipeline = ovito_io.import_file(str(dump))
+    data = pipeline.compute(2)
+    np.testing.assert_allclose(np.asarray(data.particles["kbar"]), results["kbar"][2], atol=1e-6)
+    np.testing.assert_allclose(np.asarray(data.particles.positions), frames[2].positions, atol=1e-6)

@@ -47,7 +47,6 @@ def write_lammps_dump(path, frames, columns=None, *, step=None) -> None:
     >>> next(gstorder.read_frames(path)).arrays["kbar"][:2]
     array([0.5, 0.5])
     """
-    from .._atomic import atomic_write
     from ..source import iter_frames  # local: the source opens paths through this package
 
     frames = list(iter_frames(frames))
@@ -72,12 +71,24 @@ def write_lammps_dump(path, frames, columns=None, *, step=None) -> None:
         table[name] = values.astype(float)
     if step is not None and len(step) != len(frames):
         raise InvalidArgumentError(f"{len(step)} steps for {len(frames)} frames")
+    rows = ((frame, frame.info.get("step", k) if step is None else step[k], {n: v[k] for n, v in table.items()})
+            for k, frame in enumerate(frames))
     species = np.unique(np.concatenate([f.numbers for f in frames]))
+    write_dump_frames(path, rows, list(table), species, all(f.velocities is not None for f in frames))
+
+
+def write_dump_frames(path, rows, columns, species, with_velocities: bool) -> None:
+    """Stream ``(frame, step, {column: values per atom})`` rows to a LAMMPS text dump (atomic: complete or absent).
+
+    ``columns`` names the extra columns in order, ``species`` the atomic
+    numbers that get types 1, 2, ...; frames are read one at a time, so memory
+    stays bounded by a frame (see :func:`write_lammps_dump`).
+    """
+    from .._atomic import atomic_write
     from ase.data import chemical_symbols
 
-    with_velocities = all(f.velocities is not None for f in frames)
-    names = ["id", "type", "element", "x", "y", "z"] + (["vx", "vy", "vz"] if with_velocities else []) + list(table)
-
+    species = np.asarray(species)
+    names = ["id", "type", "element", "x", "y", "z"] + (["vx", "vy", "vz"] if with_velocities else []) + list(columns)
     symbols = [chemical_symbols[z].encode() for z in range(len(chemical_symbols))]
     letters = np.zeros((len(symbols), 2), np.uint8)
     for z, s in enumerate(symbols):
@@ -85,26 +96,28 @@ def write_lammps_dump(path, frames, columns=None, *, step=None) -> None:
     lengths = np.array([len(s) for s in symbols], np.int64)
 
     def write(fh):
-        for k, frame in enumerate(frames):
-            if len(frame) != len(frames[0]):
-                raise InconsistentFramesError(f"{frame.describe()} has {len(frame)} atoms, the first frame {len(frames[0])}")
+        first = None
+        for frame, number, extra in rows:
+            first = len(frame) if first is None else first
+            if len(frame) != first:
+                raise InconsistentFramesError(f"{frame.describe()} has {len(frame)} atoms, the first frame {first}")
             a, b, c = frame.cell
             if np.any(np.abs([a[1], a[2], b[2]]) > 1e-12 * max(1.0, np.abs(frame.cell).max())):
                 raise InvalidArgumentError(f"{frame.describe()}: LAMMPS needs a lower-triangular cell (a along x, b in the xy "
                                  "plane); rotate it first (ase.Atoms.set_cell(..., scale_atoms=True) on cellpar)")
             xy, xz, yz = float(b[0]), float(c[0]), float(c[1])
             hx, hy, hz = float(a[0]), float(b[1]), float(c[2])
-            number = frame.info.get("step", k) if step is None else step[k]
             flags = " ".join("pp" if p else "ff" for p in frame.pbc)
             if xy or xz or yz:
                 box = (f"ITEM: BOX BOUNDS xy xz yz {flags}\n{min(0.0, xy, xz, xy + xz)!r} {hx + max(0.0, xy, xz, xy + xz)!r} "
                        f"{xy!r}\n{min(0.0, yz)!r} {hy + max(0.0, yz)!r} {xz!r}\n0.0 {hz!r} {yz!r}\n")
             else:
                 box = f"ITEM: BOX BOUNDS {flags}\n0.0 {hx!r}\n0.0 {hy!r}\n0.0 {hz!r}\n"
-            fh.write((f"ITEM: TIMESTEP\n{int(number)}\nITEM: NUMBER OF ATOMS\n{len(frame)}\n{box}"
+            time = "" if frame.time is None or not np.isfinite(frame.time) else f"ITEM: TIME\n{float(frame.time)!r}\n"
+            fh.write((f"{time}ITEM: TIMESTEP\n{int(number)}\nITEM: NUMBER OF ATOMS\n{len(frame)}\n{box}"
                       f"ITEM: ATOMS {' '.join(names)}\n").encode())
             body = np.hstack([frame.positions] + ([frame.velocities] if with_velocities else [])
-                             + [v[k][:, None] for v in table.values()])
+                             + [np.asarray(extra[n], dtype=float)[:, None] for n in columns])
             finite = body[np.isfinite(body)]
             if finite.size and np.abs(finite).max() >= 1e12:
                 raise InvalidArgumentError(f"{frame.describe()}: values of 1e12 or more do not fit the dump's fixed-point columns")
