@@ -124,3 +124,11 @@ def species_time_figure(ds, total: str, per_species: str, draw):
         _legend_outside(ax)
     ax.set_xlabel(xlabel)
     return fig, ax
+
+
+def mean_text(values, scale: float = 1.0, fmt: str = ".3f", unit: str = "") -> str:
+    """'mean unit ± std' over frames (the spread only with several finite values: one frame has none)."""
+    values = np.asarray(values, dtype=float)
+    finite = values[np.isfinite(values)]
+    text = f"{scale * _nanmean(values):{fmt}}{unit}"
+    return text + (f" ± {scale * _nanstd(values):{fmt}}" if len(finite) > 1 else "")

@@ -20,7 +20,7 @@ from .parallel import n_tasks
 from . import _checks
 from .errors import InvalidArgumentError
 from .pipeline import Analysis, Need, Part
-from .registry import Figure, Parameter, Requires, public, register
+from .registry import Figure, Parameter, public, register
 from .species import species_mask
 from ._kernels.altbc import collinear_pair_histogram
 from ._figures import _new_figure, _group, _altbc_map, _altbc_attrs, _number
@@ -53,7 +53,6 @@ class ALTBC(Analysis):
                   auto=lambda first: "both" if first.pbc.all() else False, auto_doc="'both' for periodic frames",
                   aliases=("normalise",)),
     )
-    requires = Requires(periodic=True)
     selectable = windowed = True
 
     def prepare(self):

@@ -38,7 +38,7 @@ from .errors import (EmptyFrameError, InconsistentFramesError, InvalidArgumentEr
                      ReferenceFileError, UnknownSpeciesError)
 from .frames import species_numbers
 from .source import iter_frames
-from ._figures import _group, _nanmean, _nanstd, _reference_name, species_time_figure
+from ._figures import _group, _reference_name, mean_text, species_time_figure
 from . import plot
 
 __all__ = ["soap", "kbar", "KBar", "NORMALISATIONS", "self_similarity", "antisites", "Reference", "reference", "calibrate", "Calibration", "write_extxyz", "GROUPS",
@@ -822,7 +822,7 @@ def _kbar_rows(tree):
         return []
     k = ds.kbar_mean.values
     return [(f"k̄ ({_reference_name(ds)})",
-             f"{_nanmean(k):.3f} ± {_nanstd(k):.3f}, first frame {k[0]:.3f}, last {k[-1]:.3f}")]
+             mean_text(k) + (f", first frame {k[0]:.3f}, last {k[-1]:.3f}" if len(k) > 1 else ""))]
 
 
 def _kbar_figure(ds):

@@ -203,7 +203,7 @@ class TrackLayers(Analysis):
         Parameter("min_fraction", 0.25, "find_layers: smallest peak, relative to the mean layer", "",
                   lambda name, v: _checks.real(name, v, low=0.0, high=1.0)),
     )
-    requires = Requires(periodic=True, check=lambda first: _layered(first))
+    requires = Requires(periodic=True, several_frames=True, check=lambda first: _layered(first))
 
     def __init__(self, axis: str = "z", **values):
         super().__init__(axis=axis, **values)

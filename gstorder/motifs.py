@@ -24,7 +24,7 @@ from .registry import Figure, Parameter, public, register
 from .species import frame_species, species_groups
 from ._kernels.motifs import bond_angle_order
 from .errors import GstorderWarning, UnknownSpeciesError
-from ._figures import _new_figure, _group, _cutoff, _formula_counts, _nanmean, _nanstd
+from ._figures import _cutoff, _formula_counts, _group, _nanmean, _new_figure, mean_text
 from . import plot
 
 __all__ = ["bond_motifs", "BondMotifs", "MOTIFS", "DEFAULT_GROUPS"]
@@ -247,10 +247,10 @@ def _motif_rows(tree):
     rows = []
     tet = ds.tetrahedral_fraction.values
     if np.isfinite(tet).any():
-        rows.append(("tetrahedral Ge", f"{100 * _nanmean(tet):.1f} % ± {100 * _nanstd(tet):.1f}"))
+        rows.append(("tetrahedral Ge", mean_text(tet, 100, ".1f", " %")))
     homo = ds.homopolar_fraction.values
     if np.isfinite(homo).any():
-        rows.append(("homopolar bonds", f"{100 * _nanmean(homo):.1f} % of bonds ± {100 * _nanstd(homo):.1f}"))
+        rows.append(("homopolar bonds", mean_text(homo, 100, ".1f", " % of bonds")))
     return rows
 
 

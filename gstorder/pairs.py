@@ -44,7 +44,8 @@ class RDF(Analysis):
         Parameter("volume", None, "volume of a non-periodic frame (unset: its convex hull; needed for a flat cluster or "
                   "one of fewer than 4 atoms)", "Å³", _checks.positive),
     )
-    requires = Requires(periodic=True)
+    requires = Requires(check=lambda first: None if first.pbc.all() or not first.pbc.any() else
+                        "partly periodic frames need rdf.volume (the volume to normalise by)")
     selectable = windowed = True
 
     def prepare(self):

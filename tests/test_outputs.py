@@ -132,3 +132,32 @@ def test_per_atom_results_open_in_ovito_and_ase(tmp_path):
     data = pipeline.compute(2)
     np.testing.assert_allclose(np.asarray(data.particles["kbar"]), results["kbar"][2], atol=1e-6)
     np.testing.assert_allclose(np.asarray(data.particles.positions), frames[2].positions, atol=1e-6)
+
+
+EXTDATA = __import__("pathlib").Path(__file__).resolve().parents[2] / "shared" / "extdata"
+
+
+@pytest.mark.skipif(not (EXTDATA / "aGST225_AET_asdep_nanoparticle_72419at.extxyz").exists(),
+                    reason="extdata: the AET Ge2Sb2Te5 nanoparticle is in ../shared/extdata")
+def test_a_nanoparticle_gets_rdf_and_altbc_and_one_frame_no_time_series():
+    import numpy as np
+    from ase.io import read
+
+    particle = read(EXTDATA / "aGST225_AET_asdep_nanoparticle_72419at.extxyz")
+    centre = particle.positions.mean(axis=0)
+    core = particle[np.linalg.norm(particle.positions - centre, axis=1) < 18.0]  # a cluster of its inner atoms
+    tree = gstorder.analyze(core, "all")
+    skipped = ast_literal(tree.attrs["skipped"])
+    assert "rdf" in tree.children and "altbc" in tree.children and "rdf" not in skipped and "altbc" not in skipped
+    assert "several frames" in skipped["msd"] and "layers" in skipped
+    assert "periodic" in skipped["density"] and "velocities" in skipped["temperature"]
+    assert np.isfinite(tree["rdf"].g.sel(pair="total").values).any()
+    assert "altbc_normalized" not in tree["altbc"]  # no ideal-gas density without a cell
+    rows = dict(gstorder.report.key_numbers(tree))
+    assert "±" not in rows["tetrahedral Ge"] and "MSD" not in rows
+
+
+def ast_literal(text):
+    import ast
+
+    return ast.literal_eval(text)
