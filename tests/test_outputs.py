@@ -161,3 +161,15 @@ def ast_literal(text):
     import ast
 
     return ast.literal_eval(text)
+
+
+@pytest.mark.skipif(not (EXTDATA / "aGeTe_AIMD_300K_216at_400fr.extxyz").exists(),
+                    reason="extdata: ab initio amorphous GeTe is in ../shared/extdata")
+def test_layers_are_not_tracked_in_an_amorphous_sample():
+    amorphous = list(gstorder.read_frames(EXTDATA / "aGeTe_AIMD_300K_216at_400fr.extxyz", index=slice(0, 3)))
+    tree = gstorder.analyze(amorphous, "all")
+    skipped = ast_literal(tree.attrs["skipped"])
+    assert "no atomic layering" in skipped["layers"] and "layers" not in tree.children
+    crystal = list(gstorder.read_frames(__import__("pathlib").Path(__file__).resolve().parents[1] / "data" /
+                                        "gst124_rocksalt_189at_thermal.extxyz", index=slice(0, 3)))
+    assert "layers" in gstorder.analyze(crystal, "all").children
