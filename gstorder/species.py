@@ -82,3 +82,61 @@ def species_groups(groups) -> dict[str, tuple]:
     if not table:
         raise InvalidArgumentError("groups must name at least one group, e.g. ('cations', 'anions')")
     return table
+
+
+#: Mass density (g/cm³) of GST-family melts, amorphous and crystalline solids (trigonal Ge2Sb2Te5 6.6); outside it a frame is suspicious.
+GST_DENSITY = (5.5, 6.8)
+
+#: Te over its share on the GeTe-Sb2Te3 line (Ge + 3/2 Sb); compositions of the field stay within these bounds.
+GST_TELLURIUM = (0.75, 1.35)
+
+#: Share of homopolar bonds (Ge-Ge, Ge-Sb, Sb-Sb, Te-Te) below 3.2 Å above which bonding looks wrong (amorphous GST: 10-30 %).
+GST_HOMOPOLAR = 0.5
+
+
+def implausible(frame: Frame, *, sample: int = 4096) -> list[str]:
+    """What looks wrong with a Ge-Sb-Te frame, e.g. after a wrong LAMMPS type map (empty when it looks like GST).
+
+    Three signs, each cheap: the mass density outside :data:`GST_DENSITY`
+    (periodic frames), Te far off the GeTe–Sb2Te3 line
+    (:data:`GST_TELLURIUM`), and bonding dominated by homopolar pairs
+    (:data:`GST_HOMOPOLAR`, from the bonds of up to ``sample`` atoms). A frame
+    of other elements, or of one element, is never flagged. A wrong map
+    usually shows two or three signs; callers warn from two.
+
+    Examples
+    --------
+    >>> from gstorder import structures
+    >>> from gstorder.species import implausible
+    >>> implausible(structures.rocksalt("Ge1Sb2Te4", 2, seed=0))
+    []
+    >>> swapped = structures.rocksalt("Ge1Sb2Te4", 2, seed=0)
+    >>> swapped.numbers = [{32: 52, 52: 32}.get(z, z) for z in swapped.numbers]   # Ge and Te exchanged
+    >>> len(implausible(swapped))
+    3
+    """
+    from . import neighbors
+    from .frames import as_frame
+
+    frame = as_frame(frame)
+    present = set(frame.species)
+    if not present <= {"Ge", "Sb", "Te"} or len(present) < 2 or not len(frame):
+        return []
+    signs = []
+    if frame.pbc.all():
+        rho = frame.mass_density
+        if not GST_DENSITY[0] <= rho <= GST_DENSITY[1]:
+            signs.append(f"density {rho:.2f} g/cm³ (GST: {GST_DENSITY[0]}-{GST_DENSITY[1]})")
+    count = {s: int((frame.symbols == s).sum()) for s in ("Ge", "Sb", "Te")}
+    expected = count["Ge"] + 1.5 * count["Sb"]
+    if expected and not GST_TELLURIUM[0] <= count["Te"] / expected <= GST_TELLURIUM[1]:
+        signs.append(f"composition {frame.formula} (Te {count['Te'] / expected:.2f} times its share on the "
+                     "GeTe-Sb2Te3 line)")
+    centres = np.arange(0, len(frame), max(1, len(frame) // sample))
+    nl = neighbors.build(frame, 3.2, centers=centres)
+    if len(nl):
+        cation = np.isin(frame.numbers, (32, 51))
+        homopolar = float((cation[nl.i] == cation[nl.j]).mean())
+        if homopolar > GST_HOMOPOLAR:
+            signs.append(f"{100 * homopolar:.0f} % homopolar bonds (GST: mostly cation-Te)")
+    return signs

@@ -6,6 +6,7 @@ The named analyses, their parameters and defaults are declared in
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -15,12 +16,13 @@ from . import __version__, _checks
 from ._atomic import atomic_folder, atomic_write, commit, new_temp
 from ._labels import attrs_of
 from .config import to_toml
-from .errors import ArgumentTypeError, InvalidArgumentError, MissingDataError
+from .errors import ArgumentTypeError, GstorderWarning, InvalidArgumentError, MissingDataError
 from .frames import Frame
 from .pipeline import Analysis, run
 from .registry import ANALYSES, closest
 from .selection import selection as as_selection
 from .source import Source
+from .species import implausible
 
 __all__ = ["analyze", "analyze_into", "ANALYSES", "AtomsWriter", "write_outputs"]
 
@@ -235,6 +237,11 @@ def _analyze(source, analyses, *, index, format, species, timestep_fs, groups, c
     first = frames.read(positions[0])
     if not len(first):
         raise MissingDataError(f"{first.describe()} has no atoms")
+    signs = implausible(first)
+    if len(signs) >= 2:  # one sign alone can be real (a hot melt, an off-stoichiometric alloy); a wrong type map shows more
+        warnings.warn(f"{first.describe()} does not look like a Ge-Sb-Te material: {'; '.join(signs)}; check the species "
+                      "map (species= / --species): LAMMPS type numbers are usually 1=Ge, 2=Sb, 3=Te", GstorderWarning,
+                      stacklevel=3)
     skipped = {}
     if analyses == "all":
         for name in list(requested):

@@ -173,3 +173,50 @@ def test_layers_are_not_tracked_in_an_amorphous_sample():
     crystal = list(gstorder.read_frames(__import__("pathlib").Path(__file__).resolve().parents[1] / "data" /
                                         "gst124_rocksalt_189at_thermal.extxyz", index=slice(0, 3)))
     assert "layers" in gstorder.analyze(crystal, "all").children
+
+
+def test_a_wrong_species_map_warns_once_naming_it(tmp_path):
+    from gstorder.errors import GstorderWarning
+
+    crystal = structures.rocksalt("Ge1Sb2Te4", 3, seed=0)
+    written = tmp_path / "with_elements.lammpstrj"
+    gstorder.io.write_lammps_dump(written, [crystal, crystal])  # types by atomic number: 1 = Ge, 2 = Sb, 3 = Te
+    lines = []
+    for line in written.read_text().splitlines():  # a dump as LAMMPS writes it: types only, no element column
+        words = line.split()
+        if line.startswith("ITEM: ATOMS"):
+            line = line.replace(" element", "")
+        elif len(words) >= 6 and not line.startswith("ITEM"):
+            line = " ".join(words[:2] + words[3:])
+        lines.append(line)
+    dump = tmp_path / "rs.lammpstrj"
+    dump.write_text("\n".join(lines) + "\n")
+    with pytest.warns(GstorderWarning, match=r"does not look like a Ge-Sb-Te material: density .*homopolar bonds.*"
+                                             r"check the species map") as caught:
+        gstorder.analyze(dump, ["motifs"], species={1: "Te", 2: "Sb", 3: "Ge"})
+    assert len([w for w in caught if "does not look like" in str(w.message)]) == 1
+    gstorder.analyze(dump, ["motifs"], species={1: "Ge", 2: "Sb", 3: "Te"})  # silent (warnings are errors in tests)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in EXTDATA.glob("*") if p.suffix in (".extxyz", ".xyz", ".cif"))
+                         + ["GeTe_alpha_13824at_altbc_POSCAR"])
+def test_no_species_warning_for_real_structures(name):
+    from gstorder.species import implausible
+
+    path = EXTDATA / name
+    if not path.exists():
+        pytest.skip(f"extdata: {name} is in ../shared/extdata")
+    for frame in gstorder.read_frames(path, index=slice(0, 3)):
+        assert len(implausible(frame)) < 2, implausible(frame)
+
+
+def test_no_species_warning_for_the_builders():
+    from gstorder.species import implausible
+
+    examples = [structures.rocksalt("Ge1Sb2Te4", 12, seed=0), structures.rocksalt("Ge2Sb2Te5", (1, 1, 5), seed=1),
+                structures.trigonal("Ge1Sb2Te4"), structures.trigonal("Ge2Sb2Te5"), structures.trigonal("Sb2Te3"),
+                structures.trigonal("GeTe")]
+    examples += list(gstorder.read_frames(__import__("pathlib").Path(__file__).resolve().parents[1] / "data" /
+                                          "gst124_rocksalt_189at_thermal.extxyz"))
+    for frame in examples:
+        assert implausible(frame) == [] or len(implausible(frame)) < 2
