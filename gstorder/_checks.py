@@ -17,7 +17,7 @@ import numpy as np
 from .errors import ArgumentTypeError, InvalidArgumentError
 
 __all__ = ["real", "positive", "non_negative", "count", "choice", "flag", "frame_index", "finite_array", "strings", "species",
-           "cutoff", "integer_pair", "renamed"]
+           "cutoff", "integer_pair", "renamed", "index_text"]
 
 
 def real(name: str, value, *, unit: str = "", low=None, high=None, low_open: bool = False, high_open: bool = False,
@@ -195,3 +195,13 @@ def renamed(new: str, value, old: str, old_value):
         raise InvalidArgumentError(f"give {new}= only ({old}= is its deprecated spelling)")
     warnings.warn(f"{old} is deprecated; spell it {new}", GstorderDeprecationWarning, stacklevel=3)
     return old_value
+
+
+def index_text(index) -> str:
+    """A frame selection as a user types it: ``5:2``, ``0:20:4``, ``3`` or ``all`` (for messages)."""
+    if index is None:
+        return "all"
+    if isinstance(index, slice):
+        text = ":".join("" if x is None else str(x) for x in (index.start, index.stop, index.step))
+        return text[:-1] if text.endswith(":") and index.step is None else text
+    return str(index)

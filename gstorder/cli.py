@@ -62,9 +62,12 @@ def report(path, *, index=None, format=None, species=None, bond_cutoff=3.2, refe
     """
     out = sys.stdout if out is None else out
     traj = Trajectory(path, format=format, species=species, timestep_fs=timestep_fs, groups=groups)
-    first = traj[selected_positions(len(traj), index)[0]] if len(traj) else None
-    if first is None:
+    if not len(traj):
         raise MissingDataError(f"{path}: the file holds no frames")
+    positions = selected_positions(len(traj), index)
+    if not positions:
+        raise MissingDataError(f"--index {_checks.index_text(index)} selects none of the {len(traj)} frames")
+    first = traj[positions[0]]
     wanted = {"rdf": {"r_max": 5.5, "bin_width": 0.02}, "motifs": {"cutoff": bond_cutoff},
               "altbc": {}, "kbar": {"reference": reference}, "density": {}}
     for name in list(wanted):

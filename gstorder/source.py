@@ -166,4 +166,4 @@ def selected_positions(n: int, index) -> list[int]:
 
 
 def no_frames(desc: str, index) -> EmptyFrameError:
-    return EmptyFrameError(f"no frames selected for {desc} (index={index!r})")
+    return EmptyFrameError(f"no frames selected for {desc} (index {_checks.index_text(index)})")

@@ -233,7 +233,7 @@ def _analyze(source, analyses, *, index, format, species, timestep_fs, groups, c
     n_total = len(frames)
     positions = frames.positions(index)
     if not positions:
-        raise MissingDataError(f"no frames selected (index={index!r}) among {n_total}")
+        raise MissingDataError(f"no frames selected (index {_checks.index_text(index)}) among {n_total}")
     first = frames.read(positions[0])
     if not len(first):
         raise MissingDataError(f"{first.describe()} has no atoms")

@@ -220,3 +220,17 @@ def test_no_species_warning_for_the_builders():
                                           "gst124_rocksalt_189at_thermal.extxyz"))
     for frame in examples:
         assert implausible(frame) == [] or len(implausible(frame)) < 2
+
+
+def test_cli_messages_speak_cli(tmp_path, capsys):
+    example = __import__("pathlib").Path(__file__).resolve().parents[1] / "data" / "gst124_rocksalt_189at_thermal.extxyz"
+    assert cli.main(["report", str(example), "--index", "0:0"]) == 2
+    assert capsys.readouterr().err.strip() == "gstorder: error: --index 0:0 selects none of the 20 frames"
+    assert cli.main(["analyze", str(example), "--index", "5:2", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "5:2" in err and "slice(" not in err
+    dump = tmp_path / "t.lammpstrj"
+    dump.write_text("ITEM: TIMESTEP\n0\nITEM: NUMBER OF ATOMS\n1\nITEM: BOX BOUNDS pp pp pp\n0 5\n0 5\n0 5\n"
+                    "ITEM: ATOMS id type x y z\n1 1 0 0 0\n")
+    assert cli.main(["analyze", str(dump), "--density", "--out", str(tmp_path / "p")]) == 2
+    assert "--species 1=Ge,2=Sb,3=Te" in capsys.readouterr().err

@@ -154,7 +154,8 @@ class _LammpsDumpReader(_TextReader):
             if missing:
                 raise MissingDataError(
                     f"{self.path}: frame {k}: LAMMPS types {missing} have no element; pass "
-                    "species={1: 'Ge', 2: 'Sb', 3: 'Te'} (or a list for types 1, 2, ...)"
+                    "species={1: 'Ge', 2: 'Sb', 3: 'Te'} (or a list for types 1, 2, ...; on the command line "
+                    "--species 1=Ge,2=Sb,3=Te)"
                 )
             lut = np.zeros(max(type_map) + 1, dtype=np.int64)
             for t, z in type_map.items():
