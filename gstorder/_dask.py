@@ -47,11 +47,47 @@ def local_client(workers: int):
     except ImportError as exc:  # pragma: no cover - distributed is a dependency
         raise ImportError("running on several workers needs dask.distributed: pip install distributed") from exc
     workers = int(workers)
-    with _main_not_rerun():
+    with _main_not_rerun(), _interrupts_to_this_process():
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                                silence_logs=40)
     with cluster, Client(cluster) as client:
         yield client
+
+
+@contextlib.contextmanager
+def _interrupts_to_this_process():
+    """Start worker processes with Ctrl-C ignored: this process stops the run (and them) alone, in one line.
+
+    A Ctrl-C goes to the whole process group; workers that took it too would
+    each print a traceback. An ignored signal stays ignored in the processes
+    started meanwhile (a handler would not: exec resets it, and a blocked
+    signal does not reach dask's worker-starting thread). The price: a Ctrl-C
+    during the cluster's start (seconds) is ignored; from then on it stops the run.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def stop_workers(timeout: float = 5.0) -> None:
+    """Terminate the worker processes this process started (after an interrupt), so none is left behind."""
+    import multiprocessing
+
+    children = multiprocessing.active_children()
+    for child in children:
+        child.terminate()
+    for child in children:
+        child.join(timeout)
+        if child.is_alive():
+            child.kill()
 
 
 @contextlib.contextmanager

@@ -79,6 +79,16 @@ def report(path, *, index=None, format=None, species=None, bond_cutoff=3.2, refe
     print(format_text(tree), file=out)
 
 
+def _interrupted_exit() -> None:
+    """After Ctrl-C with local dask workers: make sure none is left running (they ignore the Ctrl-C themselves)."""
+    import multiprocessing
+
+    if multiprocessing.active_children():
+        from ._dask import stop_workers
+
+        stop_workers()
+
+
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
@@ -270,7 +280,11 @@ def _run(args) -> int:
     except BrokenPipeError:  # e.g. piped into head
         sys.stderr.close()
     except KeyboardInterrupt:
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # one Ctrl-C is enough: more would interrupt the clean-up
         print("gstorder: interrupted", file=sys.stderr)
+        _interrupted_exit()
         return 130
     except (GstorderError, OSError, ValueError, TypeError, IndexError) as exc:
         print(f"gstorder: error: {_one_line(exc)}", file=sys.stderr)

@@ -234,3 +234,36 @@ def test_cli_messages_speak_cli(tmp_path, capsys):
                     "ITEM: ATOMS id type x y z\n1 1 0 0 0\n")
     assert cli.main(["analyze", str(dump), "--density", "--out", str(tmp_path / "p")]) == 2
     assert "--species 1=Ge,2=Sb,3=Te" in capsys.readouterr().err
+
+
+def test_ctrl_c_under_workers_is_one_line_and_leaves_no_process(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    example = __import__("pathlib").Path(__file__).resolve().parents[1] / "data" / "gst124_rocksalt_189at_thermal.extxyz"
+    env = {**os.environ, "PYTHONPATH": str(__import__("pathlib").Path(gstorder.__file__).parents[1])}
+    p = subprocess.Popen([sys.executable, "-m", "gstorder.cli", "analyze", str(example), "--workers", "2", "--out",
+                          str(tmp_path / "o")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), env=env)
+
+    def workers():
+        ps = subprocess.run(["ps", "-ww", "-eo", "pid,pgid,args"], capture_output=True, text=True).stdout.splitlines()
+        return [line for line in ps[1:] if line.split()[1] == str(p.pid) and "spawn_main" in line]
+
+    deadline = time.time() + 120
+    while len(workers()) < 2 and p.poll() is None and time.time() < deadline:
+        time.sleep(0.5)
+    if p.poll() is not None:
+        pytest.skip(f"the run ended before its workers were up: {p.communicate()[1].decode()[-300:]}")
+    while p.poll() is None and time.time() < deadline:  # as a terminal's Ctrl-C, to the whole process group, until
+        os.killpg(p.pid, signal.SIGINT)               # it takes (one during the cluster's start is ignored)
+        time.sleep(2.0)
+    _, err = p.communicate(timeout=120)
+    if p.returncode == 0:
+        pytest.skip("the run ended before the interrupt")
+    assert p.returncode == 130
+    assert err.decode().strip() == "gstorder: interrupted"
+    time.sleep(1.0)
+    assert workers() == [] and not (tmp_path / "o").exists()
