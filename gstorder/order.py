@@ -153,20 +153,22 @@ class BondOrder:
     :meth:`solid` and :attr:`blocks` (the bond graph, CSR per block) are available.
     """
 
-    def __init__(self, n_atoms: int, ls: tuple, parallel=None):
-        self.tables = harmonic_tables(tuple(ls))
-        self.ls = tuple(ls)
-        self.qlm = np.zeros((n_atoms, int(self.tables["start"][-1])), dtype=np.complex128)
+    def __init__(self, n_atoms: int, ls: tuple | None, parallel=None):
+        self.ls = None if ls is None else tuple(ls)  # None: only the bond graph
+        self.tables = None if ls is None else harmonic_tables(self.ls)
+        columns = 0 if ls is None else int(self.tables["start"][-1])
+        self.qlm = np.zeros((n_atoms, columns), dtype=np.complex128)
         self.n_neighbours = np.zeros(n_atoms, dtype=np.int64)
         self.blocks = []
         self.parallel = parallel
 
     def add(self, nl, parallel=None) -> None:
-        t = self.tables
-        out = np.empty((len(nl.centers), self.qlm.shape[1]), dtype=np.complex128)
-        bond_harmonics(nl.offsets, nl.vectors, nl.distances, t["ls"], t["start"], t["lmax"], t["diag"], t["sub"],
-                       t["rec_a"], t["rec_b"], out, n_tasks(len(nl.centers), parallel))
-        self.qlm[nl.centers] = out
+        if self.tables is not None:
+            t = self.tables
+            out = np.empty((len(nl.centers), self.qlm.shape[1]), dtype=np.complex128)
+            bond_harmonics(nl.offsets, nl.vectors, nl.distances, t["ls"], t["start"], t["lmax"], t["diag"], t["sub"],
+                           t["rec_a"], t["rec_b"], out, n_tasks(len(nl.centers), parallel))
+            self.qlm[nl.centers] = out
         self.n_neighbours[nl.centers] = nl.coordination
         self.blocks.append((nl.centers, nl.offsets, nl.j, parallel))
 
