@@ -17,7 +17,7 @@ from .motifs import bond_motifs
 from .pairs import adf, rdf
 from .thermal import temperature_map
 from . import crystallinity, layers, md, plot
-from . import nucleation, order
+from . import nucleation, order, vacancies
 from .suite import analyze
 from .registry import ANALYSES
 from . import config, selection
@@ -45,6 +45,7 @@ __all__ = [
     "crystallinity",
     "order",
     "nucleation",
+    "vacancies",
     "md",
     "analyze",
     "ANALYSES",

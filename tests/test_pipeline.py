@@ -16,7 +16,7 @@ from gstorder.pipeline import FrameNeighbours, Need
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "data" / "gst124_rocksalt_189at_thermal.extxyz"
-ALL = ["rdf", "adf", "motifs", "altbc", "kbar", "steinhardt", "clusters", "temperature", "layers", "msd", "density"]
+ALL = ["rdf", "adf", "motifs", "altbc", "kbar", "steinhardt", "clusters", "vacancies", "temperature", "layers", "msd", "density"]
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +84,7 @@ def test_wrappers_equal_the_suite_in_one_pass():
     xr.testing.assert_allclose(tree["density"].to_dataset(), gstorder.density(frames))
     xr.testing.assert_allclose(tree["steinhardt"].to_dataset(), gstorder.order.steinhardt(frames, per_atom=False))
     xr.testing.assert_identical(tree["clusters"].to_dataset(), gstorder.nucleation.clusters(frames, per_atom=False))
+    xr.testing.assert_identical(tree["vacancies"].to_dataset(), gstorder.vacancies.analyse(frames, per_atom=False))
     xr.testing.assert_allclose(tree["z_profile"].to_dataset(), gstorder.layers.z_profile(frames))
     xr.testing.assert_allclose(tree["layers"].to_dataset(), gstorder.layers.track_layers(frames))
     bins = (tree["temperature"].sizes["x"], tree["temperature"].sizes["z"])
@@ -94,7 +95,7 @@ def test_dask_equals_serial_for_every_analysis(cluster, tmp_path):
     serial = gstorder.analyze(EXAMPLE, ALL, index=slice(0, 20, 2), per_atom=tmp_path / "serial.nc")
     parallel = gstorder.analyze(EXAMPLE, ALL, index=slice(0, 20, 2), client=cluster, chunk_frames=2,
                                 per_atom=tmp_path / "dask.nc")
-    assert sorted(serial.children) == sorted(parallel.children) == sorted(ALL[:8] + ["z_profile", "layers", "msd", "density"])
+    assert sorted(serial.children) == sorted(parallel.children) == sorted(ALL[:9] + ["z_profile", "layers", "msd", "density"])
     for name in serial.children:
         a, b = serial[name].to_dataset(), parallel[name].to_dataset()
         assert a.attrs == b.attrs
@@ -105,7 +106,7 @@ def test_dask_equals_serial_for_every_analysis(cluster, tmp_path):
                 np.testing.assert_allclose(a[var].values, b[var].values, rtol=1e-12, atol=1e-15, err_msg=f"{name}.{var}")
     with xr.open_dataset(tmp_path / "serial.nc") as a, xr.open_dataset(tmp_path / "dask.nc") as b:
         assert set(a.data_vars) == {"k", "kbar", "atom_cn", "atom_q", "motif", "atom_temperature", "q4", "q6", "solid",
-                                    "solid_bonds", "cluster", "crystalline"}
+                                    "solid_bonds", "cluster", "crystalline", "site", "antisite"}
         assert a.kbar.shape == (10, 189)
         xr.testing.assert_allclose(a, b, rtol=1e-12)
 
