@@ -367,7 +367,10 @@ def _profile_figure(ds):
         return None
     fig, ax = _new_figure((4.8, 3.0))
     ok = np.isfinite(p)
+    from matplotlib.ticker import MaxNLocator
+
     ax.bar(ds.plane.values[ok], 100 * p[ok], color="0.4")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     mean = float(ds.vacancy_fraction.isel(frame=-1))
     ax.axhline(100 * mean, color="C3", ls="--", lw=1.0, label=f"mean {100 * mean:.1f} %")
     direction = str(ds.direction.values[int(ds.ordering_direction.isel(frame=-1))])
