@@ -191,3 +191,21 @@ def test_no_crystalline_atoms_warn_and_give_empty_nuclei():
     with pytest.warns(GstorderWarning, match="no crystalline atoms"):
         ds = nucleation.clusters(atoms, crystalline=np.zeros(len(atoms), bool))
     assert int(ds.largest[0]) == 0 and ds.nucleus.size == 0
+
+
+@pytest.mark.slow
+def test_a_short_recrystallisation_run_grows_its_largest_nucleus(tmp_path):
+    """MD with the demo GAP: a crystalline seed (r < 5.5 Å) in a strongly disordered rock-salt matrix at 300 K."""
+    pytest.importorskip("quippy", reason="the demo GAP needs quippy-ase")
+    from gstorder import md
+
+    atoms = structures.rocksalt("Ge1Sb2Te4", 3, seed=1)
+    r = np.linalg.norm(atoms.positions - atoms.cell.diagonal() / 2, axis=1)
+    atoms.positions[r > 5.5] += np.random.default_rng(0).normal(0, 0.35, ((r > 5.5).sum(), 3))
+    md.run(atoms, md.demo_gap(), [md.Segment(0.06, "nvt", 300.0)], trajectory=tmp_path / "run.xyz", write_every=10,
+           seed=1, langevin_damp_ps=0.01)
+    ds = nucleation.clusters(tmp_path / "run.xyz", min_size=3)
+    largest = ds.largest.values
+    assert ds.sizes["frame"] == 4 and (np.diff(largest) > 0).all() and largest[-1] > 1.5 * largest[0]
+    assert (np.diff(ds.crystalline_fraction.values) > 0).all()
+    assert (ds.largest_id.values == ds.largest_id.values[0]).all()  # one nucleus, one id, growing
