@@ -383,9 +383,11 @@ def _sizes_figure(ds):
 
 
 def _rows(tree):
-    if "clusters" not in tree.children:
+    from .report import _group
+
+    ds = _group(tree, "clusters")
+    if ds is None:
         return []
-    ds = tree["clusters"].to_dataset()
     f = 100 * ds.crystalline_fraction.values
     text = (f"largest {int(ds.largest.values[-1])} atoms at the last frame (max {int(ds.largest.max())}), "
             f"{int(ds.n_clusters.values[-1])} nuclei; crystalline {f[0]:.1f} → {f[-1]:.1f} %")

@@ -356,9 +356,11 @@ def _q_figure(ds):
 
 
 def _rows(tree):
-    if "steinhardt" not in tree.children:
+    from .report import _group
+
+    ds = _group(tree, "steinhardt")
+    if ds is None:
         return []
-    ds = tree["steinhardt"].to_dataset()
     bar = "q̄" if ds.attrs.get("average") else "q"
     text = ", ".join(f"{bar}{int(l)} {float(ds.q_mean.sel(l=l).mean()):.3f}" for l in ds.l.values)
     if "solid_fraction" in ds:

@@ -382,9 +382,11 @@ def _profile_figure(ds):
 
 
 def _rows(tree):
-    if "vacancies" not in tree.children:
+    from .report import _group
+
+    ds = _group(tree, "vacancies")
+    if ds is None:
         return []
-    ds = tree["vacancies"].to_dataset()
     return [("vacancies", f"{int(ds.n_vacancies.values[-1])} ({100 * float(ds.vacancy_fraction.values[-1]):.1f} % of "
                           f"cation sites), {int(ds.n_antisites.values[-1])} anti-sites, ⟨111⟩ ordering "
                           f"{float(ds.ordering.values[-1]):.2f} at the last frame")]
