@@ -240,6 +240,7 @@ class Steinhardt(Analysis):
 
     def prepare(self):
         self.ls = self.l
+        self.same_atoms = self.per_atom
         self.computed = tuple(sorted(set(self.ls) | ({self.solid_l} if self.solid else set())))
         self.needs = (Need.of(self.cutoff),)
 
@@ -249,7 +250,6 @@ class Steinhardt(Analysis):
 
     def setup(self, frame):
         self.species, _ = frame_species(frame)
-        self.same_atoms = self.per_atom
 
     def begin_frame(self, frame):
         return BondOrder(len(frame), self.computed, self.parallel)
@@ -277,8 +277,7 @@ class Steinhardt(Analysis):
                                                       "flag_values": [0, 1], "flag_meanings": "not_solid solid"})
         _, types = frame_species(frame, self.species)
         sel = self.centre_mask(frame)
-        data = _frame_numbers(q, types[sel] if sel is not None else types, sel, len(self.species),
-                              solid if self.solid else None)
+        data = _frame_numbers(q[sel], types[sel], len(self.species), solid[sel] if self.solid else None)
         return Part(data, atoms if self.per_atom else None)
 
     def result(self, parts, times) -> xr.Dataset:
@@ -310,11 +309,8 @@ class Steinhardt(Analysis):
             min_bonds=self.min_bonds, select=None if self.selection is None else repr(self.selection)))
 
 
-def _frame_numbers(q, types, sel, n_species, solid) -> dict:
-    """Per-frame means (all, per species), q_l histograms and solid fractions over the selected atoms."""
-    if sel is not None:
-        q = q[sel]
-        solid = None if solid is None else solid[sel]
+def _frame_numbers(q, types, n_species, solid) -> dict:
+    """Per-frame means (all, per species), q_l histograms and solid fractions of the (selected) atoms given."""
     with np.errstate(invalid="ignore"):
         mean = np.nanmean(q, axis=0) if np.isfinite(q).any() else np.full(q.shape[1], np.nan)
         per = np.full((n_species, q.shape[1]), np.nan)
