@@ -17,6 +17,7 @@ from .motifs import bond_motifs
 from .pairs import adf, rdf
 from .thermal import temperature_map
 from . import crystallinity, layers, md, plot
+from . import nucleation, order, vacancies
 from .suite import analyze
 from .registry import ANALYSES
 from . import config, selection
@@ -42,6 +43,9 @@ __all__ = [
     "layers",
     "plot",
     "crystallinity",
+    "order",
+    "nucleation",
+    "vacancies",
     "md",
     "analyze",
     "ANALYSES",

@@ -26,6 +26,7 @@ import xarray as xr
 from threadpoolctl import threadpool_limits
 
 from . import _checks, neighbors, structures
+from . import vacancies as _vacancies
 from ._atomic import atomic_write
 from ._labels import attrs_of, frame_coords
 from .pipeline import Analysis, Need, Part, run
@@ -625,69 +626,8 @@ def _all_environments(ref, limit: int = 64):
 # --------------------------------------------------------------------------- anti-sites
 
 
-def antisites(frame, *, a: float | None = None, tolerance: float = 0.35) -> np.ndarray:
-    """Anti-site atoms of a rock-salt model: Ge/Sb on anion sites or Te on cation sites (black in Fig. 4).
-
-    Atoms are assigned to the nearest site of the rock-salt lattice (two
-    face-centred cubic sublattices, sites every a/2 along the axes); the
-    anion sublattice is the one most Te atoms occupy, and the lattice origin
-    is the atoms' mean offset from it. Atoms farther than ``tolerance`` ×
-    a/2 from any site (disordered regions) are not classified.
-
-    Parameters
-    ----------
-    frame : Frame or ase.Atoms
-        A rock-salt model in a cell aligned with the axes (e.g. from
-        :func:`gstorder.structures.rocksalt`), possibly thermal.
-    a : float, optional
-        Lattice constant in Å (default ``info["a"]``, or twice the median
-        distance of the first shell, below 3.7 Å); along periodic axes the site spacing is
-        the cell length over the nearest whole number of a/2 steps.
-    tolerance : float
-        Largest distance to a site, as a fraction of a/2.
-
-    Returns
-    -------
-    ndarray of bool, shape (n_atoms,)
-
-    Examples
-    --------
-    >>> from gstorder import crystallinity, structures
-    >>> atoms = structures.rocksalt("Ge1Sb2Te4", 3, seed=1, antisite_fraction=0.1)
-    >>> bool((crystallinity.antisites(atoms) == atoms.arrays["antisite"]).all())
-    True
-    """
-    from .frames import as_frame
-
-    tolerance = _checks.real("tolerance", tolerance, low=0.0, low_open=True, high=1.0)
-    a = None if a is None else _checks.positive("a", a, unit="Å")
-    frame = as_frame(frame)
-    cell = frame.cell
-    if np.abs(cell - np.diag(np.diag(cell))).max() > 1e-6 * max(np.abs(cell).max(), 1.0):
-        raise InvalidArgumentError("antisites needs a rock-salt model in a cell aligned with the axes (an orthogonal box)")
-    te = frame.numbers == 52
-    cation = np.isin(frame.numbers, (32, 51))
-    if not te.any() or not cation.any():
-        raise UnknownSpeciesError(f"{frame.describe()} needs Te and Ge/Sb atoms to tell anion from cation sites")
-    if a is None:
-        a = frame.info.get("a")
-    if a is None:
-        shell = neighbors.build(frame, 3.7).distances  # the first shell of a GST rock-salt (second shell >= 4.1 Å)
-        a = 2.0 * float(np.median(shell)) if len(shell) else np.nan
-    if not (np.isfinite(a) and a > 0):
-        raise InvalidArgumentError(f"a must be a positive lattice constant in Å, got {a}")
-    # a periodic rock-salt supercell holds a whole number of half lattice constants per axis: take them from the cell
-    lengths = np.diag(cell)
-    h = np.where(frame.pbc & (lengths > 0), lengths / np.maximum(np.round(lengths / (a / 2.0)), 1), a / 2.0)
-    # the origin: the atoms' mean offset from the site grid (a circular mean per axis)
-    phase = 2 * np.pi * frame.positions / h
-    origin = np.angle(np.exp(1j * phase).mean(axis=0)) / (2 * np.pi) * h
-    steps = (frame.positions - origin) / h
-    index = np.round(steps)
-    near = np.linalg.norm(steps - index, axis=1) < tolerance
-    parity = index.sum(axis=1).astype(np.int64) % 2
-    anion_parity = int(np.round(parity[te & near].mean())) if (te & near).any() else 0
-    return near & ((cation & (parity == anion_parity)) | (te & (parity != anion_parity)))
+#: Anti-sites now live with the vacancies (one Wigner–Seitz home); the old name keeps working.
+antisites = _vacancies.antisites
 
 
 # --------------------------------------------------------------------------- calibration

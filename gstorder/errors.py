@@ -85,5 +85,9 @@ class CheckpointMismatchError(CheckpointError):
     """An MD checkpoint was written by a run set up differently (time step, protocol, temperatures, atoms, species...)."""
 
 
+class LatticeMismatchError(GstorderError, ValueError):
+    """A frame does not fit the ideal lattice asked for (e.g. a trigonal phase given to the rock-salt vacancy analysis)."""
+
+
 class SingularCellError(GstorderError, ValueError):
     """The periodic cell vectors are (nearly) linearly dependent or not finite: the cell encloses no volume."""

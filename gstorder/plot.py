@@ -11,7 +11,7 @@ from . import _checks
 from .errors import InvalidArgumentError
 from .pipeline import Analysis, Part, run
 
-__all__ = ["rdf", "adf", "bond_motifs", "altbc", "kbar_time", "kbar_pulses", "kbar_histogram", "kbar_slice", "kbar_colormap", "snapshot", "movie",
+__all__ = ["rdf", "adf", "bond_motifs", "altbc", "kbar_time", "kbar_pulses", "kbar_histogram", "kbar_slice", "kbar_colormap", "snapshot", "movie", "cluster_colours",
            "temperature_map", "temperature_movie", "z_evolution", "msd", "density"]
 
 #: Colours per species and per bond pair, as in the paper's figures.
@@ -488,6 +488,30 @@ def similarity_map(ds, *, ax=None, size: float = 18.0, legend: bool = True):
     return ax
 
 
+#: Colour of atoms in no nucleus in ``snapshot(color_by="cluster")``.
+NO_CLUSTER_COLOUR = "#d9d9d9"
+
+
+def cluster_colours(ids) -> np.ndarray:
+    """RGB per atom for nucleus ids: light grey for 0 (no nucleus), the 20 colours of ``tab20`` by id otherwise.
+
+    Examples
+    --------
+    >>> from gstorder import plot
+    >>> c = plot.cluster_colours([0, 1, 1, 2])
+    >>> bool((c[1] == c[2]).all()), bool((c[1] != c[3]).any()), c.shape
+    (True, True, (4, 3))
+    """
+    from matplotlib import colormaps
+    from matplotlib.colors import to_rgb
+
+    ids = np.asarray(ids, dtype=np.int64)
+    palette = np.array(colormaps["tab20"].colors)[:, :3]
+    out = palette[(ids - 1) % len(palette)]
+    out[ids <= 0] = to_rgb(NO_CLUSTER_COLOUR)
+    return out
+
+
 def snapshot(frame, path, *, color_by="species", values=None, antisites=None, view: str = "perspective", slab=None,
              size=(800, 600), radius: float = 1.2, renderer: str = "auto"):
     """Render atoms to a PNG as the paper draws them (Figs 4, 5b, 6b, 6d): through OVITO, or matplotlib.
@@ -498,13 +522,16 @@ def snapshot(frame, path, *, color_by="species", values=None, antisites=None, vi
         The structure (a path: its first frame).
     path : str or path-like
         PNG to write (complete or absent).
-    color_by : {'species', 'kbar'} or str
+    color_by : {'species', 'kbar', 'cluster'} or str
         ``'species'``: the colours of Fig. 1 (:data:`SPECIES_COLOURS`).
-        ``'kbar'`` or any other name: ``values`` on the k̄ scale, red (0) to
-        yellow (1), fixed (:data:`KBAR_RANGE`), with ``antisites`` black.
-    values : array of float, optional
+        ``'cluster'``: nucleus ids (``values``: one id per atom, 0 for none,
+        or a :func:`gstorder.nucleation.clusters` result, whose last frame is
+        taken): one colour per nucleus (:func:`cluster_colours`), other atoms
+        light grey. ``'kbar'`` or any other name: ``values`` on the k̄ scale,
+        red (0) to yellow (1), fixed (:data:`KBAR_RANGE`), with ``antisites`` black.
+    values : array, optional
         One number per atom for ``color_by != 'species'``; or a k̄ result
-        (Dataset with ``kbar``), whose last frame is taken.
+        (Dataset with ``kbar``) or clusters result (with ``cluster``), whose last frame is taken.
     antisites : array of bool, optional
         Atoms drawn black (e.g. :func:`gstorder.crystallinity.antisites`).
     view : {'perspective', 'x', 'y', 'z'}
@@ -550,6 +577,16 @@ def snapshot(frame, path, *, color_by="species", values=None, antisites=None, vi
         from ase.data import chemical_symbols
 
         colours = np.array([to_rgb(SPECIES_COLOURS.get(chemical_symbols[z], "#7f7f7f")) for z in frame.numbers])
+    elif color_by == "cluster":
+        if values is None:
+            raise InvalidArgumentError("color_by='cluster' needs values= (a nucleus id per atom, or a clusters() result)")
+        if hasattr(values, "data_vars"):
+            values = values["cluster"].values[-1]
+        ids = np.asarray(values)
+        if ids.shape != (n,) or ids.dtype.kind not in "iu":
+            raise InvalidArgumentError(f"values must hold one integer nucleus id per atom ({n}), got "
+                                       f"{ids.dtype} of shape {ids.shape}")
+        colours = cluster_colours(ids)
     else:
         if values is None:
             raise InvalidArgumentError(f"color_by={color_by!r} needs values= (one number per atom, or a k̄ result)")

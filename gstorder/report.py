@@ -12,6 +12,9 @@ group          Dataset
 ``motifs``     :func:`gstorder.bond_motifs` (per frame, no per-atom variables)
 ``altbc``      :func:`gstorder.altbc` ``.to_dataset()``, optionally with ``altbc_normalized``
 ``kbar``       :func:`gstorder.crystallinity.kbar` without the per-atom ``k`` and ``kbar``
+``steinhardt``  :func:`gstorder.order.steinhardt` (per frame; rows and figure declared there)
+``clusters``   :func:`gstorder.nucleation.clusters` (per frame; rows and figures declared there)
+``vacancies``  :func:`gstorder.vacancies.analyse` (per frame; rows and figure declared there)
 ``temperature``  :func:`gstorder.temperature_map`
 ``z_profile``  :func:`gstorder.layers.z_profile`
 ``layers``     :func:`gstorder.layers.track_layers`

@@ -84,3 +84,38 @@ def altbc_counts(atoms, r_min, r_max, delta, n_bins, centre_z=None):
                 if a < b:
                     ratios.append(max(ra, rb) / min(ra, rb))
     return hist, np.array(ratios), n_c
+
+
+def steinhardt(atoms, cutoff, l, average=False):
+    """Per-atom q_l and ŵ_l (NaN without neighbours) from complex Y_lm over every m (scipy), by enumerating images."""
+    from scipy.special import sph_harm_y
+
+    from gstorder.order import wigner_3j
+
+    n = len(atoms)
+    qlm = np.zeros((n, 2 * l + 1), dtype=complex)
+    count = np.zeros(n)
+    neighbours = [[] for _ in range(n)]
+    for i, j, v in pairs_with_images(atoms, cutoff):
+        r = np.linalg.norm(v)
+        theta, phi = np.arccos(v[2] / r), np.arctan2(v[1], v[0])
+        qlm[i] += [sph_harm_y(l, m, theta, phi) for m in range(-l, l + 1)]
+        count[i] += 1
+        neighbours[i].append(j)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        qlm /= count[:, None]
+    qlm[count == 0] = 0
+    if average:
+        qlm = np.array([(qlm[i] + qlm[neighbours[i]].sum(axis=0)) / (1 + len(neighbours[i])) for i in range(n)])
+    norm = (np.abs(qlm) ** 2).sum(axis=1)
+    q = np.sqrt(4 * np.pi / (2 * l + 1) * norm)
+    w = np.zeros(n)
+    for m1 in range(-l, l + 1):
+        for m2 in range(-l, l + 1):
+            m3 = -m1 - m2
+            if abs(m3) <= l:
+                w += wigner_3j(l, l, l, m1, m2, m3) * (qlm[:, m1 + l] * qlm[:, m2 + l] * qlm[:, m3 + l]).real
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w = w / norm**1.5
+    q[count == 0] = w[count == 0] = np.nan
+    return q, w, qlm

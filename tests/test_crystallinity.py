@@ -299,7 +299,7 @@ def test_antisites_are_found_from_the_lattice_and_drawn_black():
     assert len(black.get_offsets()) == truth.sum() and np.allclose(black.get_facecolor()[0][:3], 0.0)
     assert len(ax.collections[0].get_offsets()) == len(atoms) - truth.sum()
     plt.close(ax.figure)
-    with pytest.raises(ValueError, match="aligned with the axes"):
+    with pytest.raises(gstorder.errors.LatticeMismatchError, match="does not fit a rock-salt lattice"):
         crystallinity.antisites(structures.trigonal("Ge1Sb2Te4"))
     for bad in (0.0, -0.1, float("nan"), 2.0):
         with pytest.raises(ValueError, match="tolerance must be (> 0 and ≤ 1|a finite number)"):

@@ -16,7 +16,7 @@ from gstorder.pipeline import FrameNeighbours, Need
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "data" / "gst124_rocksalt_189at_thermal.extxyz"
-ALL = ["rdf", "adf", "motifs", "altbc", "kbar", "temperature", "layers", "msd", "density"]
+ALL = ["rdf", "adf", "motifs", "altbc", "kbar", "steinhardt", "clusters", "vacancies", "temperature", "layers", "msd", "density"]
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +82,9 @@ def test_wrappers_equal_the_suite_in_one_pass():
     np.testing.assert_allclose(tree["kbar"].kbar_mean.values, k.kbar_mean.values, rtol=1e-12)
     xr.testing.assert_allclose(tree["msd"].to_dataset(), gstorder.msd(frames))
     xr.testing.assert_allclose(tree["density"].to_dataset(), gstorder.density(frames))
+    xr.testing.assert_allclose(tree["steinhardt"].to_dataset(), gstorder.order.steinhardt(frames, per_atom=False))
+    xr.testing.assert_identical(tree["clusters"].to_dataset(), gstorder.nucleation.clusters(frames, per_atom=False))
+    xr.testing.assert_identical(tree["vacancies"].to_dataset(), gstorder.vacancies.analyse(frames, per_atom=False))
     xr.testing.assert_allclose(tree["z_profile"].to_dataset(), gstorder.layers.z_profile(frames))
     xr.testing.assert_allclose(tree["layers"].to_dataset(), gstorder.layers.track_layers(frames))
     bins = (tree["temperature"].sizes["x"], tree["temperature"].sizes["z"])
@@ -92,7 +95,7 @@ def test_dask_equals_serial_for_every_analysis(cluster, tmp_path):
     serial = gstorder.analyze(EXAMPLE, ALL, index=slice(0, 20, 2), per_atom=tmp_path / "serial.nc")
     parallel = gstorder.analyze(EXAMPLE, ALL, index=slice(0, 20, 2), client=cluster, chunk_frames=2,
                                 per_atom=tmp_path / "dask.nc")
-    assert sorted(serial.children) == sorted(parallel.children) == sorted(ALL[:6] + ["z_profile", "layers", "msd", "density"])
+    assert sorted(serial.children) == sorted(parallel.children) == sorted(ALL[:9] + ["z_profile", "layers", "msd", "density"])
     for name in serial.children:
         a, b = serial[name].to_dataset(), parallel[name].to_dataset()
         assert a.attrs == b.attrs
@@ -102,7 +105,8 @@ def test_dask_equals_serial_for_every_analysis(cluster, tmp_path):
             elif np.issubdtype(a[var].dtype, np.floating):
                 np.testing.assert_allclose(a[var].values, b[var].values, rtol=1e-12, atol=1e-15, err_msg=f"{name}.{var}")
     with xr.open_dataset(tmp_path / "serial.nc") as a, xr.open_dataset(tmp_path / "dask.nc") as b:
-        assert set(a.data_vars) == {"k", "kbar", "atom_cn", "atom_q", "motif", "atom_temperature"}
+        assert set(a.data_vars) == {"k", "kbar", "atom_cn", "atom_q", "motif", "atom_temperature", "q4", "q6", "solid",
+                                    "solid_bonds", "cluster", "crystalline", "site", "antisite"}
         assert a.kbar.shape == (10, 189)
         xr.testing.assert_allclose(a, b, rtol=1e-12)
 
@@ -159,13 +163,14 @@ def test_cli_analyze_end_to_end(tmp_path, capsys):
     assert cli.main(["analyze", str(EXAMPLE), "--index", "0:20:4", "--out", str(out), "--per-atom"]) == 0
     printed = capsys.readouterr().out.split()
     expected = ["results.nc", "report.html", "config.toml", "rdf.png", "adf.png", "bond_motifs.png", "altbc.png", "kbar.png",
-                "temperature_map.png", "z_profile.png", "layers.png", "msd.png", "density.png", "atoms.nc", "atoms.lammpstrj"]
+                "temperature_map.png", "z_profile.png", "layers.png", "msd.png", "density.png", "steinhardt.png", "nuclei.png",
+                "nucleus_sizes.png", "vacancy_planes.png", "atoms.nc", "atoms.lammpstrj"]
     assert printed == [str(out / name) for name in expected]
     tree = xr.open_datatree(out / "results.nc")
     assert tree.attrs["n_frames"] == 5 and float(tree["density"].density[0]) == pytest.approx(6.354, abs=1e-3)
     assert np.isfinite(tree["temperature"].temperature.values).all()  # the small model's grid is coarse enough
     html = (out / "report.html").read_text()
-    assert html.count("<img") == 10 and "gstorder analyze" in html
+    assert html.count("<img") == 14 and "gstorder analyze" in html
     with xr.open_dataset(out / "atoms.nc") as atoms:
         assert atoms.kbar.shape == (5, 189)
     assert not list(tmp_path.glob(".gstorder-*"))
@@ -237,6 +242,7 @@ def test_docs_code_blocks_run(tmp_path, monkeypatch):
 
 
 RUNNABLE_DOCS = ["errors.md", "local_structure.md", "io.md", "neighbors.md", "structures.md", "crystallinity.md", "device.md", "md.md",
+                 "order.md",
                  "gallery.md"]
 
 

@@ -47,6 +47,25 @@ def test_species_colours_views_and_slabs(tmp_path, renderer):
     assert (green & drawn).sum() > 0.2 * drawn.sum()
 
 
+def test_cluster_colours_in_the_pixels(tmp_path):
+    from gstorder import nucleation
+
+    atoms = structures.rocksalt("GeTe", 3, a=6.0)
+    ids = np.zeros(len(atoms), dtype=np.int32)
+    ids[atoms.positions[:, 0] < 6.0] = 1  # one "nucleus": a third of the box
+    result = nucleation.clusters(atoms, crystalline=ids > 0)
+    plot.snapshot(atoms, tmp_path / "c.png", color_by="cluster", values=result, view="z", renderer="matplotlib")
+    image, drawn = _pixels(tmp_path / "c.png")
+    blue = np.array(plot.cluster_colours([1])[0])  # tab20's first colour
+    grey = (np.abs(image - 0.85).max(-1) < 0.05) & drawn
+    coloured = (np.abs(image - blue).max(-1) < 0.12) & drawn
+    assert coloured.sum() > 0.1 * drawn.sum() and grey.sum() > 0.3 * drawn.sum()
+    with pytest.raises(ValueError, match="needs values"):
+        plot.snapshot(atoms, tmp_path / "x.png", color_by="cluster")
+    with pytest.raises(ValueError, match="integer nucleus id"):
+        plot.snapshot(atoms, tmp_path / "x.png", color_by="cluster", values=np.ones(len(atoms)))
+
+
 def test_bad_arguments_and_nothing_half_written(tmp_path):
     atoms = structures.rocksalt("GeTe", 2, seed=0)
     for kwargs, message in [(dict(view="top"), "view='top'"), (dict(renderer="povray"), "renderer='povray'"),
