@@ -49,7 +49,7 @@ def local_client(workers: int):
     workers = int(workers)
     with _main_not_rerun(), _interrupts_to_this_process():
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
-                               silence_logs=40)
+                               silence_logs=50)  # CRITICAL: a worker losing its scheduler on Ctrl-C logs an ERROR
     with cluster, Client(cluster) as client:
         yield client
 

@@ -343,7 +343,7 @@ class Clusters(Analysis):
 
 def _largest_figure(ds):
     """Largest nucleus (atoms) and crystalline fraction against time."""
-    from .report import _new_figure, _timed
+    from ._figures import _new_figure, _timed
 
     if ds.sizes["frame"] < 2:
         return None
@@ -362,7 +362,7 @@ def _largest_figure(ds):
 
 def _sizes_figure(ds):
     """Nuclei per size bin, last frame and pooled over frames, per unit size."""
-    from .report import _new_figure
+    from ._figures import _new_figure
 
     counts = ds.size_count.values
     if not counts.sum():
@@ -383,7 +383,7 @@ def _sizes_figure(ds):
 
 
 def _rows(tree):
-    from .report import _group
+    from ._figures import _group
 
     ds = _group(tree, "clusters")
     if ds is None:

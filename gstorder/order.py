@@ -329,7 +329,7 @@ def _frame_numbers(q, types, n_species, solid) -> dict:
 
 def _q_figure(ds):
     """Distribution of each q_l over the atoms, first and last frame."""
-    from .report import _new_figure
+    from ._figures import _new_figure
 
     if "q_count" not in ds or not ds.q_count.sum() > 0:
         return None
@@ -352,7 +352,7 @@ def _q_figure(ds):
 
 
 def _rows(tree):
-    from .report import _group
+    from ._figures import _group
 
     ds = _group(tree, "steinhardt")
     if ds is None:

@@ -360,7 +360,7 @@ def _fits(first) -> str | None:
 
 def _profile_figure(ds):
     """Vacancy concentration of each periodic (111) cation plane along the most ordered direction, last frame."""
-    from .report import _new_figure
+    from ._figures import _new_figure
 
     p = ds.plane_vacancy.isel(frame=-1).values
     if not np.isfinite(p).any():
@@ -382,7 +382,7 @@ def _profile_figure(ds):
 
 
 def _rows(tree):
-    from .report import _group
+    from ._figures import _group
 
     ds = _group(tree, "vacancies")
     if ds is None:
