@@ -130,6 +130,28 @@ def test_uniform_drift_msd_is_vt_squared_across_many_box_crossings():
     np.testing.assert_allclose(ds.time, 0.1 * np.arange(40))
 
 
+def test_drift_removal_keeps_the_motion_of_a_momentum_conserving_pair():
+    """A Ge–Te pair moving apart with zero total momentum (Ge v_Ge, Te -v_Ge m_Ge / m_Te) plus a common drift: removing
+    the mass-weighted centre-of-mass displacement leaves each atom's own motion exactly; an unweighted mean would not."""
+    m_ge, m_te = Atoms("Ge").get_masses()[0], Atoms("Te").get_masses()[0]
+    v_ge = np.array([0.3, 0.0, 0.1])
+    v_te = -v_ge * m_ge / m_te
+    drift = np.array([0.5, -0.2, 0.0])
+    frames = []
+    for k in range(6):
+        a = Atoms("GeTe", positions=[[2, 2, 2], [6, 2, 2]], cell=[20, 20, 20], pbc=True)
+        a.positions += np.array([v_ge, v_te]) * k + drift * k
+        frames.append(a)
+    t = np.arange(6)
+    own = {"Ge": (v_ge @ v_ge) * t**2, "Te": (v_te @ v_te) * t**2}
+    ds = msd(frames, remove_drift=True)
+    np.testing.assert_allclose(ds.msd_species.sel(species="Ge"), own["Ge"], rtol=1e-12, atol=1e-24)
+    np.testing.assert_allclose(ds.msd_species.sel(species="Te"), own["Te"], rtol=1e-12, atol=1e-24)
+    np.testing.assert_allclose(ds.msd, (own["Ge"] + own["Te"]) / 2, rtol=1e-12, atol=1e-24)
+    with_drift = msd(frames).msd_species.sel(species="Ge")
+    np.testing.assert_allclose(with_drift, ((v_ge + drift) @ (v_ge + drift)) * t**2, rtol=1e-12)
+
+
 def test_random_walk_and_triclinic_unwrapping_and_image_flags():
     rng = np.random.default_rng(2)
     cell = np.array([[9.0, 0, 0], [2.0, 8.0, 0], [-1.0, 1.5, 10.0]])
