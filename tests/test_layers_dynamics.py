@@ -178,6 +178,28 @@ def test_random_walk_and_triclinic_unwrapping_and_image_flags():
     np.testing.assert_allclose(msd(flagged).msd[1], 49.0, rtol=1e-12)
 
 
+def test_a_growing_box_moves_the_unwrapped_atoms_with_it_as_image_flags_do():
+    """Unwrapped = position + whole cell vectors of the frame's own cell, found from the jumps when there are no image
+    flags: an NPT-like box growing by 1 % a frame with atoms crossing it gives the same MSD and z as LAMMPS' flags."""
+    rng = np.random.default_rng(4)
+    cell0 = np.array([[9.0, 0, 0], [1.0, 8.0, 0], [0.5, -1.0, 10.0]])
+    frac = rng.uniform(0, 1, (20, 3))  # in the box at the start: the first frame's images are 0 without flags
+    plain, flagged, truth = [], [], []
+    for k in range(8):
+        frac = frac + (k > 0) * rng.normal(0, 0.08, frac.shape)  # crosses the box now and then
+        cell = cell0 * (1 + 0.01 * k)
+        truth.append(frac @ cell)
+        image = np.floor(frac)
+        plain.append(Atoms(numbers=np.full(20, 32), positions=(frac - image) @ cell, cell=cell, pbc=True))
+        f = gstorder.as_frame(plain[-1])
+        f.arrays["image"] = image.astype(int)
+        flagged.append(f)
+    expect = [((t - truth[0]) ** 2).sum(1).mean() for t in truth]
+    np.testing.assert_allclose(msd(flagged).msd, expect, rtol=1e-10)
+    np.testing.assert_allclose(msd(plain).msd, expect, rtol=1e-10)
+    np.testing.assert_allclose(layers.z_coordinates(plain).values, np.array(truth)[:, :, 2], rtol=1e-12, atol=1e-12)
+
+
 def test_density_per_frame_and_errors():
     frames = [structures.rocksalt("GeTe", 2, a=a) for a in (6.0, 6.1, 6.2)]
     ds = density(frames)
