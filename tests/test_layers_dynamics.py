@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from ase import Atoms
 
+import artists
 import gstorder
 from gstorder import density, layers, msd, structures
 from gstorder.errors import MissingDataError
@@ -215,16 +216,23 @@ def test_density_per_frame_and_errors():
         layers.find_layers(frames[0], "w")
 
 
-def test_msd_and_density_plots():
+def test_msd_and_density_plots_draw_the_results_values():
     import matplotlib.pyplot as plt
 
     frames = [structures.rocksalt("GeTe", 2, a=6.0 + 0.01 * k) for k in range(3)]
     for k, f in enumerate(frames):
         f.info["time_ps"] = float(k)
-    ax = gstorder.plot.msd([msd(frames), msd(frames)], labels=["run 1", "run 2"])
-    assert ax.has_data()
-    ax = gstorder.plot.density([density(frames)])
-    assert ax.has_data()
+    runs = [msd(frames), msd(frames[::-1])]
+    ax = gstorder.plot.msd(runs, labels=["run 1", "run 2"])
+    for ds, label in zip(runs, ["run 1", "run 2"]):
+        artists.assert_line(ax, label, ds.time, ds.msd)
+    assert runs[0].msd.values[-1] > 0
+    ax = gstorder.plot.msd(runs[0], species="Te", labels=["Te"])
+    artists.assert_line(ax, "Te", runs[0].time, runs[0].msd_species.sel(species="Te"))
+    d = density(frames)
+    ax = gstorder.plot.density([d], labels=["run"])
+    artists.assert_line(ax, "run", d.time, d.density)
+    assert np.all(np.diff(d.density.values) < 0)  # the box grows frame by frame
     plt.close("all")
 
 

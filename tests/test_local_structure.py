@@ -7,6 +7,7 @@ from ase import Atoms
 from ase.io import read
 from conftest import extdata, random_atoms
 
+import artists
 import gstorder
 import naive
 from gstorder import adf, altbc, bond_motifs, rdf, structures
@@ -352,19 +353,34 @@ def test_results_save_to_netcdf(tmp_path):
         xr.testing.assert_allclose(back, result)
 
 
-def test_plot_helpers_return_axes():
+def test_plot_helpers_draw_the_results_values():
     import matplotlib.pyplot as plt
 
     atoms = structures.rocksalt("Ge1Sb2Te4", 3, seed=0)
     atoms.rattle(0.1, seed=0)
-    axes = [
-        gstorder.plot.rdf(rdf(atoms, r_max=5.0), offset=1.0, label="GST124"),
-        gstorder.plot.adf(adf(atoms)),
-        gstorder.plot.bond_motifs([bond_motifs(atoms), bond_motifs(atoms)], labels=["a", "b"]),
-        gstorder.plot.altbc(altbc(atoms)),
-    ]
-    for ax in axes:
-        assert isinstance(ax, plt.Axes) and ax.has_data()
+    g = rdf(atoms, r_max=5.0)
+    ax = gstorder.plot.rdf(g, offset=1.0, label="GST124")
+    for k, pair in enumerate(g.pair.values):
+        artists.assert_line(ax, f"GST124 {pair}", g.r, g.g.sel(pair=pair) + k)
+    a = adf(atoms)
+    ax = gstorder.plot.adf(a)
+    for centre in a.center.values:
+        name = "all centres" if centre == "all" else f"{centre}-centred"
+        artists.assert_line(ax, name, a.theta, a.adf.sel(center=centre))
+    rattled = atoms.copy()
+    rattled.rattle(0.6, seed=1)  # homopolar bonds (24 %) and a tetrahedral Ge (4 %)
+    motifs = [bond_motifs(atoms), bond_motifs(rattled)]
+    ax = gstorder.plot.bond_motifs(motifs, labels=["a", "b"])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["Ge–Ge", "Ge–Sb", "Sb–Sb", "Te–Te", "all\nhomopolar",
+                                                            "tetrahedral\nGe"]
+    for heights, ds in zip(artists.bars(ax), motifs):  # side by side, one container per model
+        pairs = [ds.bond_fraction.sel(pair=p) for p in ("Ge-Ge", "Ge-Sb", "Sb-Sb", "Te-Te")]
+        expect = [100 * float(v.mean()) for v in pairs + [ds.homopolar_fraction, ds.tetrahedral_fraction]]
+        np.testing.assert_allclose(heights, expect)
+    assert (artists.bars(ax)[1] > 0).all()
+    p = altbc(rattled)
+    ax = gstorder.plot.altbc(p)
+    np.testing.assert_array_equal(artists.mesh(ax), p.values.T)  # rows along r2
     plt.close("all")
 
 
