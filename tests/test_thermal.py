@@ -6,6 +6,7 @@ import xarray as xr
 from ase import Atoms
 from scipy.ndimage import gaussian_filter
 
+import artists
 import gstorder
 from gstorder import structures, temperature_map
 from gstorder.errors import GstorderWarning, MissingDataError
@@ -154,12 +155,19 @@ def test_bad_input():
 def test_plots_and_movie(tmp_path, slab):
     import matplotlib.pyplot as plt
 
+    from PIL import Image, ImageSequence
+
     frames = [_maxwell(slab, 300.0 + 200 * k, seed=k) for k in range(3)]
     ds = temperature_map(frames, refine=2)
     ax = gstorder.plot.temperature_map(ds, frame=-1)
-    assert isinstance(ax, plt.Axes) and ax.has_data()
+    np.testing.assert_array_equal(artists.mesh(ax), ds.temperature_display[-1].values.T)  # rows along z
+    ax = gstorder.plot.temperature_map(ds, frame=0, raw=True)
+    np.testing.assert_array_equal(artists.mesh(ax), ds.temperature_raw[0].values.T)
     path = gstorder.plot.temperature_movie(ds, tmp_path / "heat.gif", fps=2)
-    assert (tmp_path / "heat.gif").stat().st_size > 1000 and str(path).endswith("heat.gif")
+    assert str(path).endswith("heat.gif")
+    with Image.open(tmp_path / "heat.gif") as gif:
+        brightness = [np.asarray(f.convert("L"), dtype=float).mean() for f in ImageSequence.Iterator(gif)]
+    assert len(brightness) == 3 and np.all(np.diff(brightness) > 0)  # one frame per map, hotter maps brighter
     assert not list(tmp_path.glob(".gstorder-*"))
     with pytest.raises(ValueError, match="must end in .gif or .mp4"):
         gstorder.plot.temperature_movie(ds, tmp_path / "heat.avi")
