@@ -5,7 +5,7 @@ import pytest
 import xarray as xr
 from ase import Atoms
 from ase.io import read
-from conftest import extdata, random_atoms
+from conftest import extdata, random_atoms, require
 
 import artists
 import gstorder
@@ -48,7 +48,7 @@ def test_rdf_equals_brute_force_on_small_triclinic_cells(seed):
 
 
 def test_rdf_partials_equal_freud():
-    freud = pytest.importorskip("freud")
+    freud = require("freud", "freud")
     rng = np.random.default_rng(3)
     L = 22.0
     atoms = Atoms(numbers=rng.choice([32, 52], 800), positions=rng.uniform(0, L, (800, 3)), cell=[L, L, L], pbc=True)

@@ -7,7 +7,7 @@ from ase.calculators.lj import LennardJones
 
 import gstorder
 from gstorder import md, structures
-from conftest import run_lammps
+from conftest import require, run_lammps
 
 
 def lj():
@@ -504,7 +504,7 @@ def test_quip_deck_text(tmp_path):
 
 @pytest.fixture(scope="module")
 def demo_gap():
-    pytest.importorskip("quippy")
+    require("quippy", "quippy")
     return md.demo_gap()
 
 
