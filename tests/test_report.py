@@ -173,6 +173,13 @@ def test_write_figures_writes_one_readable_png_per_group(figures):
     assert not list(folder.glob("*.part")) and not list(folder.glob(".gstorder-*"))
 
 
+def _assert_all_atoms_and_species(ax, ds, total, per_species):
+    """A time series figure: the ``all atoms`` line and one line per species, against time."""
+    artists.assert_line(ax, "all atoms", ds.time, ds[total])
+    for s in ds.species.values:
+        artists.assert_line(ax, str(s), ds.time, ds[per_species].sel(species=s))
+
+
 def test_write_figures_draw_each_groups_values(tree, groups, tmp_path, monkeypatch):
     """The figures hold the numbers of their groups (the PNGs themselves are checked above)."""
     drawn = {}
@@ -194,11 +201,7 @@ def test_write_figures_draw_each_groups_values(tree, groups, tmp_path, monkeypat
     expect += [100 * float(m.homopolar_fraction.mean()), 100 * float(m.tetrahedral_fraction.mean())]
     np.testing.assert_allclose(artists.bars(drawn["bond_motifs"].axes[0])[0], expect)
     np.testing.assert_array_equal(artists.mesh(drawn["altbc"].axes[0]), groups["altbc"].altbc_normalized.values.T)
-    k = groups["kbar"]
-    ax = drawn["kbar"].axes[0]
-    artists.assert_line(ax, "all atoms", k.time, k.kbar_mean)
-    for s in k.species.values:
-        artists.assert_line(ax, str(s), k.time, k.kbar_species.sel(species=s))
+    _assert_all_atoms_and_species(drawn["kbar"].axes[0], groups["kbar"], "kbar_mean", "kbar_species")
     t = groups["temperature"]
     np.testing.assert_array_equal(artists.mesh(drawn["temperature_map"].axes[0]), t.temperature[-1].values.T)
     z = groups["z_profile"]
@@ -213,11 +216,7 @@ def test_write_figures_draw_each_groups_values(tree, groups, tmp_path, monkeypat
     layer = groups["layers"]
     order = np.argsort(layer.position.values)
     np.testing.assert_array_equal(artists.mesh(drawn["layers"].axes[0]), layer.retained.values[:, order].T)
-    d = groups["msd"]
-    ax = drawn["msd"].axes[0]
-    artists.assert_line(ax, "all atoms", d.time, d.msd)
-    for s in d.species.values:
-        artists.assert_line(ax, str(s), d.time, d.msd_species.sel(species=s))
+    _assert_all_atoms_and_species(drawn["msd"].axes[0], groups["msd"], "msd", "msd_species")
     rho = groups["density"]
     np.testing.assert_allclose(drawn["density"].axes[0].lines[0].get_ydata(), rho.density)
 
