@@ -367,7 +367,7 @@ def test_plot_helpers_draw_the_results_values():
     for centre in a.center.values:
         name = "all centres" if centre == "all" else f"{centre}-centred"
         artists.assert_line(ax, name, a.theta, a.adf.sel(center=centre))
-    rattled = atoms.copy()
+    rattled = structures.rocksalt("Ge1Sb2Te4", 3, seed=0)
     rattled.rattle(0.6, seed=1)  # homopolar bonds (24 %) and a tetrahedral Ge (4 %)
     motifs = [bond_motifs(atoms), bond_motifs(rattled)]
     ax = gstorder.plot.bond_motifs(motifs, labels=["a", "b"])
