@@ -9,6 +9,12 @@ before the call); the median of the following calls gives the time.
 
     python benchmarks/bench_neighbors.py            # all sizes (about 10 min)
     python benchmarks/bench_neighbors.py --quick    # skip 530,964 atoms
+    python benchmarks/bench_neighbors.py --hardening [--timeout 60]
+
+``--hardening`` times the cells the issue-12 hardening was about (tilted, near-singular) and a
+7,200-atom frame with whatever gstorder is imported, each case in its own subprocess under a
+timeout: run it once as is and once with ``PYTHONPATH`` pointing at a copy of the code before
+the hardening (``git archive f7c9103^1``) for the two columns of docs/benchmarks.md.
 
 Results: a Markdown table on stdout (copy into docs/benchmarks.md).
 """
@@ -125,12 +131,95 @@ def worker(code, n_atoms, cutoff, repeats):
     print(json.dumps(dict(code=code, n=n_atoms, cutoff=cutoff, pairs=pairs, median_s=median, first_small_s=first_small, peak_mb=peak)))
 
 
+#: The hardening cases (issue 12): name -> what the row says.
+HARDENING = {
+    "tilted-0": "6 atoms, cut-off 3 Å, cell a=(5,0,0), b=(t,5,0), c=(t,t,5), t = 0",
+    "tilted-1000": "same, t = 1000 Å",
+    "tilted-10000": "same, t = 10⁴ Å",
+    "singular": "near-singular cell a=(5,0,0), b=(0,5,0), c=(5,5,1e-10), cut-off 3 Å",
+    "frame-7200": "7,200-atom rock-salt GeTe (10 x 10 x 9 cells, a = 6.0 Å, rattled 0.1 Å), full list, 3.2 Å",
+}
+
+
+def hardening_case(case):
+    """(atoms, cut-off) of a hardening case."""
+    from ase import Atoms
+
+    if case == "frame-7200":
+        from gstorder import structures
+
+        atoms = structures.rocksalt("GeTe", (10, 10, 9), a=6.0)
+        atoms.rattle(0.1, seed=0)
+        return atoms, 3.2
+    if case == "singular":
+        cell = [[5.0, 0, 0], [0, 5.0, 0], [5.0, 5.0, 1e-10]]
+    else:
+        t = float(case.split("-")[1])
+        cell = [[5.0, 0, 0], [t, 5.0, 0], [t, t, 5.0]]
+    atoms = Atoms("Ge3Te3", cell=cell, pbc=True)
+    atoms.set_scaled_positions(np.random.default_rng(0).uniform(0, 1, (6, 3)))
+    return atoms, 3.0
+
+
+def hardening_worker(case):
+    """Median seconds of neighbors.build on the case, or the error it raises (kernels warmed on the untilted cell and on
+    3,584 atoms, past the 2,048-atom switch to the parallel kernels)."""
+    import gstorder
+    from gstorder import as_frame, neighbors
+
+    warm, rc = hardening_case("tilted-0")
+    neighbors.build(as_frame(warm), rc)
+    neighbors.build(as_frame(rocksalt_gst124((8, 8, 8))), 3.2)
+    atoms, rc = hardening_case(case)
+    frame = as_frame(atoms)
+    times, result = [], None
+    while len(times) < 7 and sum(times) < 5.0:
+        t0 = time.perf_counter()
+        try:
+            result = f"{len(neighbors.build(frame, rc).i):,} pairs"
+        except Exception as exc:  # what the code does with the case is the result
+            result = type(exc).__name__
+        times.append(time.perf_counter() - t0)
+    print(json.dumps(dict(case=case, median_s=float(np.median(times)), result=result, gstorder=os.path.dirname(gstorder.__file__))))
+
+
+def hardening(timeout):
+    rows = []
+    for case, label in HARDENING.items():
+        try:
+            out = subprocess.run([sys.executable, __file__, "--worker", "hardening", case, "0"], capture_output=True,
+                                 text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            rows.append((label, f"> {timeout:.0f} s (stopped)", "–"))
+            continue
+        if out.returncode:
+            rows.append((label, "crashed", out.stderr.strip().splitlines()[-1][:80] if out.stderr.strip() else f"exit {out.returncode}"))
+            continue
+        row = json.loads(out.stdout.strip().splitlines()[-1])
+        took = row["median_s"]
+        rows.append((label, f"{1000 * took:.1f} ms" if took < 1 else f"{took:.1f} s", row["result"]))
+        print(f"{case}: {rows[-1][1:]} ({row['gstorder']})", file=sys.stderr)
+    print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; gstorder from "
+          f"{os.path.dirname(__import__('gstorder').__file__)}; median of up to 7 calls (5 s at most), one process a case\n")
+    print("| case | time | result |\n|---|---:|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="skip the 530,964-atom cell")
     parser.add_argument("--worker", nargs=3)
     parser.add_argument("--codes", default=",".join(CODES))
+    parser.add_argument("--hardening", action="store_true", help="time the issue-12 cases (tilted, singular) instead")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds a hardening case may take (default 60)")
     args = parser.parse_args()
+    if args.worker and args.worker[0] == "hardening":
+        hardening_worker(args.worker[1])
+        return
+    if args.hardening:
+        hardening(args.timeout)
+        return
     if args.worker:
         code, n, rc = args.worker
         n = int(n)

@@ -36,6 +36,11 @@ calls gives the time. "cores" is CPU time / wall time of the timed calls.
     python benchmarks/bench_soap.py --quick    # 12,096 atoms only (about 2 min)
     python benchmarks/bench_soap.py --json raw.json           # also keep the raw rows
     python benchmarks/bench_soap.py --from-json raw.json      # re-print the tables
+    python benchmarks/bench_soap.py --calls                   # crystallinity.soap(): first call and later ones (1 min)
+
+``--calls``: five ``crystallinity.soap()`` calls on the 12,096-atom cell in one process per thread
+count, after warm-ups on 189 and 3,584 atoms, each result dropped before the next: the first call
+against the median of the later ones, and quippy (one thread, median of 3) on the same cell.
 
 featomic's threads are set with RAYON_NUM_THREADS, gstorder's with
 gstorder.threads; quippy's bundled OpenBLAS runs on one thread.
@@ -231,7 +236,7 @@ def measure(call, repeats, tree=False):
     return dict(first_s=first, median_s=median, peak_mb=peak, cores=cores, repeats=repeats), result
 
 
-def soap_worker(code, n_atoms):
+def soap_worker(code, n_atoms, repeats=None):
     import gstorder
 
     with gstorder.threads(threads_of(code) if code.startswith("gstorder") else None):
@@ -241,9 +246,46 @@ def soap_worker(code, n_atoms):
         first_small = time.perf_counter() - t0
         soap_call(code, structure(WARM))()  # past gstorder's 2,048-centre switch to the parallel kernels
         call = soap_call(code, structure(n_atoms))
-        repeats = 3 if n_atoms > 50000 else 5
+        repeats = repeats or (3 if n_atoms > 50000 else 5)
         row, shape = measure(call, repeats, tree=code == "dscribe-2j")
     return dict(row, first_small_s=first_small, shape=list(shape))
+
+
+def calls_worker(code, n_atoms):
+    """``crystallinity.soap()`` five times on one cell in one process, each result dropped: first and later calls."""
+    import gstorder
+    from gstorder import crystallinity
+
+    with gstorder.threads(threads_of(code)):
+        for n in (189, WARM):
+            crystallinity.soap(structure(n), show_progress=False)
+        atoms = structure(n_atoms)
+        times = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            out = crystallinity.soap(atoms, show_progress=False)
+            times.append(time.perf_counter() - t0)
+            del out
+    return dict(first_s=times[0], later_s=float(np.median(times[1:])), times=times)
+
+
+def calls(n_atoms=12096):
+    """The table of ``--calls``."""
+    rows = {code: run_worker(("calls", code, n_atoms), TIMEOUT) for code in ("gstorder-1t", "gstorder-2t")}
+    quippy = run_worker(("soap-repeats", "quippy", n_atoms, 3), TIMEOUT)
+    print(f"Machine: {cpu_name()}, {os.cpu_count()} cores; gstorder {versions()['gstorder']}\n")
+    print(f"| `crystallinity.soap()`, {n_atoms:,} atoms | 1 thread | 2 threads |\n|---|---:|---:|")
+    for key, label in (("first_s", "first call on the big cell"), ("later_s", "later calls (median of 4)")):
+        print(f"| {label} | " + " | ".join(f"{rows[c][key]:.2f} s" if key in rows[c] else rows[c].get("error", "?")
+                                             for c in ("gstorder-1t", "gstorder-2t")) + " |")
+    if "median_s" in quippy:
+        q = quippy["median_s"]
+        print(f"| quippy, one thread (median of 3; {1e6 * q / n_atoms:.0f} µs/atom) | {q:.2f} s | — |")
+        one = rows["gstorder-1t"]
+        if "later_s" in one:
+            print(f"\nquippy / gstorder on one thread: later calls {q / one['later_s']:.1f}x, first call {q / one['first_s']:.1f}x")
+    else:
+        print(f"| quippy | {quippy.get('error', '?')} | — |")
 
 
 # --------------------------------------------------------------------------- table 2: k-bar
@@ -439,7 +481,11 @@ def main():
     parser.add_argument("--worker", nargs="+")
     parser.add_argument("--json", help="also write the raw rows to this file")
     parser.add_argument("--from-json", help="print the tables of an earlier --json file and exit")
+    parser.add_argument("--calls", action="store_true", help="crystallinity.soap() first and later calls only")
     args = parser.parse_args()
+    if args.calls:
+        calls()
+        return
     if args.from_json:
         with open(args.from_json) as fh:
             saved = json.load(fh)
@@ -449,6 +495,10 @@ def main():
         task, *rest = args.worker
         if task == "soap":
             row = soap_worker(rest[0], int(rest[1]))
+        elif task == "soap-repeats":
+            row = soap_worker(rest[0], int(rest[1]), int(rest[2]))
+        elif task == "calls":
+            row = calls_worker(rest[0], int(rest[1]))
         elif task == "kbar":
             row = kbar_worker(rest[0], int(rest[1]))
         else:

@@ -25,14 +25,16 @@ class Unwrapper:
     """Unwrapped positions along a trajectory, one frame after the other.
 
     LAMMPS image flags (``frame.arrays["image"]``) are used when present;
-    otherwise each step is the minimum-image displacement since the previous
-    frame (in fractional coordinates, so variable and triclinic cells work),
+    otherwise the image counts are found from the fractional coordinates'
+    jumps since the previous frame (so variable and triclinic cells work),
     which is exact as long as no atom moves more than half a cell between
-    two frames. Atoms may cross the box any number of times.
+    two frames. Atoms may cross the box any number of times. Either way the
+    unwrapped position is the position plus whole cell vectors of the frame's
+    own cell, so a box that grows or shrinks (NPT) moves the atoms with it.
     """
 
     def __init__(self):
-        self.previous, self.unwrapped = None, None
+        self.previous, self.unwrapped, self.images = None, None, None
 
     def add(self, frame: Frame) -> np.ndarray:
         """Unwrapped positions (Å) of ``frame``, the next frame of the trajectory."""
@@ -41,13 +43,14 @@ class Unwrapper:
             raise InconsistentFramesError(f"{frame.describe()} has {len(frame)} atoms, the first frame {len(previous)}; "
                                           "unwrapping needs the same atoms")
         if "image" in frame.arrays and frame.pbc.any():
-            self.unwrapped = frame.positions + np.asarray(frame.arrays["image"], dtype=float) @ frame.cell
+            self.images = np.asarray(frame.arrays["image"], dtype=float).reshape(len(frame), 3)
+            self.unwrapped = frame.positions + self.images @ frame.cell
         elif previous is None or not frame.pbc.any():
-            self.unwrapped = frame.positions.copy()
+            self.unwrapped, self.images = frame.positions.copy(), np.zeros((len(frame), 3))
         else:
             step = frame.positions @ inverse_cell(frame) - previous.positions @ inverse_cell(previous)
-            step[:, frame.pbc] -= np.round(step[:, frame.pbc])
-            self.unwrapped = self.unwrapped + step @ np.linalg.inv(inverse_cell(frame))
+            self.images[:, frame.pbc] -= np.round(step[:, frame.pbc])
+            self.unwrapped = frame.positions + self.images @ np.linalg.inv(inverse_cell(frame))
         self.previous = frame
         return self.unwrapped
 

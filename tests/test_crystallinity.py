@@ -6,6 +6,7 @@ import xarray as xr
 from ase.io import read
 from conftest import requires_quippy, extdata
 
+import artists
 import gstorder
 from gstorder import crystallinity, structures
 from gstorder.errors import EmptyFrameError, UnknownSpeciesError
@@ -190,20 +191,31 @@ def gstorder_example():
     return Path(__file__).resolve().parents[1] / "data" / "gst124_rocksalt_189at_thermal.extxyz"
 
 
-def test_kbar_plots_return_axes():
+def test_kbar_plots_draw_the_results_values():
     import matplotlib.pyplot as plt
 
     frames = list(gstorder.read_frames(gstorder_example(), index=slice(0, 4)))
     ds = crystallinity.kbar(frames)
-    axes = [
-        gstorder.plot.kbar_time([ds, ds], labels=["run 1", "run 2"]),
-        gstorder.plot.kbar_pulses(ds),
-        gstorder.plot.kbar_histogram(ds, threshold=0.6),
-        gstorder.plot.kbar_slice(frames[-1], ds, axis="y", thickness=4.0),
-    ]
-    for ax in axes:
-        assert isinstance(ax, plt.Axes) and ax.has_data()
-    assert axes[0].get_xlabel() == "time (ps)"
+    other = ds.copy(deep=True)
+    other["kbar_mean"] = ds.kbar_mean * 0.5  # a second run that differs
+    ax = gstorder.plot.kbar_time([ds, other], labels=["run 1", "run 2"])
+    assert ax.get_xlabel() == "time (ps)"
+    artists.assert_line(ax, "run 1", ds.time, ds.kbar_mean)
+    artists.assert_line(ax, "run 2", ds.time, other.kbar_mean)
+    ax = gstorder.plot.kbar_time(ds, species="Te", labels=["Te"])
+    artists.assert_line(ax, "Te", ds.time, ds.kbar_species.sel(species="Te"))
+    ax = gstorder.plot.kbar_pulses(ds, start=1, labels=["pulses"])
+    artists.assert_line(ax, "pulses", [1, 2, 3, 4], ds.kbar_mean)
+    ax = gstorder.plot.kbar_histogram(ds, threshold=0.6, bins=20)
+    values = ds.kbar.values
+    edges = np.linspace(values.min(), values.max(), 21)
+    for patch, species in zip(ax.patches, ds.species.values):  # one outline per species, pooled over frames
+        drawn_edges, heights = artists.step_histogram(patch)
+        np.testing.assert_allclose(drawn_edges, edges)
+        expected = np.histogram(values[:, ds.symbol.values == species].ravel(), bins=edges, density=True)[0]
+        np.testing.assert_allclose(heights, expected)
+    assert len(ax.patches) == ds.sizes["species"]
+    np.testing.assert_allclose(artists.lines(ax)["threshold 0.600"][0], 0.6)
     with pytest.raises(ValueError, match="axis='w'"):
         gstorder.plot.kbar_slice(frames[-1], ds, axis="w")
     plt.close("all")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from ase import Atoms
 from ase import io as aseio
-from conftest import run_lammps
+from conftest import require, run_lammps
 
 from gstorder import Trajectory, read_frames
 from gstorder.errors import MissingDataError, TrajectoryFormatError
@@ -83,7 +83,7 @@ def test_binary_dump_compressed_and_by_content(dumps, tmp_path):
 
 
 def test_binary_dump_equals_ovito(dumps):
-    io = pytest.importorskip("ovito.io", reason="OVITO (the gstorder[ovito] extra) is not installed")
+    io = require("ovito.io", "ovito")
     pipeline = io.import_file(str(dumps / "xyz_v.bin"))
     assert pipeline.source.num_frames == 3  # waits for OVITO's frame scan (under load compute(1) came back with frame 0)
     for k, frame in enumerate(read_frames(dumps / "xyz_v.bin", species=SPECIES)):
@@ -140,7 +140,7 @@ def test_netcdf_written_by_ase_reads_as_ase_reads_it(tmp_path, rng):
 
 def write_lammps_netcdf(path, frames, ids, types, dt_fs, real=False):
     """An AMBER NetCDF file laid out as LAMMPS's `dump netcdf` writes it (float32 values, time as step x dt)."""
-    netCDF4 = pytest.importorskip("netCDF4")
+    netCDF4 = require("netCDF4", "netcdf4")
     with netCDF4.Dataset(path, "w", format="NETCDF3_64BIT_OFFSET") as ds:
         ds.Conventions, ds.ConventionVersion, ds.program = "AMBER", "1.0", "LAMMPS"
         ds.createDimension("frame", None)
@@ -195,7 +195,7 @@ def test_netcdf_as_lammps_writes_it(tmp_path, rng, real):
 
 
 def test_netcdf_equals_ovito(tmp_path, rng):
-    io = pytest.importorskip("ovito.io", reason="OVITO (the gstorder[ovito] extra) is not installed")
+    io = require("ovito.io", "ovito")
     atoms = Atoms(numbers=rng.choice([32, 52], 40), cell=[[12.0, 0, 0], [2.0, 11.0, 0], [1.0, -1.5, 13.0]], pbc=True)
     atoms.set_scaled_positions(rng.uniform(0, 1, (40, 3)))
     path = tmp_path / "run.nc"
@@ -211,7 +211,7 @@ def test_bad_netcdf_files_are_format_errors(tmp_path):
     path.write_bytes(b"CDF\x01" + bytes(range(200)))
     with pytest.raises(TrajectoryFormatError, match="NetCDF"):
         list(read_frames(path))
-    netCDF4 = pytest.importorskip("netCDF4")
+    netCDF4 = require("netCDF4", "netcdf4")
     with netCDF4.Dataset(tmp_path / "empty.nc", "w") as ds:
         ds.createDimension("frame", None)
     with pytest.raises(TrajectoryFormatError, match="AMBER"):

@@ -28,6 +28,7 @@ from ase import Atoms
 from ase import io as aseio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from conftest import require
 
 from gstorder import Trajectory, read_frames
 from gstorder.errors import GstorderError, GstorderWarning
@@ -346,7 +347,7 @@ def test_mutated_xdatcar_reads_as_ase_or_raises(xdatcar_bytes, tmp_path, data):
 
 @pytest.fixture(scope="module")
 def netcdf_bytes(tmp_path_factory):
-    pytest.importorskip("netCDF4")
+    require("netCDF4", "netcdf4")
     rng = np.random.default_rng(5)
     path = tmp_path_factory.mktemp("nc") / "valid.nc"
     aseio.write(path, [_atoms(rng) for _ in range(3)], format="netcdftrajectory")

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from ase import Atoms
 
+import artists
 import gstorder
 from gstorder import density, layers, msd, structures
 from gstorder.errors import MissingDataError
@@ -130,6 +131,28 @@ def test_uniform_drift_msd_is_vt_squared_across_many_box_crossings():
     np.testing.assert_allclose(ds.time, 0.1 * np.arange(40))
 
 
+def test_drift_removal_keeps_the_motion_of_a_momentum_conserving_pair():
+    """A Ge–Te pair moving apart with zero total momentum (Ge v_Ge, Te -v_Ge m_Ge / m_Te) plus a common drift: removing
+    the mass-weighted centre-of-mass displacement leaves each atom's own motion exactly; an unweighted mean would not."""
+    m_ge, m_te = Atoms("Ge").get_masses()[0], Atoms("Te").get_masses()[0]
+    v_ge = np.array([0.3, 0.0, 0.1])
+    v_te = -v_ge * m_ge / m_te
+    drift = np.array([0.5, -0.2, 0.0])
+    frames = []
+    for k in range(6):
+        a = Atoms("GeTe", positions=[[2, 2, 2], [6, 2, 2]], cell=[20, 20, 20], pbc=True)
+        a.positions += np.array([v_ge, v_te]) * k + drift * k
+        frames.append(a)
+    t = np.arange(6)
+    own = {"Ge": (v_ge @ v_ge) * t**2, "Te": (v_te @ v_te) * t**2}
+    ds = msd(frames, remove_drift=True)
+    np.testing.assert_allclose(ds.msd_species.sel(species="Ge"), own["Ge"], rtol=1e-12, atol=1e-24)
+    np.testing.assert_allclose(ds.msd_species.sel(species="Te"), own["Te"], rtol=1e-12, atol=1e-24)
+    np.testing.assert_allclose(ds.msd, (own["Ge"] + own["Te"]) / 2, rtol=1e-12, atol=1e-24)
+    with_drift = msd(frames).msd_species.sel(species="Ge")
+    np.testing.assert_allclose(with_drift, ((v_ge + drift) @ (v_ge + drift)) * t**2, rtol=1e-12)
+
+
 def test_random_walk_and_triclinic_unwrapping_and_image_flags():
     rng = np.random.default_rng(2)
     cell = np.array([[9.0, 0, 0], [2.0, 8.0, 0], [-1.0, 1.5, 10.0]])
@@ -156,6 +179,28 @@ def test_random_walk_and_triclinic_unwrapping_and_image_flags():
     np.testing.assert_allclose(msd(flagged).msd[1], 49.0, rtol=1e-12)
 
 
+def test_a_growing_box_moves_the_unwrapped_atoms_with_it_as_image_flags_do():
+    """Unwrapped = position + whole cell vectors of the frame's own cell, found from the jumps when there are no image
+    flags: an NPT-like box growing by 1 % a frame with atoms crossing it gives the same MSD and z as LAMMPS' flags."""
+    rng = np.random.default_rng(4)
+    cell0 = np.array([[9.0, 0, 0], [1.0, 8.0, 0], [0.5, -1.0, 10.0]])
+    frac = rng.uniform(0, 1, (20, 3))  # in the box at the start: the first frame's images are 0 without flags
+    plain, flagged, truth = [], [], []
+    for k in range(8):
+        frac = frac + (k > 0) * rng.normal(0, 0.08, frac.shape)  # crosses the box now and then
+        cell = cell0 * (1 + 0.01 * k)
+        truth.append(frac @ cell)
+        image = np.floor(frac)
+        plain.append(Atoms(numbers=np.full(20, 32), positions=(frac - image) @ cell, cell=cell, pbc=True))
+        f = gstorder.as_frame(plain[-1])
+        f.arrays["image"] = image.astype(int)
+        flagged.append(f)
+    expect = [((t - truth[0]) ** 2).sum(1).mean() for t in truth]
+    np.testing.assert_allclose(msd(flagged).msd, expect, rtol=1e-10)
+    np.testing.assert_allclose(msd(plain).msd, expect, rtol=1e-10)
+    np.testing.assert_allclose(layers.z_coordinates(plain).values, np.array(truth)[:, :, 2], rtol=1e-12, atol=1e-12)
+
+
 def test_density_per_frame_and_errors():
     frames = [structures.rocksalt("GeTe", 2, a=a) for a in (6.0, 6.1, 6.2)]
     ds = density(frames)
@@ -171,16 +216,23 @@ def test_density_per_frame_and_errors():
         layers.find_layers(frames[0], "w")
 
 
-def test_msd_and_density_plots():
+def test_msd_and_density_plots_draw_the_results_values():
     import matplotlib.pyplot as plt
 
     frames = [structures.rocksalt("GeTe", 2, a=6.0 + 0.01 * k) for k in range(3)]
     for k, f in enumerate(frames):
         f.info["time_ps"] = float(k)
-    ax = gstorder.plot.msd([msd(frames), msd(frames)], labels=["run 1", "run 2"])
-    assert ax.has_data()
-    ax = gstorder.plot.density([density(frames)])
-    assert ax.has_data()
+    runs = [msd(frames), msd(frames[::-1])]
+    ax = gstorder.plot.msd(runs, labels=["run 1", "run 2"])
+    for ds, label in zip(runs, ["run 1", "run 2"]):
+        artists.assert_line(ax, label, ds.time, ds.msd)
+    assert runs[0].msd.values[-1] > 0
+    ax = gstorder.plot.msd(runs[0], species="Te", labels=["Te"])
+    artists.assert_line(ax, "Te", runs[0].time, runs[0].msd_species.sel(species="Te"))
+    d = density(frames)
+    ax = gstorder.plot.density([d], labels=["run"])
+    artists.assert_line(ax, "run", d.time, d.density)
+    assert np.all(np.diff(d.density.values) < 0)  # the box grows frame by frame
     plt.close("all")
 
 

@@ -2,11 +2,12 @@
 
 import numpy as np
 import pytest
+from ase import units
 from ase.calculators.lj import LennardJones
 
 import gstorder
 from gstorder import md, structures
-from conftest import run_lammps
+from conftest import require, run_lammps
 
 
 def lj():
@@ -86,6 +87,39 @@ def test_melt_quench_schedule_temperatures(tmp_path):
     assert target["quench"][-1] == pytest.approx(300.0)
     # durations: 20 + 21 + 30 + 24 + 30 ps scaled by 0.005
     assert log["time_ps"][-1] == pytest.approx(0.005 * (20 + 21 + 30 + 24 + 30), abs=0.003)
+
+
+def _thermo(out):
+    return np.genfromtxt(out["thermo"], delimiter=",", names=True, dtype=None, encoding=None)
+
+
+def test_nvt_from_a_cold_start_reaches_its_temperature(tmp_path):
+    """The measured temperature of the log, not the scheduled one: 64 Lennard-Jones atoms started at 50 K under the
+    runner's Langevin damping (0.1 ps) are at 600 K within 10 % over the second half of 0.6 ps (measured 600 ± 46 K);
+    a friction 100 times weaker leaves them near 110 K."""
+    atoms = small()
+    rng = np.random.default_rng(1)
+    atoms.set_velocities(rng.normal(size=(len(atoms), 3)) * np.sqrt(units.kB * 50.0 / atoms.get_masses())[:, None])
+    out = _run(atoms, [md.Segment(0.6, "nvt", 600.0)], tmp_path, write_every=5)  # temperature_K=None: keeps the start
+    log = _thermo(out)
+    assert log["temperature_K"][0] < 100 and (log["target_K"] == 600).all()
+    second_half = log["temperature_K"][log["time_ps"] > 0.3]
+    assert second_half.mean() == pytest.approx(600.0, rel=0.1)
+
+
+def test_nvt_ramp_is_followed_by_the_measured_temperature(tmp_path):
+    """After 0.2 ps at 300 K, a 300 -> 1200 K ramp over 0.6 ps: each quarter's measured mean is within 25 % of that
+    quarter's scheduled mean (seeds 1-6 measured 0.77-1.13 times it: the noise of 64 atoms and the thermostat's lag)."""
+    segments = [md.Segment(0.2, "nvt", 300.0, label="hold"), md.Segment(0.6, "nvt", (300.0, 1200.0), label="ramp")]
+    out = _run(small(), segments, tmp_path, temperature_K=300.0, write_every=5)
+    log = _thermo(out)
+    ramp = log["segment"] == "ramp"
+    measured, target = log["temperature_K"][ramp], log["target_K"][ramp]
+    np.testing.assert_allclose(target, 300.0 + 900.0 * (log["time_ps"][ramp] - 0.2) / 0.6, rtol=1e-6)
+    quarters = np.array_split(np.arange(len(measured)), 4)
+    for q in quarters:
+        assert measured[q].mean() == pytest.approx(target[q].mean(), rel=0.25)
+    assert measured[quarters[-1]].mean() > 2 * measured[quarters[0]].mean()
 
 
 class Stop(Exception):
@@ -243,7 +277,7 @@ def test_a_checkpoint_whose_partial_outputs_are_gone_starts_afresh_with_a_warnin
     assert not list(tmp_path.glob(".gstorder-*")) and not (tmp_path / "t.ckpt").exists()
 
 
-def test_hooks_npt_and_set_pulses(tmp_path):
+def test_hooks_and_set_pulses(tmp_path):
     atoms = small()
     seen = []
     out = md.set_pulses(atoms, lj(), pulses=[(650.0, 0.02), (600.0, 0.02)], seed=4, write_every=100,
@@ -251,11 +285,17 @@ def test_hooks_npt_and_set_pulses(tmp_path):
                         thermo=tmp_path / "set.csv")
     assert seen == [5, 10, 15, 20] and [v for _, _, v in out["hooks"]] == [64] * 4
     assert len(list(gstorder.read_frames(out["trajectory"]))) == 3  # the start, then one frame at the end of each pulse
-    npt = small()
-    md.run(npt, lj(), [md.Segment(0.04, "npt", 300.0, pressure_GPa=0.0)], seed=5, trajectory=tmp_path / "npt.xyz",
-           thermo=tmp_path / "npt.csv")
-    log = np.genfromtxt(tmp_path / "npt.csv", delimiter=",", names=True)
-    assert np.isfinite(log["volume_A3"]).all()
+
+
+def test_npt_volume_moves_toward_the_pressure_target(tmp_path):
+    """Compressed to a = 5.7 Å (about 1 GPa of Lennard-Jones pressure at rest), the box grows towards 0 GPa and shrinks
+    towards 3 GPa, every 5 steps (seeds 5-7 alike); a barostat ignoring or inverting the target would not tell them apart."""
+    for target, direction in ((0.0, 1), (3.0, -1)):
+        out = _run(structures.rocksalt("GeTe", 2, a=5.7), [md.Segment(0.04, "npt", 300.0, pressure_GPa=target)], tmp_path,
+                   seed=5, write_every=5, pressure_damping_ps=0.05)
+        volume = _thermo(out)["volume_A3"]
+        assert volume[0] == pytest.approx(5.7**3 * 8) and (direction * np.diff(volume) > 0).all()
+        assert abs(volume[-1] / volume[0] - 1) > 0.02
 
 
 def test_bad_segments_and_pulses_are_refused_when_made():
@@ -464,7 +504,7 @@ def test_quip_deck_text(tmp_path):
 
 @pytest.fixture(scope="module")
 def demo_gap():
-    pytest.importorskip("quippy")
+    require("quippy", "quippy")
     return md.demo_gap()
 
 

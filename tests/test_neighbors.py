@@ -5,7 +5,7 @@ import pytest
 from ase import Atoms
 from ase.build import bulk
 from ase.neighborlist import neighbor_list as ase_neighbor_list
-from conftest import random_atoms
+from conftest import random_atoms, skip_without
 
 import gstorder
 from gstorder import neighbors
@@ -270,7 +270,7 @@ def test_ases_own_neighbour_list_tests_pass_with_the_drop_in(monkeypatch):
 
     path = Path(ase.__file__).parent / "test" / "neighbor" / "test_neighbor_kernel.py"
     if not path.is_file():
-        pytest.skip(f"ASE's own tests are not installed ({path})")
+        skip_without("ase-tests", f"ASE's own tests are not installed ({path})")
     monkeypatch.setattr(ase.neighborlist, "neighbor_list", neighbors.neighbor_list)
     spec = importlib.util.spec_from_file_location("ase_test_neighbor_kernel", path)
     module = importlib.util.module_from_spec(spec)

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
+from conftest import require
 
 import gstorder
 from gstorder import cli, neighbors, structures
@@ -21,7 +22,7 @@ ALL = ["rdf", "adf", "motifs", "altbc", "kbar", "steinhardt", "clusters", "vacan
 
 @pytest.fixture(scope="module")
 def cluster():
-    distributed = pytest.importorskip("dask.distributed")
+    distributed = require("dask.distributed", "dask-distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                                   silence_logs=40) as c, distributed.Client(c) as client:
         yield client

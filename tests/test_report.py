@@ -11,6 +11,7 @@ import pytest
 import xarray as xr
 from ase import Atoms
 
+import artists
 import gstorder
 from gstorder import crystallinity, layers, report, structures
 
@@ -171,6 +172,54 @@ def test_write_figures_writes_one_readable_png_per_group(figures):
         image = matplotlib.image.imread(path)
         assert image.ndim == 3 and image.shape[0] > 200 and image.shape[1] > 200
     assert not list(folder.glob("*.part")) and not list(folder.glob(".gstorder-*"))
+
+
+def _assert_all_atoms_and_species(ax, ds, total, per_species):
+    """A time series figure: the ``all atoms`` line and one line per species, against time."""
+    artists.assert_line(ax, "all atoms", ds.time, ds[total])
+    for s in ds.species.values:
+        artists.assert_line(ax, str(s), ds.time, ds[per_species].sel(species=s))
+
+
+def test_write_figures_draw_each_groups_values(tree, groups, tmp_path, monkeypatch):
+    """The figures hold the numbers of their groups (the PNGs themselves are checked above)."""
+    drawn = {}
+    monkeypatch.setattr(report, "_save_figure", lambda fig, path: drawn.setdefault(path.stem, fig) and path)
+    report.write_figures(tree, tmp_path)
+    assert set(drawn) == ALL_FIGURES
+    g = groups["rdf"]
+    ax = drawn["rdf"].axes[0]
+    offset = max(1.0, np.ceil(0.5 * float(g.g.max())))
+    for k, pair in enumerate(g.pair.values):
+        artists.assert_line(ax, pair, g.r, g.g.sel(pair=pair) + k * offset)
+    a = groups["adf"]
+    for centre in a.center.values:
+        artists.assert_line(drawn["adf"].axes[0], "all centres" if centre == "all" else f"{centre}-centred", a.theta,
+                            a.adf.sel(center=centre))
+    m = groups["motifs"]
+    homopolar = [p for p in m.pair.values if p in ("Ge-Ge", "Ge-Sb", "Sb-Sb", "Te-Te")]
+    expect = [100 * float(m.bond_fraction.sel(pair=p).mean()) for p in homopolar]
+    expect += [100 * float(m.homopolar_fraction.mean()), 100 * float(m.tetrahedral_fraction.mean())]
+    np.testing.assert_allclose(artists.bars(drawn["bond_motifs"].axes[0])[0], expect)
+    np.testing.assert_array_equal(artists.mesh(drawn["altbc"].axes[0]), groups["altbc"].altbc_normalized.values.T)
+    _assert_all_atoms_and_species(drawn["kbar"].axes[0], groups["kbar"], "kbar_mean", "kbar_species")
+    t = groups["temperature"]
+    np.testing.assert_array_equal(artists.mesh(drawn["temperature_map"].axes[0]), t.temperature[-1].values.T)
+    z = groups["z_profile"]
+    panels = [ax for ax in drawn["z_profile"].axes if ax.lines]
+    assert len(panels) == z.sizes["species"] == 3
+    for ax, s in zip(panels, z.species.values):
+        first, last = (z.density.sel(species=s).isel(frame=f) for f in (0, -1))
+        lines = list(artists.lines(ax).values())
+        np.testing.assert_allclose(lines[0][1], first)
+        np.testing.assert_allclose(lines[1][1], last)
+        np.testing.assert_allclose(lines[0][0], z[z.attrs.get("axis", "z")])
+    layer = groups["layers"]
+    order = np.argsort(layer.position.values)
+    np.testing.assert_array_equal(artists.mesh(drawn["layers"].axes[0]), layer.retained.values[:, order].T)
+    _assert_all_atoms_and_species(drawn["msd"].axes[0], groups["msd"], "msd", "msd_species")
+    rho = groups["density"]
+    np.testing.assert_allclose(drawn["density"].axes[0].lines[0].get_ydata(), rho.density)
 
 
 def test_write_figures_skips_absent_and_degenerate_groups(frames, groups, tmp_path):

@@ -7,7 +7,7 @@ from gstorder import plot, structures
 from gstorder._snapshot import ovito_available
 
 RENDERERS = ["matplotlib", pytest.param("ovito", marks=pytest.mark.skipif(
-    ovito_available() is not None, reason=f"OVITO rendering unavailable: {ovito_available()}"))]
+    ovito_available() is not None, reason=f"[ovito-rendering] OVITO rendering unavailable: {ovito_available()}"))]
 
 
 def _pixels(path):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from ase import Atoms
 from ase.io import read
-from conftest import requires_quippy, extdata, random_atoms
+from conftest import extdata, random_atoms, require, requires_quippy
 
 import gstorder
 from gstorder import crystallinity, structures
@@ -127,7 +127,7 @@ def test_quippy_defaults_of_quippy_only_options_are_accepted_and_change_nothing(
 @requires_quippy
 @pytest.mark.parametrize("option", [dict(coupling=False), dict(nu_R=0)])
 def test_quippy_only_options_go_to_quippy_with_its_backend(option):
-    pytest.importorskip("quippy")
+    require("quippy", "quippy")
     from quippy.descriptors import Descriptor
 
     gete = structures.trigonal("GeTe")

@@ -6,6 +6,7 @@ import xarray as xr
 from ase import Atoms
 from scipy.ndimage import gaussian_filter
 
+import artists
 import gstorder
 from gstorder import structures, temperature_map
 from gstorder.errors import GstorderWarning, MissingDataError
@@ -154,12 +155,19 @@ def test_bad_input():
 def test_plots_and_movie(tmp_path, slab):
     import matplotlib.pyplot as plt
 
+    from PIL import Image, ImageSequence
+
     frames = [_maxwell(slab, 300.0 + 200 * k, seed=k) for k in range(3)]
     ds = temperature_map(frames, refine=2)
     ax = gstorder.plot.temperature_map(ds, frame=-1)
-    assert isinstance(ax, plt.Axes) and ax.has_data()
+    np.testing.assert_array_equal(artists.mesh(ax), ds.temperature_display[-1].values.T)  # rows along z
+    ax = gstorder.plot.temperature_map(ds, frame=0, raw=True)
+    np.testing.assert_array_equal(artists.mesh(ax), ds.temperature_raw[0].values.T)
     path = gstorder.plot.temperature_movie(ds, tmp_path / "heat.gif", fps=2)
-    assert (tmp_path / "heat.gif").stat().st_size > 1000 and str(path).endswith("heat.gif")
+    assert str(path).endswith("heat.gif")
+    with Image.open(tmp_path / "heat.gif") as gif:
+        brightness = [np.asarray(f.convert("L"), dtype=float).mean() for f in ImageSequence.Iterator(gif)]
+    assert len(brightness) == 3 and np.all(np.diff(brightness) > 0)  # one frame per map, hotter maps brighter
     assert not list(tmp_path.glob(".gstorder-*"))
     with pytest.raises(ValueError, match="must end in .gif or .mp4"):
         gstorder.plot.temperature_movie(ds, tmp_path / "heat.avi")
@@ -271,3 +279,92 @@ def test_an_empty_exclude_list_excludes_nobody(rng):
     frame, _ = _hot_with_frozen_rows(rng)
     np.testing.assert_array_equal(temperature_map(frame, bins=(4, 6), exclude=[])["count"].values,
                                   temperature_map(frame, bins=(4, 6), exclude=None)["count"].values)
+
+
+# ----------------------------------------------------------------------------- values against sums by hand
+
+
+def _by_hand(frame, counted, v_cm, where, edges):
+    """ΣKE (eV), atoms and T = 2 ΣKE / (3 k_B N) (K) per bin of ``where`` (one or two coordinates), from ½ m |v - v_cm|²."""
+    m, v = frame.atom_masses, frame.velocities
+    ke = 0.5 * m * ((v - v_cm) ** 2).sum(1) * EV_PER_AMU_A2_PS2
+    where = [w[counted] for w in where]
+    ke_sum = np.histogramdd(np.transpose(where), bins=edges, weights=ke[counted])[0]
+    n = np.histogramdd(np.transpose(where), bins=edges)[0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return ke_sum, n, 2 * ke_sum / (3 * KB_EV * n)
+
+
+def _drifting_mobile_region(seed):
+    """A 6 x 2 x 4 rock-salt cell whose top quarter is fixed (at rest) and whose mobile atoms drift at 4 Å/ps along x."""
+    atoms = structures.rocksalt("GeTe", (6, 2, 4), a=6.0)
+    fixed = atoms.positions[:, 2] >= 18.0
+    atoms.new_array("fixed", fixed)
+    frame = _maxwell(atoms, 500.0, seed=seed)
+    frame.velocities[~fixed] += [4.0, 0.0, 0.0]
+    frame.velocities[fixed] = 0.0
+    return frame, fixed
+
+
+def test_the_map_removes_the_drift_of_the_counted_atoms_only():
+    """Fixed atoms at rest are neither counted nor part of the centre of mass whose velocity is removed: a mobile region
+    drifting at 4 Å/ps reads at its thermal temperature, not hotter by the drift the fixed atoms would leave in."""
+    frame, fixed = _drifting_mobile_region(11)
+    m, v = frame.atom_masses, frame.velocities
+    v_cm = (m[~fixed, None] * v[~fixed]).sum(0) / m[~fixed].sum()
+    assert v_cm[0] == pytest.approx(4.0, abs=0.2)
+    ds = temperature_map(frame, bins=(6, 4), sigma_nm=None, min_atoms=1)
+    edges = (np.linspace(0, 36, 7), np.linspace(0, 24, 5))
+    ke_sum, n, t = _by_hand(frame, ~fixed, v_cm, [frame.positions[:, 0] % 36, frame.positions[:, 2] % 24], edges)
+    np.testing.assert_allclose(ds.kinetic_energy[0], ke_sum, rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(ds["count"][0], n)
+    np.testing.assert_allclose(ds.temperature_raw[0, :, :3], t[:, :3], rtol=1e-12)
+    assert np.isnan(ds.temperature_raw[0, :, 3]).all()  # the fixed top row holds no counted atom
+    counted_t = 2 * ke_sum.sum() / (3 * KB_EV * n.sum())
+    assert counted_t == pytest.approx(500, rel=0.1)  # the thermal motion alone
+    t_atoms = atom_temperatures(frame).values[0]
+    assert np.nanmean(t_atoms) == pytest.approx(counted_t, rel=1e-12) and np.isnan(t_atoms[fixed]).all()
+
+
+def test_raw_and_smoothed_maps_equal_half_m_v_squared_by_hand():
+    """``temperature_raw`` is 2 ΣKE / (3 k_B N) per pixel (three degrees of freedom per atom), NaN below min_atoms;
+    ``temperature`` the ratio of the Gaussian-smoothed sums."""
+    atoms = structures.rocksalt("Ge1Sb2Te4", (4, 2, 3), seed=1)
+    atoms.rattle(0.2, seed=12)  # off the pixel edges
+    frame = _maxwell(atoms, 700.0, seed=12)
+    frame.velocities[frame.positions[:, 0] % 24 < 9.6] *= 1.5  # a hot stripe, the first two pixel columns
+    ds = temperature_map(frame, bins=(5, 4), sigma_nm=0.4, exclude=None, min_atoms=7)
+    m, v = frame.atom_masses, frame.velocities
+    v_cm = (m[:, None] * v).sum(0) / m.sum()
+    edges = (np.linspace(0, 24, 6), np.linspace(0, 18, 5))
+    ke_sum, n, t = _by_hand(frame, np.ones(len(frame), bool), v_cm,
+                            [frame.positions[:, 0] % 24, frame.positions[:, 2] % 18], edges)
+    assert (n < 7).any() and (n >= 7).any()
+    np.testing.assert_allclose(ds.temperature_raw[0], np.where(n >= 7, t, np.nan), rtol=1e-12)
+    sig = (4.0 / 4.8, 4.0 / 4.5)  # 0.4 nm in pixels
+    smooth = 2 * gaussian_filter(ke_sum, sig, mode="wrap") / (3 * KB_EV * gaussian_filter(n, sig, mode="wrap"))
+    np.testing.assert_allclose(ds.temperature[0], smooth, rtol=1e-12)
+    assert np.nanmean(t[:2]) > 1.5 * np.nanmean(t[2:])
+
+
+def test_radial_profile_around_an_axis_equals_distances_by_hand():
+    """Cylindrical distances (the axis component left out, minimum image) bin each atom's ½ m |v - v_cm|²; the
+    hotter atoms near the axis make the profile fall with r, and a spherical distance would bin them elsewhere."""
+    atoms = structures.rocksalt("GeTe", (5, 4, 5), a=6.0)
+    atoms.rattle(0.2, seed=13)
+    centre = np.array([1.0, 7.0, 2.0])  # near the corner: the minimum image matters along x and z
+    d = atoms.positions - centre
+    d -= np.round(d / [30.0, 24.0, 30.0]) * [30.0, 24.0, 30.0]
+    r_cyl = np.hypot(d[:, 0], d[:, 2])
+    frame = _maxwell(atoms, 300.0, seed=14)
+    frame.velocities *= (1.0 + 2.0 * np.exp(-r_cyl / 5.0))[:, None]
+    prof = radial_temperature(frame, centre=centre, axis="y", r_max=14.0, bin_width=2.0, exclude=None, min_atoms=1)
+    m, v = frame.atom_masses, frame.velocities
+    v_cm = (m[:, None] * v).sum(0) / m.sum()
+    _, n, t = _by_hand(frame, np.ones(len(frame), bool), v_cm, [r_cyl], (np.arange(0, 15, 2.0),))
+    np.testing.assert_array_equal(prof["count"][0], n)
+    np.testing.assert_allclose(prof.temperature[0], t, rtol=1e-12)
+    assert float(prof.temperature[0, 0]) > 1.5 * float(prof.temperature[0, -1])
+    point = radial_temperature(frame, centre=centre, r_max=14.0, bin_width=2.0, exclude=None, min_atoms=1)
+    _, n_sph, _ = _by_hand(frame, np.ones(len(frame), bool), v_cm, [np.linalg.norm(d, axis=1)], (np.arange(0, 15, 2.0),))
+    np.testing.assert_array_equal(point["count"][0], n_sph)  # axis=None: spherical, as by hand too
