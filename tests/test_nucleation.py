@@ -3,6 +3,8 @@ disordered matrix, ids followed over frames, growth velocities and the mean-firs
 
 import numpy as np
 import pytest
+
+from conftest import require
 import xarray as xr
 from numba import njit
 
@@ -196,7 +198,7 @@ def test_no_crystalline_atoms_warn_and_give_empty_nuclei():
 @pytest.mark.slow
 def test_a_short_recrystallisation_run_grows_its_largest_nucleus(tmp_path):
     """MD with the demo GAP: a crystalline seed (r < 5.5 Å) in a strongly disordered rock-salt matrix at 300 K."""
-    pytest.importorskip("quippy", reason="the demo GAP needs quippy-ase")
+    require("quippy", "quippy")  # the demo GAP needs quippy-ase
     from gstorder import md
 
     atoms = structures.rocksalt("Ge1Sb2Te4", 3, seed=1)

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from conftest import require
 import xarray as xr
 from ase.build import bulk
 
@@ -15,7 +17,7 @@ from gstorder.errors import ArgumentTypeError, InvalidArgumentError
 from conftest import extdata, random_atoms
 import naive
 
-freud = pytest.importorskip("freud")
+freud = require("freud", "freud")
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -8,6 +8,8 @@ import gstorder
 from gstorder import _atomic, cli, structures
 from gstorder.errors import OutputFolderError
 
+from conftest import EXTDATA, extdata, require, skip_without
+
 
 def _frames():
     frames = []
@@ -102,7 +104,7 @@ def test_the_exchange_replaces_the_folder_in_one_step(tmp_path):
     (a / "x").write_text("a")
     (b / "y").write_text("b")
     if not _atomic._exchange(a, b):
-        pytest.skip("renameat2(RENAME_EXCHANGE) is not available on this system or file system")
+        skip_without("renameat2", "renameat2(RENAME_EXCHANGE) is not available on this system or file system")
     assert _files(a) == ["y"] and _files(b) == ["x"]
 
 
@@ -127,23 +129,18 @@ def test_per_atom_results_open_in_ovito_and_ase(tmp_path):
             np.testing.assert_allclose(frame.arrays[name], values[k], atol=1e-6, equal_nan=True)
     read_by_ase = read(dump, index=":", format="lammps-dump-text")
     assert len(read_by_ase) == 3 and read_by_ase[0].get_chemical_symbols() == list(frames[0].symbols)
-    ovito_io = pytest.importorskip("ovito.io", reason="OVITO is in the test extra")
+    ovito_io = require("ovito.io", "ovito")
     pipeline = ovito_io.import_file(str(dump))
     data = pipeline.compute(2)
     np.testing.assert_allclose(np.asarray(data.particles["kbar"]), results["kbar"][2], atol=1e-6)
     np.testing.assert_allclose(np.asarray(data.particles.positions), frames[2].positions, atol=1e-6)
 
 
-EXTDATA = __import__("pathlib").Path(__file__).resolve().parents[2] / "shared" / "extdata"
-
-
-@pytest.mark.skipif(not (EXTDATA / "aGST225_AET_asdep_nanoparticle_72419at.extxyz").exists(),
-                    reason="extdata: the AET Ge2Sb2Te5 nanoparticle is in ../shared/extdata")
 def test_a_nanoparticle_gets_rdf_and_altbc_and_one_frame_no_time_series():
     import numpy as np
     from ase.io import read
 
-    particle = read(EXTDATA / "aGST225_AET_asdep_nanoparticle_72419at.extxyz")
+    particle = read(extdata("aGST225_AET_asdep_nanoparticle_72419at.extxyz"))
     centre = particle.positions.mean(axis=0)
     core = particle[np.linalg.norm(particle.positions - centre, axis=1) < 18.0]  # a cluster of its inner atoms
     tree = gstorder.analyze(core, "all")
@@ -163,10 +160,8 @@ def ast_literal(text):
     return ast.literal_eval(text)
 
 
-@pytest.mark.skipif(not (EXTDATA / "aGeTe_AIMD_300K_216at_400fr.extxyz").exists(),
-                    reason="extdata: ab initio amorphous GeTe is in ../shared/extdata")
 def test_layers_are_not_tracked_in_an_amorphous_sample():
-    amorphous = list(gstorder.read_frames(EXTDATA / "aGeTe_AIMD_300K_216at_400fr.extxyz", index=slice(0, 3)))
+    amorphous = list(gstorder.read_frames(extdata("aGeTe_AIMD_300K_216at_400fr.extxyz"), index=slice(0, 3)))
     tree = gstorder.analyze(amorphous, "all")
     skipped = ast_literal(tree.attrs["skipped"])
     assert "no atomic layering" in skipped["layers"] and "layers" not in tree.children
@@ -203,9 +198,7 @@ def test_a_wrong_species_map_warns_once_naming_it(tmp_path):
 def test_no_species_warning_for_real_structures(name):
     from gstorder.species import implausible
 
-    path = EXTDATA / name
-    if not path.exists():
-        pytest.skip(f"extdata: {name} is in ../shared/extdata")
+    path = extdata(name)
     for frame in gstorder.read_frames(path, index=slice(0, 3)):
         assert len(implausible(frame)) < 2, implausible(frame)
 
@@ -256,13 +249,13 @@ def test_ctrl_c_under_workers_is_one_line_and_leaves_no_process(tmp_path):
     while len(workers()) < 2 and p.poll() is None and time.time() < deadline:
         time.sleep(0.5)
     if p.poll() is not None:
-        pytest.skip(f"the run ended before its workers were up: {p.communicate()[1].decode()[-300:]}")
+        skip_without("timing", f"the run ended before its workers were up: {p.communicate()[1].decode()[-300:]}")
     while p.poll() is None and time.time() < deadline:  # as a terminal's Ctrl-C, to the whole process group, until
         os.killpg(p.pid, signal.SIGINT)               # it takes (one during the cluster's start is ignored)
         time.sleep(2.0)
     _, err = p.communicate(timeout=120)
     if p.returncode == 0:
-        pytest.skip("the run ended before the interrupt")
+        skip_without("timing", "the run ended before the interrupt reached it")
     assert p.returncode == 130
     assert err.decode().strip() == "gstorder: interrupted"
     time.sleep(1.0)

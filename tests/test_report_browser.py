@@ -16,7 +16,7 @@ BROWSER = shutil.which("chromium-headless-shell") or shutil.which("chromium")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
          "--no-first-run", "--disable-sync", "--hide-scrollbars", "--window-size=1200,4000"]
 
-pytestmark = pytest.mark.skipif(BROWSER is None, reason="browser: headless Chromium is not installed "
+pytestmark = pytest.mark.skipif(BROWSER is None, reason="[browser] headless Chromium is not installed "
                                                           "(apt-get install chromium-headless-shell; .ci/run does)")
 
 # records each image's box and whether it decoded, on <body> (layout unchanged), for --dump-dom to print

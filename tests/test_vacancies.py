@@ -3,6 +3,8 @@ Wigner–Seitz occupancies, fitted orientations and refused lattices."""
 
 import numpy as np
 import pytest
+
+from conftest import require
 import xarray as xr
 from ase import Atoms
 
@@ -81,7 +83,7 @@ def test_ordering_is_zero_for_random_and_one_for_layered_vacancies():
 
 
 def test_occupancies_equal_ovitos_wigner_seitz_analysis(tmp_path):
-    pytest.importorskip("ovito")
+    require("ovito", "ovito")
     from ovito.io import import_file
     from ovito.io.ase import ase_to_ovito
     from ovito.modifiers import WignerSeitzAnalysisModifier
