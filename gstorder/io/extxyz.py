@@ -8,10 +8,12 @@ import numpy as np
 
 from ..errors import MissingDataError
 from ..frames import ASE_VELOCITY_TO_A_PER_PS, Frame
-from ._text import _INTEGER, _TextReader, _as_int, _floats, _line_text, _read_table, _symbols_to_numbers, _text
+from ._text import _INTEGER, _LineReader, _TextReader, _too_many_digits, _as_int, _floats, _line_text, _read_table, _symbols_to_numbers, _text
 
 
 _PROPERTY_DTYPES = {"R": "R", "I": "I", "S": "S", "L": "L"}
+#: Most columns an atom line can hold (one character and a space each).
+_MAX_COLUMNS = _LineReader.MAX_LINE // 2
 
 
 #: Quotes and brackets that group an extended XYZ comment's text, and what closes each.
@@ -82,7 +84,8 @@ class _ExtxyzReader(_TextReader):
         words = line.split()
         if not words or not _INTEGER.fullmatch(words[0].decode(errors="replace")):
             found = line.strip().decode(errors="replace")[:80]
-            raise self.error(k, count_line, f"expected the number of atoms, found {found!r}")
+            raise self.error(k, count_line, f"expected the number of atoms, found {found!r}"
+                             + _too_many_digits(line.split()[0] if line.split() else b""))
         n = int(words[0])
         comment = lr.readline()
         if not comment:
@@ -107,18 +110,21 @@ class _ExtxyzReader(_TextReader):
         props = str(props)
         fields = props.split(":")
         if len(fields) % 3 or not fields:
-            raise self.error(k, count_line + 1, f"malformed Properties={props!r}")
+            raise self.error(k, count_line + 1, f"malformed Properties={props[:80]!r}")
         spec = []
         for a in range(0, len(fields), 3):
             name, kind, width = fields[a], fields[a + 1], fields[a + 2]
-            if kind not in _PROPERTY_DTYPES or not width.isdigit():
-                raise self.error(k, count_line + 1, f"malformed Properties entry {name}:{kind}:{width}")
+            if kind not in _PROPERTY_DTYPES or not _INTEGER.fullmatch(width):
+                raise self.error(k, count_line + 1, f"malformed Properties entry {f'{name}:{kind}:{width}'[:80]!r}")
             spec.append((name, kind, int(width)))
         width = sum(w for _, _, w in spec)
         if n and width > len(bytes(buf[starts[0] : starts[1] if n > 1 else len(buf)]).split()):  # before allocating
             found = _text(_line_text(buf, starts, 0))
             raise self.error(k, first, f"Properties={props[:80]!r} declares {width} columns, the first atom line has "
                              f"fewer: {found!r}")
+        if width > _MAX_COLUMNS:  # a frame without atoms: what no line can hold, refused before naming each column
+            raise self.error(k, count_line + 1, f"Properties={props[:80]!r} declares {width} columns, more than a line "
+                             f"of {_LineReader.MAX_LINE} bytes can hold")
         names = [name for name, _, width in spec for _ in range(width)]
         text_names = {name for name, kind, _ in spec if kind in "SL"}
         numbers_table, text_table = _read_table(self, k, first, buf, starts, names, text=text_names)
