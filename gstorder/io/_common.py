@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import GstorderWarning, TrajectoryFormatError
-from ..frames import Frame
+from ..errors import GstorderWarning, InvalidArgumentError, SingularCellError, TrajectoryFormatError
+from ..frames import Frame, cell_basis
 
 
 #: Compressed files are read through these, chosen by the last suffix; the format is guessed from the name before it.
@@ -210,6 +210,17 @@ def _warn_non_finite(frame: Frame, path, k: int) -> None:
         n = int(total.sum())
         warnings.warn(f"{path}: frame {k}: {'; '.join(parts)}; {n} atom{'s' * (n != 1)} in all", GstorderWarning,
                       stacklevel=4)
+
+
+def _cell_problem(frame: Frame) -> str:
+    """Why a frame's periodic cell cannot be used (non-finite, or its periodic vectors span no volume), or ''."""
+    if not frame.pbc.any():
+        return ""
+    try:
+        cell_basis(frame)
+    except (InvalidArgumentError, SingularCellError) as exc:
+        return str(exc).split(": ", 1)[-1]  # without the frame's description: the reader names file, frame and line
+    return ""
 
 
 def _no_frames(path) -> TrajectoryFormatError:

@@ -74,8 +74,8 @@ class _LineReader:
         return True
 
     def _too_long(self):
-        return _StreamError(getattr(self.fh, "name", "?"), f"line {self.lineno + 1} runs over {self.MAX_LINE} bytes "
-                            "without a line end, longer than any line of a trajectory (not a text trajectory, or corrupt)")
+        return _StreamError(getattr(self.fh, "name", "?"), f"the line runs over {self.MAX_LINE} bytes without a line "
+                            "end, longer than any line of a trajectory (not a text trajectory, or corrupt)")
 
     def _line_end(self) -> int:
         """Index in ``buf`` of the next line's newline (reading more as needed), or -1 at the end of the file."""
@@ -129,15 +129,26 @@ class _LineReader:
         return out
 
     def skip_lines(self, n) -> int:
-        """Move past the next ``n`` lines without reading them (indexing frames); how many there were."""
+        """Move past the next ``n`` lines without reading them (indexing frames); how many there were.
+
+        A line over :attr:`MAX_LINE` is refused as reading does (to within a
+        chunk: only lines that span chunks are measured).
+        """
         found = 0
+        open_line = 0  # bytes of the line still open at the end of the previous chunk
         while True:
+            first = self.buf.find(b"\n", self.pos)
+            if open_line and (first if first >= 0 else len(self.buf)) - self.pos + open_line > self.MAX_LINE:
+                self.lineno += found
+                raise self._too_long()
             end, got = line_end(np.frombuffer(self.buf, np.uint8)[self.pos :], n - found)
             if end >= 0:
                 self.pos += end
                 found = n
                 break
             found += got
+            last = self.buf.rfind(b"\n", self.pos)
+            open_line = len(self.buf) - last - 1 if last >= 0 else open_line + len(self.buf) - self.pos
             partial = len(self.buf) > self.pos and not self.buf.endswith(b"\n")
             self.base += len(self.buf)
             self.buf, self.pos = self.fh.read(4 * self.CHUNK), 0
@@ -172,7 +183,7 @@ class _LineReader:
             while len(ends) < n:
                 if size == len(data):  # the estimate fell short: grow
                     data = np.concatenate([data, np.empty(len(data) // 2, np.uint8)])
-                got = self.fh.readinto(memoryview(data)[size:])
+                got = self.fh.readinto(memoryview(data)[size : size + 4 * self.MAX_LINE])  # long lines seen early
                 if not got:
                     break
                 before = len(ends)

@@ -8,7 +8,8 @@ import numpy as np
 
 from ..errors import MissingDataError
 from ..frames import ASE_VELOCITY_TO_A_PER_PS, Frame
-from ._text import _INTEGER, _LineReader, _TextReader, _too_many_digits, _as_int, _floats, _line_text, _read_table, _symbols_to_numbers, _text
+from ._common import _cell_problem
+from ._text import _DUMMY, _INTEGER, _LineReader, _TextReader, _too_many_digits, _as_int, _floats, _line_text, _read_table, _symbols_to_numbers, _text
 
 
 _PROPERTY_DTYPES = {"R": "R", "I": "I", "S": "S", "L": "L"}
@@ -98,11 +99,17 @@ class _ExtxyzReader(_TextReader):
             if label != f"VEC{len(vectors) + 1}" or len(values) != 3:
                 raise self.error(k, lr.lineno, f"expected 'VEC{len(vectors) + 1} ax ay az', found {line.strip()[:80]!r}")
             vectors.append((values, lr.lineno))
-        return n, count_line, comment.decode(errors="replace"), table, vectors
+        return n, count_line, comment, table, vectors
 
     def _parse(self, block, k):
         n, count_line, comment, (buf, starts), vectors = block
         first = count_line + 2
+        try:  # strictly: a damaged byte would otherwise turn 'Lattice=' into an unknown key and the cell into none
+            comment = comment.decode()
+        except UnicodeDecodeError as exc:
+            raise self.error(k, count_line + 1, f"the comment line is not UTF-8 text (byte {exc.object[exc.start]:#04x} "
+                             f"at column {exc.start + 1}: {_text(comment)!r}); ASE refuses it too; repair or remove "
+                             "the damaged characters") from None
         keys = {"comment": comment.strip()} if vectors else _parse_comment(comment)
         props = keys.pop("Properties", None)
         if props is None:  # ASE would ignore a lowercase 'properties=' and read species and pos: honour it instead
@@ -146,6 +153,8 @@ class _ExtxyzReader(_TextReader):
             cols.pop("Z", None)
         elif "Z" in cols:
             numbers = cols.pop("Z")
+            if (numbers == 0).any():  # ASE's dummy atoms, refused as the species column refuses X
+                raise self.error(k, first + int(np.argmax(numbers == 0)), "atomic number Z = 0: " + _DUMMY)
         else:
             raise self.error(k, count_line + 1, "no 'species' or 'Z' column in Properties")
         for name, kind, _ in spec:
@@ -196,16 +205,23 @@ class _ExtxyzReader(_TextReader):
         time = None
         for key, scale in (("time_ps", 1.0), ("time_fs", 1e-3), ("Time", 1e-3), ("time", 1e-3)):
             if key in keys:
-                try:
-                    time = float(keys.pop(key)) * scale
-                except ValueError:
-                    raise self.error(k, count_line + 1, f"{key}= is not a number") from None
+                value = keys.pop(key)
+                time = _floats(str(value))
+                if time is None or len(time) != 1:
+                    raise self.error(k, count_line + 1, f"{key}= is not a number: {str(value)[:80]!r}")
+                if not np.isfinite(time[0]):
+                    raise self.error(k, count_line + 1, f"{key}= must be a finite number, found {str(value)[:80]!r}")
+                time = float(time[0]) * scale
                 break
         info = {key: _info_value(value) for key, value in keys.items()}
         try:
-            return Frame(positions, numbers, cell, pbc, velocities, masses, time, arrays=cols, info=info)
+            frame = Frame(positions, numbers, cell, pbc, velocities, masses, time, arrays=cols, info=info)
         except (ValueError, MissingDataError) as exc:
             raise self.error(k, count_line + 1, str(exc)) from None
+        problem = _cell_problem(frame)
+        if problem:
+            raise self.error(k, vectors[-1][1] if vectors else count_line + 1, problem)
+        return frame
 
 
 #: Boolean flags of extended XYZ ``pbc=`` as ASE reads them.

@@ -88,11 +88,18 @@ class _XdatcarReader(_TextReader):
         return (cell * factor, zs, [int(c) for c in counts], factor), config
 
     def _species(self, k, lineno, word):
-        """Atomic number of a species-line entry (``Ge``, ``Ge_d``, ``Ge/1a2b``)."""
-        symbol = re.sub(r"[^A-Za-z].*", "", word)
+        """Atomic number of a species-line entry (``Ge``, ``Ge_d``, ``Ge/1a2b``, ``Ge_d_GW/1a2b``).
+
+        A symbol, then nothing or a POTCAR suffix (``_`` or ``/`` and printable
+        ASCII): ``Te\xe9`` or ``Te1`` are refused, not read as Te.
+        """
+        label = re.fullmatch(r"([A-Za-z]{1,3})(?:[_/][!-~]*)?", word)
+        symbol = label.group(1) if label else ""
         if symbol.capitalize() == "X":
             raise self.error(k, lineno, _DUMMY)
         try:
+            if not symbol:
+                raise UnknownSpeciesError
             return int(species_numbers([symbol])[0])
         except UnknownSpeciesError:
             raise self.error(k, lineno, f"unknown chemical species {word[:32]!r}") from None
