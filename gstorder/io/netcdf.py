@@ -177,7 +177,7 @@ class _NetcdfReader(_LammpsDumpReader):
             dims = var.dimensions[1:] if var.dimensions[:1] == ("frame",) else var.dimensions
             if not dims or dims[0] != "atom" or var.dtype.kind not in "iuf":
                 continue
-            data = value(name).reshape(natoms, -1)
+            data = value(name).reshape(natoms, math.prod(ds.dimensions[d].size for d in dims[1:]))  # also 0 atoms
             if name in self._VECTORS and data.shape[1] == 3:
                 names += list(self._VECTORS[name])
             elif name in ("atom_types", "Z") and "type" not in ds.variables:
