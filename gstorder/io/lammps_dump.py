@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 
-from ..errors import MissingDataError
+from ..errors import MissingDataError, TrajectoryFormatError
 from ..frames import Frame
 from ._common import _open_binary
 from ._text import _INTEGER, MAX_DIGITS, _TextReader, _too_many_digits, _as_int, _floats, _read_table, _symbols_to_numbers
@@ -205,8 +205,11 @@ class _LammpsDumpReader(_TextReader):
             time = time * (1e-3 if units == "real" else 1.0)
         elif step is not None and self.timestep_fs is not None:
             time = step * self.timestep_fs / 1000.0
-        with np.errstate(over="ignore"):  # a box of 1e300 Å is read as written; its norm need not warn
-            return Frame(positions, numbers, cell, pbc, velocities, masses, time, arrays=arrays, info=info)
+        try:
+            with np.errstate(over="ignore"):  # a box of 1e300 Å is read as written; its norm need not warn
+                return Frame(positions, numbers, cell, pbc, velocities, masses, time, arrays=arrays, info=info)
+        except (ValueError, MissingDataError) as exc:  # masses that are not positive, ...
+            raise TrajectoryFormatError(f"{self.path}: frame {k}: {exc}") from None
 
 
 #: Per-atom vectors of LAMMPS dumps: all three columns or none.
