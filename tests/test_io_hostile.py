@@ -227,6 +227,22 @@ def test_counts_and_steps_of_thousands_of_digits_are_format_errors(tmp_path):
         list(read_frames(path, species=["Ge"]))
 
 
+def test_a_wide_header_over_short_rows_allocates_no_table_for_it(tmp_path):
+    """One atom line of 100,000 columns, then 20,000 short ones: the table would take 16 GB before the parser saw
+    the second row."""
+    wide = " ".join(["1"] * 100_000)
+    cases = {"run.xyz": f"20000\nProperties=species:S:1:pos:R:3:x:R:99996\nGe 0 0 0 {wide[8:]}\n" + "H\n" * 19_999,
+             "run.lammpstrj": ("ITEM: TIMESTEP\n0\nITEM: NUMBER OF ATOMS\n20000\nITEM: BOX BOUNDS pp pp pp\n0 1\n0 1\n0 1\n"
+                               "ITEM: ATOMS id type x y z " + " ".join(f"c{k}" for k in range(99_995)) + f"\n{wide}\n"
+                               + "1\n" * 19_999)}
+    for name, text in cases.items():
+        path = tmp_path / name
+        path.write_text(text)
+        peak, raised = _peak_mib(lambda: list(read_frames(path, species=["Ge"])))
+        assert isinstance(raised, TrajectoryFormatError), raised
+        assert "expected 100000 columns, found 1:" in str(raised) and peak < 60, (name, peak, raised)
+
+
 def test_properties_wider_than_any_line_are_refused_without_naming_each_column(tmp_path):
     path = tmp_path / "run.xyz"
     path.write_text("0\nProperties=species:S:1:pos:R:99999999999999\n")

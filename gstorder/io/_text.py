@@ -224,6 +224,14 @@ def _read_table(reader, k, first_line, buf, starts, names, text=()) -> tuple[np.
     """
     kinds = np.array([1 if name in text else 0 for name in names], dtype=np.int64)
     n = len(starts)
+    if n and len(names) > 1:  # before allocating n x columns: rows too short to hold them (a wide header on few bytes)
+        lengths = np.diff(np.append(starts, len(buf)))
+        short = np.flatnonzero(lengths < 2 * len(names) - 1)  # a character and a separator per column at least
+        if len(short):
+            row = int(short[0])
+            found = len(bytes(buf[starts[row] : starts[row] + lengths[row]]).split())
+            raise reader.error(k, first_line + row, f"expected {len(names)} columns, found {found}: "
+                               f"{_text(_line_text(buf, starts, row))!r}")
     numbers = np.empty((n, int((kinds == 0).sum())))
     chars = np.zeros((n, int(kinds.sum()), _TEXT_WIDTH), np.uint8)
     status, row, deferred = parse_table(buf, starts, kinds, numbers, chars, n_tasks(n))
