@@ -236,9 +236,10 @@ def test_a_checkpoint_holds_data_only(tmp_path):
         assert {info.compress_type for info in archive.infolist()} == {zipfile.ZIP_STORED}
     with np.load(tmp_path / "t.ckpt", allow_pickle=False) as data:  # numpy's own reader refuses pickled members
         arrays = {name: data[name] for name in data.files}
-    assert not any(a.dtype.hasobject for a in arrays.values())
+    assert sorted(arrays) == ["data", "meta"] and {a.dtype for a in arrays.values()} == {np.dtype(np.uint8)}
     meta = __import__("json").loads(arrays["meta"].tobytes())
-    assert meta["dict"][0] == ["format", "gstorder-md-checkpoint-3"]
+    assert meta["tree"]["dict"][0] == ["format", "gstorder-md-checkpoint-3"]
+    assert ["<f8", [64, 3], 0] in meta["arrays"]  # the positions, first of the arrays in the data member
 
 
 def test_checkpoint_values_keep_their_types(tmp_path):
@@ -259,6 +260,8 @@ def test_checkpoint_values_keep_their_types(tmp_path):
     assert back[(1, "a")]["nested"].dtype == np.int16 and list(back["s"]) == [b"Te", b"Sb"]
     with pytest.raises(gstorder.errors.ArgumentTypeError, match=r"value\['x'\]: a builtins.object cannot be stored"):
         _checkpoint.write(io.BytesIO(), {"x": object()})
+    with pytest.raises(gstorder.errors.ArgumentTypeError, match=r"value\[0\]: an array of dtype object cannot be stored"):
+        _checkpoint.write(io.BytesIO(), [np.array([None])])
 
 
 def _rewrite_checkpoint(path, change):
@@ -302,12 +305,25 @@ def test_a_checkpoint_declaring_a_huge_array_is_refused_before_allocating(tmp_pa
 
     segments = [md.Segment(0.04, "nvt", 500.0)]
     options = _interrupted(tmp_path, segments)
-    header = {"descr": "<f8", "fortran_order": False, "shape": (10**11,)}  # 800 GB
+    header = {"descr": "|u1", "fortran_order": False, "shape": (8 * 10**11,)}  # 800 GB
     with zipfile.ZipFile(tmp_path / "t.ckpt", "w") as archive:
-        with archive.open("meta.npy", "w") as member:
+        with archive.open("data.npy", "w") as member:
             np.lib.format.write_array_header_1_0(member, header)
             member.write(b"\0" * 64)
-    with pytest.raises(gstorder.errors.CheckpointError, match="declares 800000000000 bytes in"):
+    with pytest.raises(gstorder.errors.CheckpointError, match=r"member 'data.npy' holds uint8 \(800000000000,\) in 192 "
+                       "bytes"):
+        md.run(small(), lj(), segments, **options)
+    from gstorder.md import _checkpoint
+
+    with open(tmp_path / "t.ckpt", "wb") as fh:  # an array entry reaching past the data member
+        _checkpoint.write(fh, {"positions": np.zeros((2, 3))})
+    with np.load(tmp_path / "t.ckpt") as data:
+        meta, blob = data["meta"].tobytes().replace(b"[2, 3]", b"[2000000000, 3]"), data["data"]
+    with zipfile.ZipFile(tmp_path / "t.ckpt", "w") as archive:
+        for name, array in (("meta", np.frombuffer(meta, np.uint8)), ("data", blob)):
+            with archive.open(f"{name}.npy", "w") as member:
+                np.lib.format.write_array(member, array)
+    with pytest.raises(gstorder.errors.CheckpointError, match="array entry at 0 of 48000000000 bytes beyond the 48 bytes"):
         md.run(small(), lj(), segments, **options)
 
 
