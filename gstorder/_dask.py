@@ -119,6 +119,7 @@ class _First:
 
     def __init__(self, frame: Frame):
         self.n, self.formula, self.text = len(frame), frame.formula, frame.describe()
+        self.numbers = frame.numbers.astype("u1")  # atom by atom (atomic numbers < 256): 0.5 MB per 532,980 atoms
 
     def __len__(self) -> int:
         return self.n

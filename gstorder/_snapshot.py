@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import sys
 import tempfile
+import warnings
 
 import numpy as np
 
 from ._atomic import atomic_write
+from .errors import GstorderWarning
 
 #: Viewing directions: the camera looks along these (``"perspective"`` from the (1, 1, 1) corner).
 VIEWS = {"x": (-1.0, 0.0, 0.0), "y": (0.0, 1.0, 0.0), "z": (0.0, 0.0, -1.0), "perspective": (-1.0, -1.0, -1.0)}
@@ -17,25 +21,78 @@ RENDERERS = ("auto", "ovito", "matplotlib")
 
 @functools.lru_cache(maxsize=1)
 def ovito_available() -> str | None:
-    """``None`` if OVITO can render here, else why not (a sentence naming the fix); tried once per process."""
+    """``None`` if OVITO can render here, else why not (a sentence naming the fix); tried once per process.
+
+    The probe runs with the process's standard error silenced at the file
+    descriptor: OVITO's Qt and Vulkan layers print several lines there
+    ("Failed to load vulkan", ...) on a headless machine without Vulkan
+    before the failure reaches Python, and the reason is returned instead.
+    """
     fix = ("pip install 'gstorder[ovito]' and, headless on Debian/Ubuntu, apt-get install libvulkan1 "
            "mesa-vulkan-drivers")
-    try:
-        import ovito.vis  # noqa: F401
-    except Exception as exc:  # ImportError, or a missing system library (libGL)
-        return f"OVITO cannot be imported ({type(exc).__name__}: {exc}); {fix}"
-    try:  # a one-atom render: the OpenGL renderer needs system libraries the import does not
-        with tempfile.TemporaryFile() as fh:
-            _ovito(fh, np.zeros((1, 3)), np.eye(3) * 3.0, np.ones((1, 3)), np.ones(1), "z", (32, 32))
-    except Exception as exc:
-        return f"OVITO cannot render ({type(exc).__name__}: {exc}); {fix}"
+    with _quiet_stderr():
+        try:
+            import ovito.vis  # noqa: F401
+        except Exception as exc:  # ImportError, or a missing system library (libGL)
+            return f"OVITO cannot be imported ({type(exc).__name__}: {_first_line(exc)}); {fix}"
+        try:  # a one-atom render: the OpenGL renderer needs system libraries the import does not
+            with tempfile.TemporaryFile() as fh:
+                _ovito(fh, np.zeros((1, 3)), np.eye(3) * 3.0, np.ones((1, 3)), np.ones(1), "z", (32, 32))
+        except Exception as exc:
+            return f"OVITO is installed but cannot render ({type(exc).__name__}: {_first_line(exc)}); {fix}"
     return None
+
+
+def _first_line(exc) -> str:
+    """The first line of an exception's message (OVITO's Vulkan error runs to a dozen lines of advice)."""
+    return str(exc).strip().split("\n", 1)[0]
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Send what C/C++ libraries write to file descriptor 2 to nowhere for the duration (Python's own errors raise)."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):  # no descriptor 2 to silence (an embedded interpreter)
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as sink:
+            os.dup2(sink.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+#: Whether the fallback from OVITO to matplotlib was announced in this process.
+_announced = False
+
+
+def auto_renderer() -> str:
+    """The renderer ``renderer="auto"`` uses here: ``"ovito"`` if it can render, else ``"matplotlib"``.
+
+    When OVITO is installed but cannot render (the usual case: a headless
+    machine without Vulkan), one :class:`~gstorder.errors.GstorderWarning` per
+    process says so, with the reason and the fix; a missing OVITO is the
+    documented default and passes in silence.
+    """
+    global _announced
+    why = ovito_available()
+    if why is None:
+        return "ovito"
+    if why.startswith("OVITO is installed") and not _announced:
+        _announced = True
+        warnings.warn(f"snapshots are drawn with matplotlib: {why} (or pass renderer='matplotlib')", GstorderWarning,
+                      stacklevel=4)
+    return "matplotlib"
 
 
 def render(path, positions, cell, colours, radii, *, view: str, size, renderer: str) -> str:
     """Render atoms (positions Å, RGB colours in [0, 1], radii Å) to a PNG at ``path``; the renderer used."""
     if renderer == "auto":
-        renderer = "ovito" if ovito_available() is None else "matplotlib"
+        renderer = auto_renderer()
     if renderer == "ovito":
         why = ovito_available()
         if why is not None:

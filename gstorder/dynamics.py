@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Iterator
 
 import numpy as np
@@ -13,7 +14,7 @@ from .frames import inverse_cell
 from .pipeline import Analysis, Part, analysis_frames
 from .registry import Figure, Parameter, Requires, public, register
 from .species import frame_species
-from .errors import InconsistentFramesError, MissingDataError
+from .errors import GstorderWarning, InconsistentFramesError, MissingDataError
 from .frames import Frame
 from ._figures import _group, _new_figure, _number, _timed, species_time_figure
 from . import plot
@@ -79,7 +80,7 @@ class MSD(Analysis):
     requires = Requires(several_frames=True)
 
     def setup(self, frame):
-        self.unwrap, self.origin = Unwrapper(), None
+        self.unwrap, self.origin, self.warned = Unwrapper(), None, False
         self.species, self.types = frame_species(frame)
         self.masses = frame.atom_masses
         self.chosen = self.centre_mask(frame)
@@ -92,6 +93,13 @@ class MSD(Analysis):
         if self.remove_drift:
             d -= (self.masses[:, None] * d).sum(axis=0) / self.masses.sum()
         sq = (d**2).sum(axis=1)
+        lost = ~np.isfinite(sq) & self.chosen
+        if lost.any() and not self.warned:  # once: an atom's unwrapped path stays NaN after its first NaN position
+            self.warned = True
+            atom, n = int(np.argmax(lost)), int(lost.sum())
+            warnings.warn(f"msd: {frame.describe()}: atom {atom} has a non-finite position ({n} atom{'s' * (n != 1)} in "
+                          f"all); the mean square displacements that include {'it' if n == 1 else 'them'} are NaN from "
+                          "this frame on", GstorderWarning, stacklevel=2)
         with np.errstate(invalid="ignore"):
             return Part([sq[self.chosen].mean()] + [sq[self.chosen & (self.types == k)].mean() if
                                                     (self.chosen & (self.types == k)).any() else np.nan
@@ -140,8 +148,11 @@ register(Density)
 def msd(frames, **options) -> xr.Dataset:
     """Mean square displacement from the first frame, from unwrapped coordinates.
 
-    A trajectory with the same atoms in every frame. With ``select=`` the
-    mean is over the selected atoms of the first frame.
+    A trajectory with the same atoms in every frame (the same count and the
+    same species, atom by atom; :class:`~gstorder.errors.InconsistentFramesError`
+    otherwise). With ``select=`` the mean is over the selected atoms of the
+    first frame. An atom with a non-finite position makes the means it
+    enters NaN from that frame on, with a :class:`~gstorder.errors.GstorderWarning`.
 
     Returns
     -------
@@ -172,7 +183,8 @@ def density(frames, **options) -> xr.Dataset:
     SingularCellError
         For a frame whose cell vectors are (nearly) linearly dependent.
     InvalidArgumentError
-        For a frame with a non-finite cell entry (named).
+        For a frame with a non-finite cell entry (named), or masses that are
+        not positive and finite (refused when the frame is made).
 
     Examples
     --------

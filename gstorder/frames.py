@@ -95,6 +95,11 @@ class Frame:
             self.masses = np.ascontiguousarray(self.masses, dtype=np.float64).reshape(-1)
             if len(self.masses) != n:
                 raise InvalidArgumentError(f"masses has {len(self.masses)} entries for {n} atoms")
+            bad = ~(np.isfinite(self.masses) & (self.masses > 0))
+            if bad.any():  # a density, a temperature or a centre of mass from them would be nonsense, silently
+                atom, count = int(np.argmax(bad)), int(bad.sum())
+                raise InvalidArgumentError(f"masses must be positive and finite (amu); atom {atom} has {self.masses[atom]} "
+                                           f"({count} atom{'s' * (count != 1)} in all)")
         for key, value in self.arrays.items():
             if len(value) != n:
                 raise InvalidArgumentError(f"per-atom array {key!r} has {len(value)} rows for {n} atoms")

@@ -23,6 +23,8 @@ from dataclasses import dataclass, replace
 from typing import Any, Iterator
 
 import numpy as np
+from ase.data import chemical_symbols
+
 from . import _checks, neighbors
 from ._progress import progress
 from .errors import ArgumentTypeError, EmptyFrameError, InconsistentFramesError, InvalidArgumentError, MissingDataError
@@ -553,6 +555,15 @@ def check_frame(frame: Frame, first, analyses, same_composition: bool) -> None:
             raise InconsistentFramesError(f"{frame.describe()} has other atoms than the first frame ({len(frame)} against "
                                           f"{len(first)} in {first.describe()}); {who} needs the same atoms in every "
                                           "frame: analyse the structures separately")
+        changed = frame.numbers != first.numbers
+        if changed.any() and any(a.same_atoms for a in analyses):  # same count, other species: not the same atoms
+            atom = int(np.argmax(changed))
+            who = ", ".join(a.name for a in analyses if a.same_atoms)
+            raise InconsistentFramesError(
+                f"{frame.describe()}: atom {atom} is {chemical_symbols[frame.numbers[atom]]}, but "
+                f"{chemical_symbols[first.numbers[atom]]} in {first.describe()} ({int(changed.sum())} atoms changed "
+                f"species); {who} needs the same atoms in every frame: check the species map, or analyse the "
+                "structures separately")
         if same_composition and frame.formula != first.formula:
             raise InconsistentFramesError(f"{frame.describe()} is {frame.formula}, the first frame {first.formula}; "
                                           "results of different compositions are not averaged: analyse them separately")

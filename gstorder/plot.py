@@ -544,9 +544,12 @@ def snapshot(frame, path, *, color_by="species", values=None, antisites=None, vi
     radius : float
         Atom radius (Å).
     renderer : {'auto', 'ovito', 'matplotlib'}
-        ``'auto'``: OVITO's OpenGL renderer if ``ovito`` imports (the
+        ``'auto'``: OVITO's OpenGL renderer if it can render here (the
         ``gstorder[ovito]`` extra; headless it needs Debian's ``libvulkan1
         mesa-vulkan-drivers``), else matplotlib. Same colours either way.
+        OVITO is probed once per process with its console output silenced;
+        when it is installed but cannot render, one ``GstorderWarning`` per
+        process names the reason, the fix and the renderer used instead.
 
     Returns
     -------

@@ -353,10 +353,8 @@ def trigonal(composition: str, size=(1, 1, 1), *, orthogonal: bool = False, func
     if name not in _LATTICE[functional] and (a is None or c is None):
         raise InvalidArgumentError(f"no {functional} lattice parameters for {name}; pass a= and c=")
     a0, c0 = _LATTICE[functional].get(name, (None, None))
-    a = a0 if a is None else float(a)
-    c = c0 if c is None else float(c)
-    if a <= 0 or c <= 0:
-        raise InvalidArgumentError(f"lattice parameters must be positive, got a={a}, c={c}")
+    a = a0 if a is None else _checks.positive("a", a, unit="Å")  # NaN, infinities and strings refused by name
+    c = c0 if c is None else _checks.positive("c", c, unit="Å")
     symbols, basis, spacegroup = _BASIS[name]
     cell = crystal(symbols, basis, spacegroup=spacegroup, cellpar=[a, a, c, 90, 90, 120], primitive_cell=False)
     cell.set_scaled_positions(_gap_at_origin(cell))

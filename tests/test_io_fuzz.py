@@ -2,7 +2,8 @@
 
 Valid files are written by ASE (extxyz, XDATCAR, NetCDF) or by gstorder's LAMMPS writers (text dumps, which ASE
 reads too; binary dumps in LAMMPS's layout, which ASE does not read); hypothesis truncates them, flips bytes, edits
-whitespace-separated tokens and deletes, repeats or blanks lines. Whatever comes out, gstorder must either raise a
+whitespace-separated tokens and deletes, repeats or blanks lines. Compressed (.gz, .bz2, .xz) copies are damaged
+before or after compression and must read as their content does uncompressed, or raise a gstorder error. Whatever comes out, gstorder must either raise a
 :class:`gstorder.errors.GstorderError` or read frames; frames it reads must agree with its own index (``len``,
 random access) and, when ASE reads the same bytes, with ASE (numbers, cell, pbc, positions to 1e-12).
 
@@ -17,6 +18,10 @@ nothing is compared, since gstorder raised. Where it differs on purpose the test
   ``BOX BOUNDS`` line without boundary labels (LAMMPS before 2009) is periodic to gstorder, not to ASE.
 """
 
+import bz2
+import gzip
+import io
+import lzma
 import re
 import signal
 import struct
@@ -374,3 +379,56 @@ def test_netcdf_with_flipped_header_bytes_reads_or_raises(netcdf_bytes, tmp_path
     path = tmp_path / "run.nc"
     path.write_bytes(bytes(flipped))
     read_or_refuse(path)
+
+
+# --------------------------------------------------------------------------- compressed files
+
+#: How each compressed suffix is written and read back (the reader's own decompressors, as a stream).
+PACK = {".gz": (gzip.compress, gzip.open), ".bz2": (bz2.compress, bz2.open), ".xz": (lzma.compress, lzma.open)}
+
+
+@pytest.fixture(scope="module")
+def plain_files(extxyz_bytes, dump_bytes, xdatcar_bytes, binary_frames):
+    """(file name, valid bytes, reader options) of each text format and the binary dump."""
+    species = {"species": ["Ge", "Sb", "Te"]}
+    return [("run.xyz", extxyz_bytes, {}), ("run.lammpstrj", dump_bytes, {"species": [1, 2, 3]}),
+            ("XDATCAR", xdatcar_bytes, {}), ("run.bin", binary_dump(binary_frames), species)]
+
+
+def _decompressed(data, suffix):
+    """The bytes a decompressing reader sees in ``data``, or None if the stream is damaged."""
+    try:
+        with PACK[suffix][1](io.BytesIO(data), "rb") as fh:
+            return fh.read()
+    except Exception:  # EOFError, zlib.error, BadGzipFile, LZMAError, OSError: what the readers must turn into errors
+        return None
+
+
+@EXAMPLES
+@given(data=st.data())
+def test_mutated_compressed_files_read_as_their_content_or_raise(plain_files, tmp_path, data):
+    """Damage before compression (the text) or after (the stream): a compressed file reads exactly as its content does
+    uncompressed, or raises a gstorder error (never EOFError, zlib.error, BadGzipFile, LZMAError or OSError)."""
+    name, valid, options = data.draw(st.sampled_from(plain_files))
+    suffix = data.draw(st.sampled_from(sorted(PACK)))
+    compress = PACK[suffix][0]
+    if data.draw(st.booleans()):
+        packed = compress(data.draw(mutations(valid)))
+    else:
+        packed = data.draw(mutations(compress(valid)))
+    path = tmp_path / f"{name}{suffix}"
+    path.write_bytes(packed)
+    frames = read_or_refuse(path, **options)  # only gstorder errors pass
+    content = _decompressed(packed, suffix)
+    if content is None:
+        assert frames is None  # a damaged stream is never read as if it were whole
+        return
+    plain = tmp_path / name
+    plain.write_bytes(content)
+    expected = read_or_refuse(plain, **options)
+    assert (frames is None) == (expected is None)
+    for frame, other in zip(frames or [], expected or []):
+        np.testing.assert_array_equal(frame.numbers, other.numbers)
+        np.testing.assert_array_equal(frame.positions, other.positions)
+        np.testing.assert_array_equal(frame.cell, other.cell)
+        np.testing.assert_array_equal(frame.pbc, other.pbc)

@@ -216,6 +216,35 @@ def test_density_per_frame_and_errors():
         layers.find_layers(frames[0], "w")
 
 
+def test_msd_refuses_species_changes_and_warns_about_non_finite_positions(tmp_path):
+    from gstorder.errors import GstorderWarning, InconsistentFramesError, InvalidArgumentError
+
+    frames = [structures.rocksalt("GeTe", 2, a=6.0) for _ in range(3)]
+    for k, atoms in enumerate(frames):
+        atoms.positions += 0.1 * k
+    swapped = frames[1].copy()
+    ge = int(np.argmax(swapped.numbers == 32))
+    swapped.numbers[[0, ge]] = swapped.numbers[[ge, 0]]  # same count, same formula, other atoms
+    with pytest.raises(InconsistentFramesError, match=r"frame: atom 0 is Ge, but Te in frame \(2 atoms changed species\); "
+                       "msd needs the same atoms in every frame"):
+        msd([frames[0], swapped, frames[2]])
+    lost = [a.copy() for a in frames]
+    lost[1].positions[5] = np.nan
+    with pytest.warns(GstorderWarning, match="msd: frame: atom 5 has a non-finite position .1 atom in all.; the mean "
+                      "square displacements that include it are NaN from this frame on"):
+        ds = msd(lost)
+    assert np.isfinite(ds.msd[0]) and np.isnan(ds.msd[1:]).all()
+    assert np.isnan(ds.msd_species.sel(species="Te")[1:]).all() and np.isfinite(ds.msd_species.sel(species="Ge")).all()
+    heavy = frames[0].copy()
+    heavy.set_masses(-heavy.get_masses())  # density once came out negative
+    with pytest.raises(InvalidArgumentError, match=r"masses must be positive and finite \(amu\); atom 0 has -127.6 .64 atoms in all."):
+        density(heavy)
+    path = tmp_path / "run.xyz"
+    path.write_text("1\nLattice=\"6 0 0 0 6 0 0 0 6\" Properties=species:S:1:pos:R:3:masses:R:1\nGe 0 0 0 0.0\n")
+    with pytest.raises(gstorder.errors.TrajectoryFormatError, match="run.xyz: frame 0, line 2: masses must be positive"):
+        density(str(path))
+
+
 def test_msd_and_density_plots_draw_the_results_values():
     import matplotlib.pyplot as plt
 

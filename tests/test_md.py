@@ -233,6 +233,185 @@ def test_an_unreadable_checkpoint_is_named(tmp_path):
             md.run(small(), lj(), segments, **options)
 
 
+class _RunsCode:
+    """Unpickling this calls os.mkdir(marker): what a crafted pickled checkpoint could do with any function."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return os.mkdir, (str(self.marker),)
+
+
+def test_a_pickled_checkpoint_is_refused_unread(tmp_path):
+    import pickle
+
+    segments = [md.Segment(0.04, "nvt", 500.0)]
+    options = _interrupted(tmp_path, segments)
+    marker = tmp_path / "code-ran"
+    old = {"format": "gstorder-md-checkpoint-2", "fingerprint": {}, "state": {}, "payload": _RunsCode(marker)}
+    for blob in (_RunsCode(marker), old):
+        (tmp_path / "t.ckpt").write_bytes(pickle.dumps(blob, protocol=pickle.HIGHEST_PROTOCOL))
+        with pytest.raises(gstorder.errors.CheckpointError, match="t.ckpt cannot be read: it is a pickle.*refused "
+                           "unread; delete it"):
+            md.run(small(), lj(), segments, **options)
+        assert not marker.exists()
+    assert (tmp_path / "t.ckpt").exists()  # left for the user to delete
+
+
+def test_a_checkpoint_holds_data_only(tmp_path):
+    import zipfile
+
+    segments = [md.Segment(0.04, "nvt", 500.0)]
+    _interrupted(tmp_path, segments)
+    with zipfile.ZipFile(tmp_path / "t.ckpt") as archive:
+        assert {info.compress_type for info in archive.infolist()} == {zipfile.ZIP_STORED}
+    with np.load(tmp_path / "t.ckpt", allow_pickle=False) as data:  # numpy's own reader refuses pickled members
+        arrays = {name: data[name] for name in data.files}
+    assert sorted(arrays) == ["data", "meta"] and {a.dtype for a in arrays.values()} == {np.dtype(np.uint8)}
+    meta = __import__("json").loads(arrays["meta"].tobytes())
+    assert meta["tree"]["dict"][0] == ["format", "gstorder-md-checkpoint-3"]
+    assert ["<f8", [64, 3], 0] in meta["arrays"]  # the positions, first of the arrays in the data member
+
+
+def test_checkpoint_values_keep_their_types(tmp_path):
+    import io
+
+    from gstorder.md import _checkpoint
+
+    value = {"t": (1, 2.5, float("nan"), float("-inf"), -0.0, 2**100, True, None, "Ge\u00e9"), 3: [np.float32(1.5), np.int64(7)],
+             (1, "a"): {"nested": np.arange(6, dtype=np.int16).reshape(2, 3)}, "s": np.array([b"Te", b"Sb"])}
+    with open(tmp_path / "c.ckpt", "wb") as fh:
+        _checkpoint.write(fh, value)
+    back = _checkpoint.read(tmp_path / "c.ckpt")
+    t = back["t"]
+    assert type(t) is tuple and t[0] == 1 and type(t[0]) is int and t[1] == 2.5 and np.isnan(t[2]) and t[3] == -np.inf
+    assert np.copysign(1, t[4]) == -1 and t[5] == 2**100 and t[6] is True and t[7] is None and t[8] == "Ge\u00e9"
+    assert type(back[3][0]) is np.float32 and back[3][0] == 1.5 and type(back[3][1]) is np.int64
+    np.testing.assert_array_equal(back[(1, "a")]["nested"], value[(1, "a")]["nested"])
+    assert back[(1, "a")]["nested"].dtype == np.int16 and list(back["s"]) == [b"Te", b"Sb"]
+    with pytest.raises(gstorder.errors.ArgumentTypeError, match=r"value\['x'\]: a builtins.object cannot be stored"):
+        _checkpoint.write(io.BytesIO(), {"x": object()})
+    with pytest.raises(gstorder.errors.ArgumentTypeError, match=r"value\[0\]: an array of dtype object cannot be stored"):
+        _checkpoint.write(io.BytesIO(), [np.array([None])])
+
+
+def _rewrite_checkpoint(path, change):
+    from gstorder.md import _checkpoint
+
+    blob = _checkpoint.read(path)
+    change(blob)
+    with open(path, "wb") as fh:
+        _checkpoint.write(fh, blob)
+
+
+def test_a_crafted_checkpoint_cannot_truncate_or_delete_other_files(tmp_path):
+    segments = [md.Segment(0.04, "nvt", 500.0)]
+    options = _interrupted(tmp_path, segments)
+    good = (tmp_path / "t.ckpt").read_bytes()
+    victim = tmp_path / "precious.txt"
+    victim.write_text("keep me\n" * 100)
+
+    def aim_at_victim(blob):  # a partial output that is someone else's file, "shorter" than the checkpoint says
+        blob["state"]["parts"]["trajectory"] = str(victim)
+        blob["state"]["offsets"] = {str(victim): 10**6}
+
+    def bad_offsets(blob):
+        blob["state"]["offsets"] = {str(victim): 3}
+
+    def bad_step(blob):
+        blob["state"]["step"] = "7"
+
+    for change, match in ((aim_at_victim, "not a temporary file beside"), (bad_offsets, "offsets"), (bad_step, "step")):
+        (tmp_path / "t.ckpt").write_bytes(good)
+        _rewrite_checkpoint(tmp_path / "t.ckpt", change)
+        with pytest.raises(gstorder.errors.CheckpointError, match=f"t.ckpt cannot be read.*{match}"):
+            md.run(small(), lj(), segments, **options)
+        assert victim.read_text() == "keep me\n" * 100
+    (tmp_path / "t.ckpt").write_bytes(good)
+    md.run(small(), lj(), segments, **options)  # the untouched checkpoint still resumes
+
+
+def test_a_checkpoint_declaring_a_huge_array_is_refused_before_allocating(tmp_path):
+    import zipfile
+
+    segments = [md.Segment(0.04, "nvt", 500.0)]
+    options = _interrupted(tmp_path, segments)
+    header = {"descr": "|u1", "fortran_order": False, "shape": (8 * 10**11,)}  # 800 GB
+    with zipfile.ZipFile(tmp_path / "t.ckpt", "w") as archive:
+        with archive.open("data.npy", "w") as member:
+            np.lib.format.write_array_header_1_0(member, header)
+            member.write(b"\0" * 64)
+    with pytest.raises(gstorder.errors.CheckpointError, match=r"member 'data.npy' holds uint8 \(800000000000,\) in 192 "
+                       "bytes"):
+        md.run(small(), lj(), segments, **options)
+    from gstorder.md import _checkpoint
+
+    with open(tmp_path / "t.ckpt", "wb") as fh:  # an array entry reaching past the data member
+        _checkpoint.write(fh, {"positions": np.zeros((2, 3))})
+    with np.load(tmp_path / "t.ckpt") as data:
+        meta, blob = data["meta"].tobytes().replace(b"[2, 3]", b"[2000000000, 3]"), data["data"]
+    with zipfile.ZipFile(tmp_path / "t.ckpt", "w") as archive:
+        for name, array in (("meta", np.frombuffer(meta, np.uint8)), ("data", blob)):
+            with archive.open(f"{name}.npy", "w") as member:
+                np.lib.format.write_array(member, array)
+    with pytest.raises(gstorder.errors.CheckpointError, match="array entry at 0 of 48000000000 bytes beyond the 48 bytes"):
+        md.run(small(), lj(), segments, **options)
+
+
+def test_hook_values_that_cannot_be_checkpointed_are_refused_at_once(tmp_path):
+    calls = []
+
+    def atoms_copy(atoms, step, time):
+        calls.append(step)
+        return atoms.copy()
+
+    with pytest.raises(gstorder.errors.ArgumentTypeError, match=r"hooks\[1\] returned at step 3: a ase.atoms.Atoms "
+                       "cannot be stored in a checkpoint.*atoms.positions.copy"):
+        _run(small(), [md.Segment(0.04, "nvt", 300.0)], tmp_path, hooks=[(1, lambda *a: 1.0), (3, atoms_copy)],
+             checkpoint=tmp_path / "c.ckpt", checkpoint_every=5)
+    assert calls == [3]
+    out = _run(small(), [md.Segment(0.01, "nvt", 300.0)], tmp_path, hooks=[(1, atoms_copy)])  # without a checkpoint: any value
+    assert len(out["hooks"]) == 5
+
+
+class _Interrupted(LennardJones):
+    """quippy's way of passing on a Ctrl-C: its Fortran code returns RuntimeError("Interrupt occured")."""
+
+    def __init__(self, at_call, message="Interrupt occured"):
+        super().__init__(sigma=2.7, epsilon=0.05, rc=6.0, smooth=True)
+        self.calls, self.at_call, self.message = 0, at_call, message
+
+    def calculate(self, *args, **kwargs):
+        self.calls += 1
+        if self.calls == self.at_call:
+            raise RuntimeError(self.message)
+        super().calculate(*args, **kwargs)
+
+
+def test_an_interrupt_from_quippy_says_what_was_kept_to_resume(tmp_path):
+    segments = [md.Segment(0.04, "nvt", 500.0)]
+    options = dict(seed=3, write_every=5, trajectory=tmp_path / "t.xyz", thermo=tmp_path / "t.csv",
+                   checkpoint=tmp_path / "t.ckpt", checkpoint_every=10)
+    with pytest.raises(KeyboardInterrupt) as caught:
+        md.run(small(), _Interrupted(at_call=15), segments, **options)
+    text = str(caught.value)
+    parts = sorted(str(p) for p in tmp_path.glob(".gstorder-t.*.part"))
+    assert len(parts) == 2 and all(p in text for p in parts), text
+    assert "interrupted at step 13 of 20" in text and "t.ckpt of step 10; the same call resumes from step 10" in text
+    plain = _run(small(), segments, tmp_path, seed=3, write_every=5, trajectory=tmp_path / "a.xyz",
+                 thermo=tmp_path / "a.csv")
+    _same_outputs(plain, md.run(small(), lj(), segments, **options))
+    for extra, match in (({"checkpoint": None}, "no checkpoint= was given, so the run cannot resume"),
+                         ({}, r"no checkpoint was written yet \(one is every 10 steps\), so the same call starts afresh")):
+        with pytest.raises(KeyboardInterrupt, match=match):
+            md.run(small(), _Interrupted(at_call=5), segments, **{**options, **extra})
+    with pytest.raises(RuntimeError, match="another failure"):  # other RuntimeErrors pass through unchanged
+        md.run(small(), _Interrupted(at_call=5, message="another failure"), segments, **options)
+
+
 def test_a_fresh_run_may_checkpoint_before_its_first_trajectory_write(tmp_path):
     out = _run(small(), [md.Segment(0.02, "nvt", 300.0)], tmp_path, write_every=1000, checkpoint=tmp_path / "c.ckpt",
                checkpoint_every=1)

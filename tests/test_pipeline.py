@@ -133,6 +133,12 @@ def test_mixed_compositions_are_refused_not_averaged(cluster):
         gstorder.analyze([a, c], ["rdf"])
     with pytest.raises(InconsistentFramesError):
         gstorder.analyze([a, c], ["rdf"], client=cluster)
+    d = a.copy()
+    ge = int(np.argmax(d.numbers == 32))
+    d.numbers[[0, ge]] = d.numbers[[ge, 0]]  # same formula, but atoms 0 and ge swapped species
+    for client in (None, cluster):  # k̄ per atom needs the same atoms: in process and on workers
+        with pytest.raises(InconsistentFramesError, match="atom 0 is Ge, but Te in .*2 atoms changed species.*kbar"):
+            gstorder.analyze([a, d], ["kbar"], client=client)
 
 
 def test_all_skips_what_the_frames_cannot_give_and_named_analyses_insist():

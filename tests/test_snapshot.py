@@ -96,3 +96,55 @@ def test_movie_of_a_trajectory_is_an_animated_gif(tmp_path):
     with pytest.raises(ValueError, match="values hold 1 frames"):
         plot.movie(frames, tmp_path / "n.gif", color_by="kbar", values=values[:1], renderer="matplotlib")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.gif"]
+
+
+def test_auto_renderer_probes_ovito_once_quietly_and_says_once_when_it_falls_back(tmp_path):
+    """In a fresh process: OVITO's Vulkan errors (four lines per call on a headless machine) never reach stderr, and
+    a fallback from an installed OVITO is announced once, however many snapshots follow."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import warnings, sys\nwarnings.simplefilter('always')\nfrom gstorder import plot, structures\n"
+            "atoms = structures.rocksalt('GeTe', 1, a=6.0)\n"
+            f"used = [plot.snapshot(atoms, {str(tmp_path)!r} + f'/s{{k}}.png', size=(64, 48)) for k in range(3)]\n"
+            "from gstorder._snapshot import ovito_available\nprint(used[0], len(set(used)), ovito_available() or 'ok')\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    no_driver = {"VK_ICD_FILENAMES": str(tmp_path / "none.json"), "VK_DRIVER_FILES": str(tmp_path / "none.json")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "PYTHONPATH": root, **no_driver})  # Vulkan finds no driver, as headless
+    assert out.returncode == 0, out.stderr[-2000:]
+    used, kinds, why = out.stdout.strip().split(" ", 2)
+    others = [line for line in out.stderr.splitlines() if "snapshots are drawn with matplotlib" not in line]
+    assert kinds == "1" and not [line for line in others if "vulkan" in line.lower()], out.stderr
+    notices = out.stderr.count("snapshots are drawn with matplotlib: OVITO is installed but cannot render")
+    if why == "ok":
+        assert used == "ovito" and notices == 0
+    else:
+        assert used == "matplotlib" and notices == (1 if why.startswith("OVITO is installed") else 0), out.stderr
+
+
+def test_the_fallback_notice_names_the_reason_and_the_fix(tmp_path, monkeypatch):
+    import warnings
+
+    from gstorder import _snapshot
+    from gstorder.errors import GstorderWarning
+
+    why = "OVITO is installed but cannot render (RuntimeError: no Vulkan); apt-get install libvulkan1 mesa-vulkan-drivers"
+    monkeypatch.setattr(_snapshot, "ovito_available", lambda: why)
+    monkeypatch.setattr(_snapshot, "_announced", False)
+    atoms = structures.rocksalt("GeTe", 1, a=6.0)
+    with pytest.warns(GstorderWarning, match=r"snapshots are drawn with matplotlib: OVITO is installed but cannot render "
+                      r"\(RuntimeError: no Vulkan\); apt-get install libvulkan1 .*or pass renderer='matplotlib'"):
+        assert plot.snapshot(atoms, tmp_path / "a.png", size=(64, 48)) == "matplotlib"
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        plot.snapshot(atoms, tmp_path / "b.png", size=(64, 48))
+        plot.snapshot(atoms, tmp_path / "c.png", size=(64, 48), renderer="matplotlib")
+    assert not seen
+    monkeypatch.setattr(_snapshot, "ovito_available", lambda: "OVITO cannot be imported (ImportError: no ovito); pip ...")
+    monkeypatch.setattr(_snapshot, "_announced", False)
+    with warnings.catch_warnings(record=True) as seen:  # not installed: the documented default, in silence
+        warnings.simplefilter("always")
+        assert plot.snapshot(atoms, tmp_path / "d.png", size=(64, 48)) == "matplotlib"
+    assert not seen

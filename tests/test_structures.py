@@ -186,6 +186,15 @@ def test_lattice_parameters_table_and_overrides():
         structures.trigonal("Sb2Te3", functional="experiment")
     with pytest.raises(UnknownSpeciesError, match="no trigonal phase"):
         structures.trigonal("Ge8Sb2Te11")
+    from gstorder.errors import ArgumentTypeError, InvalidArgumentError
+
+    for name, value, error, message in (("a", float("nan"), InvalidArgumentError, "a must be a finite number .in Å., got nan"),
+                                        ("c", float("inf"), InvalidArgumentError, "c must be a finite number"),
+                                        ("a", -4.2, InvalidArgumentError, "a must be positive .in Å., got -4.2"),
+                                        ("c", 0, InvalidArgumentError, "c must be positive"),
+                                        ("a", "4.2", ArgumentTypeError, "a must be a real number")):
+        with pytest.raises(error, match=message):  # a NaN a once gave a NaN cell
+            structures.trigonal("GeTe", **{name: value})
 
 
 def _bonds(atoms, a, b, cutoff=3.4):

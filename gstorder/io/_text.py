@@ -15,7 +15,7 @@ from .._kernels.text import (BAD_NUMBER, OK, TOKEN_WIDTH, deferred_tokens, first
 from ..errors import ArgumentTypeError, TrajectoryFormatError
 from ..frames import species_numbers
 from ..parallel import n_tasks
-from ._common import _label, _no_frames, _open_binary
+from ._common import _StreamError, _check_memory, _file_size, _label, _no_frames, _open_binary
 
 
 def _type_map(species) -> dict[int, int]:
@@ -38,11 +38,16 @@ class _LineReader:
 
     ``read_table_lines`` hands a whole block of lines to the Numba table
     parser as one byte array, without splitting it into Python objects.
+    A line longer than :attr:`MAX_LINE` bytes is refused as soon as that many
+    bytes pass without a line end (no trajectory has such lines; a file of
+    digits without a newline would otherwise be gathered whole).
     """
 
     CHUNK = 1 << 22
     #: Most bytes reserved ahead for a table (beyond it the buffer grows by half as lines arrive).
     MAX_ESTIMATE = 1 << 30
+    #: Longest line read (bytes): far beyond real ones (an extended XYZ atom line of 3,331 SOAP numbers is ~80 kB).
+    MAX_LINE = 1 << 24
 
     def __init__(self, fh, lineno=0):
         self.fh = fh
@@ -50,9 +55,14 @@ class _LineReader:
         self.base = fh.tell()  # file offset of buf[0]
         self.buf = b""
         self.pos = 0
+        self.size = _file_size(fh)  # None for a decompressed stream
 
     def tell(self):
         return self.base + self.pos, self.lineno
+
+    def remaining(self):
+        """Bytes left in the file after the current position, or None when it is decompressed on the fly."""
+        return None if self.size is None else max(self.size - self.base - self.pos, 0)
 
     def _more(self) -> bool:
         chunk = self.fh.read(self.CHUNK)
@@ -63,17 +73,32 @@ class _LineReader:
         self.pos = 0
         return True
 
-    def readline(self) -> bytes:
+    def _too_long(self):
+        return _StreamError(getattr(self.fh, "name", "?"), f"the line runs over {self.MAX_LINE} bytes without a line "
+                            "end, longer than any line of a trajectory (not a text trajectory, or corrupt)")
+
+    def _line_end(self) -> int:
+        """Index in ``buf`` of the next line's newline (reading more as needed), or -1 at the end of the file."""
         end = self.buf.find(b"\n", self.pos)
         while end < 0:
             searched = len(self.buf) - self.pos
+            if searched > self.MAX_LINE:
+                raise self._too_long()
             if not self._more():
-                line = bytes(self.buf[self.pos :])
-                self.pos = len(self.buf)
-                if line:
-                    self.lineno += 1
-                return line
+                return -1
             end = self.buf.find(b"\n", searched)
+        if end - self.pos > self.MAX_LINE:
+            raise self._too_long()
+        return end
+
+    def readline(self) -> bytes:
+        end = self._line_end()
+        if end < 0:
+            line = bytes(self.buf[self.pos :])
+            self.pos = len(self.buf)
+            if line:
+                self.lineno += 1
+            return line
         line = bytes(self.buf[self.pos : end + 1])  # the buffer may be a bytearray after a table
         self.pos = end + 1
         self.lineno += 1
@@ -81,9 +106,7 @@ class _LineReader:
 
     def peek(self) -> bytes:
         """The next line, left unread (empty at the end of the file)."""
-        while self.buf.find(b"\n", self.pos) < 0 and self._more():
-            pass
-        end = self.buf.find(b"\n", self.pos)
+        end = self._line_end()
         return bytes(self.buf[self.pos : len(self.buf) if end < 0 else end + 1])
 
     def skip_blank(self) -> int:
@@ -106,15 +129,26 @@ class _LineReader:
         return out
 
     def skip_lines(self, n) -> int:
-        """Move past the next ``n`` lines without reading them (indexing frames); how many there were."""
+        """Move past the next ``n`` lines without reading them (indexing frames); how many there were.
+
+        A line over :attr:`MAX_LINE` is refused as reading does (to within a
+        chunk: only lines that span chunks are measured).
+        """
         found = 0
+        open_line = 0  # bytes of the line still open at the end of the previous chunk
         while True:
+            first = self.buf.find(b"\n", self.pos)
+            if open_line and (first if first >= 0 else len(self.buf)) - self.pos + open_line > self.MAX_LINE:
+                self.lineno += found
+                raise self._too_long()
             end, got = line_end(np.frombuffer(self.buf, np.uint8)[self.pos :], n - found)
             if end >= 0:
                 self.pos += end
                 found = n
                 break
             found += got
+            last = self.buf.rfind(b"\n", self.pos)
+            open_line = len(self.buf) - last - 1 if last >= 0 else open_line + len(self.buf) - self.pos
             partial = len(self.buf) > self.pos and not self.buf.endswith(b"\n")
             self.base += len(self.buf)
             self.buf, self.pos = self.fh.read(4 * self.CHUNK), 0
@@ -127,28 +161,35 @@ class _LineReader:
     def read_table_lines(self, n) -> tuple[np.ndarray, np.ndarray]:
         """The next ``n`` lines as (bytes as a uint8 array, offset of each line in it); fewer at the end of the file.
 
-        Reads what the lines so far say the rest will take, straight into one
-        array (no per-chunk copies of a 30 MB frame), and finds the line
-        ends in parallel.
+        Reads what the lines so far say the rest will take (never more than
+        the file has left), straight into one array (no per-chunk copies of a
+        30 MB frame), and finds the line ends in parallel. A line longer than
+        :attr:`MAX_LINE` is refused as soon as it is seen.
         """
         head = np.frombuffer(self.buf, np.uint8)[self.pos :]
         ends = newlines(head, 0, len(head), n_tasks(len(head)))
+        self._check_lines(ends, 0, len(head))
         if len(ends) >= n:
             data, size = head, len(head)
         else:
             average = (ends[-1] + 1) / len(ends) if len(ends) else 64.0
             estimate = min(int((n - len(ends)) * average * 1.02), self.MAX_ESTIMATE)  # a corrupt count reserves no more
+            left = self.remaining()
+            if left is not None:  # what the file holds after the buffer
+                estimate = min(estimate, max(left - len(head), 0))
             data = np.empty(len(head) + estimate + self.CHUNK, np.uint8)
             data[: len(head)] = head
             size = len(head)
             while len(ends) < n:
                 if size == len(data):  # the estimate fell short: grow
                     data = np.concatenate([data, np.empty(len(data) // 2, np.uint8)])
-                got = self.fh.readinto(memoryview(data)[size:])
+                got = self.fh.readinto(memoryview(data)[size : size + 4 * self.MAX_LINE])  # long lines seen early
                 if not got:
                     break
+                before = len(ends)
                 ends = np.concatenate([ends, newlines(data, size, size + got, n_tasks(got))])
                 size += got
+                self._check_lines(ends, before, size)
         if len(ends) >= n:
             stop = int(ends[n - 1]) + 1
         else:  # end of file: a last line without its newline still counts
@@ -165,6 +206,15 @@ class _LineReader:
         self.buf, self.pos = bytes(data[stop:size]), 0
         return data[:stop], starts
 
+    def _check_lines(self, ends, first, size):
+        """Refuse a line longer than :attr:`MAX_LINE`: one of those ending at ``ends[first:]``, or the line still
+        open at ``size`` (bytes read so far)."""
+        previous = int(ends[first - 1]) if first else -1
+        lengths = np.diff(np.concatenate([[previous], ends[first:], [size - 1]]))
+        if len(lengths) and lengths.max() > self.MAX_LINE:
+            self.lineno += first + int(np.argmax(lengths > self.MAX_LINE))
+            raise self._too_long()
+
 
 def _read_table(reader, k, first_line, buf, starts, names, text=()) -> tuple[np.ndarray, np.ndarray]:
     """Columns ``names`` of the lines at ``starts``: numbers (n, columns not in ``text``) and text (n, columns in ``text``).
@@ -174,6 +224,14 @@ def _read_table(reader, k, first_line, buf, starts, names, text=()) -> tuple[np.
     """
     kinds = np.array([1 if name in text else 0 for name in names], dtype=np.int64)
     n = len(starts)
+    if n and len(names) > 1:  # before allocating n x columns: rows too short to hold them (a wide header on few bytes)
+        lengths = np.diff(np.append(starts, len(buf)))
+        short = np.flatnonzero(lengths < 2 * len(names) - 1)  # a character and a separator per column at least
+        if len(short):
+            row = int(short[0])
+            found = len(bytes(buf[starts[row] : starts[row] + lengths[row]]).split())
+            raise reader.error(k, first_line + row, f"expected {len(names)} columns, found {found}: "
+                               f"{_text(_line_text(buf, starts, row))!r}")
     numbers = np.empty((n, int((kinds == 0).sum())))
     chars = np.zeros((n, int(kinds.sum()), _TEXT_WIDTH), np.uint8)
     status, row, deferred = parse_table(buf, starts, kinds, numbers, chars, n_tasks(n))
@@ -192,6 +250,9 @@ def _read_table(reader, k, first_line, buf, starts, names, text=()) -> tuple[np.
     return numbers, chars.view(f"S{_TEXT_WIDTH}")[..., 0]
 
 
+#: Least memory a frame takes per atom (positions and atomic number), for refusing counts no memory can hold.
+_BYTES_PER_ATOM = 32
+
 #: Longest text field of a table (species names, flags).
 _TEXT_WIDTH = 16
 
@@ -206,8 +267,16 @@ def _text(data: bytes, width=80) -> str:
     return data.decode(errors="replace")[:width]
 
 
-#: A count or step: ASCII digits only (``int()`` would also take ``1_0`` and other scripts' digits).
-_INTEGER = re.compile(r"[0-9]+")
+#: Most digits of a count or step (real ones have at most 12; Python's ``int()`` refuses over 4,300).
+MAX_DIGITS = 30
+#: A count or step: ASCII digits only (``int()`` would also take ``1_0`` and other scripts' digits), at most
+#: :data:`MAX_DIGITS` of them.
+_INTEGER = re.compile(rf"[0-9]{{1,{MAX_DIGITS}}}")
+
+
+def _too_many_digits(text) -> str:
+    """What an error message adds for a count or step refused for its length ('' if that is not why)."""
+    return f" ({len(text)} characters; no count or step has over {MAX_DIGITS} digits)" if len(text) > MAX_DIGITS else ""
 
 #: A number as ``float()`` reads it, without the underscores and non-ASCII digits ``float()`` also takes.
 _FLOAT = re.compile(rb"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf|infinity|nan)", re.IGNORECASE)
@@ -250,6 +319,13 @@ class _TextReader:
     #: True while :meth:`offsets` scans the file: atom lines are then skipped, not read.
     _scanning = False
 
+    def _block(self, lr, k):
+        """``_read_block``, with a corrupt compressed stream or an overlong line named by frame and line."""
+        try:
+            return self._read_block(lr, k)
+        except _StreamError as exc:
+            raise self.error(k, lr.lineno + 1, exc.detail) from None
+
     def offsets(self):
         out = []
         self._scanning = True
@@ -259,7 +335,7 @@ class _TextReader:
                 k = 0
                 while True:
                     pos = lr.tell()
-                    if self._read_block(lr, k) is None:
+                    if self._block(lr, k) is None:
                         if not out:
                             raise _no_frames(self.path)
                         return out
@@ -274,6 +350,8 @@ class _TextReader:
             return None if self._scanning else (np.empty(0, np.uint8), np.empty(0, np.int64))
         found = lr.skip_lines(n) if self._scanning else None
         if found is None:
+            if lr.remaining() is None:  # decompressed: the file cannot bound the count, the memory must
+                _check_memory(self.path, k, n, _BYTES_PER_ATOM)
             table = lr.read_table_lines(n)
             found = len(table[1])
         if found < n:
@@ -283,10 +361,13 @@ class _TextReader:
     def read_at(self, offset, k):
         pos, lineno = offset
         with _open_binary(self.path) as fh:
-            fh.seek(pos)
+            try:
+                fh.seek(pos)
+            except _StreamError as exc:
+                raise self.error(k, lineno + 1, exc.detail) from None
             lr = _LineReader(fh, lineno)
             self._seek_state(k)
-            block = self._read_block(lr, k)
+            block = self._block(lr, k)
             if block is None:
                 raise self.error(k, lr.lineno, "unexpected end of file")
             return self._finish(self._parse(block, k), k)
@@ -299,7 +380,7 @@ class _TextReader:
             lr = _LineReader(fh)
             k = 0
             while stop is None or k < stop:
-                block = self._read_block(lr, k)
+                block = self._block(lr, k)
                 if block is None:
                     if k == 0:
                         raise _no_frames(self.path)

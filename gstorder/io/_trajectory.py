@@ -114,6 +114,11 @@ class Trajectory:
     ``len(traj)`` counts frames (scanning the file once, without parsing
     atoms), ``traj[k]`` reads one frame, ``traj[a:b:c]`` returns a list, and
     iteration streams. Parameters as in :func:`read_frames`.
+
+    A file that changes after it was indexed (a run still appending to it, a
+    truncated or rewritten file; seen by its size, modification time and
+    inode) is indexed again at the next ``len()`` or ``traj[k]``, so frames
+    are always read from the file as it is.
     """
 
     def __init__(self, path, *, format=None, species=None, timestep_fs=None, units="metal", groups=None):
@@ -130,17 +135,36 @@ class Trajectory:
             timestep_fs = positive("timestep_fs", timestep_fs, unit="fs")
         if groups is not None and self.format != "lammps-dump":
             raise InvalidArgumentError(f"groups= names atoms by LAMMPS id and applies to LAMMPS dumps, not {self.format} files")
-        self._reader = _READERS[self.format](self.path, species=species, timestep_fs=timestep_fs, units=units)
-        if groups is not None:
-            self._reader.groups = read_groups(groups)
+        self._options = dict(species=species, timestep_fs=timestep_fs, units=units)
+        self._groups = None if groups is None else read_groups(groups)
+        self._new_reader()
+
+    def _new_reader(self):
+        self._reader = _READERS[self.format](self.path, **self._options)
+        if self._groups is not None:
+            self._reader.groups = self._groups
         self._offsets = None
+        self._stamp = None
 
     def __repr__(self):
         return f"Trajectory({str(self.path)!r}, format={self.format!r})"
 
+    def _file_stamp(self):
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            raise FileNotFoundError(f"the trajectory file {str(self.path)!r} is gone (it was there when opened)") from None
+        return stat.st_size, stat.st_mtime_ns, stat.st_ino
+
     def _index(self):
+        """The frame offsets, indexed afresh when the file changed (size, modification time or inode) since the
+        last indexing: an appended, truncated or rewritten file is read as it is now, never through stale offsets."""
+        stamp = self._file_stamp()
+        if self._offsets is not None and stamp != self._stamp:
+            self._new_reader()  # drops the offsets and what the reader cached (XDATCAR headers, dump units)
         if self._offsets is None:
             self._offsets = self._reader.offsets()
+            self._stamp = stamp
         return self._offsets
 
     def __len__(self) -> int:
@@ -150,11 +174,14 @@ class Trajectory:
         if isinstance(key, slice):
             return list(self.iter(key))
         key = frame_index("index", key)
-        n = len(self)
+        was = self._stamp
+        offsets = self._index()
+        n = len(offsets)
         k = key + n if key < 0 else key
         if not 0 <= k < n:
-            raise IndexError(f"frame {key} out of range for {n} frames in {self.path}")
-        return self._reader.read_at(self._index()[k], k)
+            changed = " (the file changed since it was last indexed)" if was is not None and was != self._stamp else ""
+            raise IndexError(f"frame {key} out of range for {n} frames in {self.path}{changed}")
+        return self._reader.read_at(offsets[k], k)
 
     def __iter__(self) -> Iterator[Frame]:
         return self.iter(None)

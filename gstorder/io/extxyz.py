@@ -8,10 +8,13 @@ import numpy as np
 
 from ..errors import MissingDataError
 from ..frames import ASE_VELOCITY_TO_A_PER_PS, Frame
-from ._text import _INTEGER, _TextReader, _as_int, _floats, _line_text, _read_table, _symbols_to_numbers, _text
+from ._common import _cell_problem
+from ._text import _DUMMY, _INTEGER, _LineReader, _TextReader, _too_many_digits, _as_int, _floats, _line_text, _read_table, _symbols_to_numbers, _text
 
 
 _PROPERTY_DTYPES = {"R": "R", "I": "I", "S": "S", "L": "L"}
+#: Most columns an atom line can hold (one character and a space each).
+_MAX_COLUMNS = _LineReader.MAX_LINE // 2
 
 
 #: Quotes and brackets that group an extended XYZ comment's text, and what closes each.
@@ -82,7 +85,8 @@ class _ExtxyzReader(_TextReader):
         words = line.split()
         if not words or not _INTEGER.fullmatch(words[0].decode(errors="replace")):
             found = line.strip().decode(errors="replace")[:80]
-            raise self.error(k, count_line, f"expected the number of atoms, found {found!r}")
+            raise self.error(k, count_line, f"expected the number of atoms, found {found!r}"
+                             + _too_many_digits(line.split()[0] if line.split() else b""))
         n = int(words[0])
         comment = lr.readline()
         if not comment:
@@ -95,11 +99,17 @@ class _ExtxyzReader(_TextReader):
             if label != f"VEC{len(vectors) + 1}" or len(values) != 3:
                 raise self.error(k, lr.lineno, f"expected 'VEC{len(vectors) + 1} ax ay az', found {line.strip()[:80]!r}")
             vectors.append((values, lr.lineno))
-        return n, count_line, comment.decode(errors="replace"), table, vectors
+        return n, count_line, comment, table, vectors
 
     def _parse(self, block, k):
         n, count_line, comment, (buf, starts), vectors = block
         first = count_line + 2
+        try:  # strictly: a damaged byte would otherwise turn 'Lattice=' into an unknown key and the cell into none
+            comment = comment.decode()
+        except UnicodeDecodeError as exc:
+            raise self.error(k, count_line + 1, f"the comment line is not UTF-8 text (byte {exc.object[exc.start]:#04x} "
+                             f"at column {exc.start + 1}: {_text(comment)!r}); ASE refuses it too; repair or remove "
+                             "the damaged characters") from None
         keys = {"comment": comment.strip()} if vectors else _parse_comment(comment)
         props = keys.pop("Properties", None)
         if props is None:  # ASE would ignore a lowercase 'properties=' and read species and pos: honour it instead
@@ -107,18 +117,21 @@ class _ExtxyzReader(_TextReader):
         props = str(props)
         fields = props.split(":")
         if len(fields) % 3 or not fields:
-            raise self.error(k, count_line + 1, f"malformed Properties={props!r}")
+            raise self.error(k, count_line + 1, f"malformed Properties={props[:80]!r}")
         spec = []
         for a in range(0, len(fields), 3):
             name, kind, width = fields[a], fields[a + 1], fields[a + 2]
-            if kind not in _PROPERTY_DTYPES or not width.isdigit():
-                raise self.error(k, count_line + 1, f"malformed Properties entry {name}:{kind}:{width}")
+            if kind not in _PROPERTY_DTYPES or not _INTEGER.fullmatch(width):
+                raise self.error(k, count_line + 1, f"malformed Properties entry {f'{name}:{kind}:{width}'[:80]!r}")
             spec.append((name, kind, int(width)))
         width = sum(w for _, _, w in spec)
         if n and width > len(bytes(buf[starts[0] : starts[1] if n > 1 else len(buf)]).split()):  # before allocating
             found = _text(_line_text(buf, starts, 0))
             raise self.error(k, first, f"Properties={props[:80]!r} declares {width} columns, the first atom line has "
                              f"fewer: {found!r}")
+        if width > _MAX_COLUMNS:  # a frame without atoms: what no line can hold, refused before naming each column
+            raise self.error(k, count_line + 1, f"Properties={props[:80]!r} declares {width} columns, more than a line "
+                             f"of {_LineReader.MAX_LINE} bytes can hold")
         names = [name for name, _, width in spec for _ in range(width)]
         text_names = {name for name, kind, _ in spec if kind in "SL"}
         numbers_table, text_table = _read_table(self, k, first, buf, starts, names, text=text_names)
@@ -140,6 +153,8 @@ class _ExtxyzReader(_TextReader):
             cols.pop("Z", None)
         elif "Z" in cols:
             numbers = cols.pop("Z")
+            if (numbers == 0).any():  # ASE's dummy atoms, refused as the species column refuses X
+                raise self.error(k, first + int(np.argmax(numbers == 0)), "atomic number Z = 0: " + _DUMMY)
         else:
             raise self.error(k, count_line + 1, "no 'species' or 'Z' column in Properties")
         for name, kind, _ in spec:
@@ -190,16 +205,23 @@ class _ExtxyzReader(_TextReader):
         time = None
         for key, scale in (("time_ps", 1.0), ("time_fs", 1e-3), ("Time", 1e-3), ("time", 1e-3)):
             if key in keys:
-                try:
-                    time = float(keys.pop(key)) * scale
-                except ValueError:
-                    raise self.error(k, count_line + 1, f"{key}= is not a number") from None
+                value = keys.pop(key)
+                time = _floats(str(value))
+                if time is None or len(time) != 1:
+                    raise self.error(k, count_line + 1, f"{key}= is not a number: {str(value)[:80]!r}")
+                if not np.isfinite(time[0]):
+                    raise self.error(k, count_line + 1, f"{key}= must be a finite number, found {str(value)[:80]!r}")
+                time = float(time[0]) * scale
                 break
         info = {key: _info_value(value) for key, value in keys.items()}
         try:
-            return Frame(positions, numbers, cell, pbc, velocities, masses, time, arrays=cols, info=info)
+            frame = Frame(positions, numbers, cell, pbc, velocities, masses, time, arrays=cols, info=info)
         except (ValueError, MissingDataError) as exc:
             raise self.error(k, count_line + 1, str(exc)) from None
+        problem = _cell_problem(frame)
+        if problem:
+            raise self.error(k, vectors[-1][1] if vectors else count_line + 1, problem)
+        return frame
 
 
 #: Boolean flags of extended XYZ ``pbc=`` as ASE reads them.

@@ -9,7 +9,7 @@ import struct
 import numpy as np
 
 from ..errors import TrajectoryFormatError
-from ._common import _DECOMPRESSORS, _label, _no_frames, _open_binary
+from ._common import _DECOMPRESSORS, _StreamError, _check_memory, _label, _no_frames, _open_binary
 from ._text import _TEXT_WIDTH
 from .lammps_dump import _LammpsDumpReader, _lammps_box
 
@@ -108,6 +108,8 @@ class _LammpsBinaryReader(_LammpsDumpReader):
     def _chunks(self, fh, header, k, read):
         """The atom values of the frame (natoms, columns), or None after moving past them when ``read`` is false."""
         expected = header["natoms"] * len(header["names"])
+        if read and self._size == float("inf"):  # decompressed: the file cannot bound the count, the memory must
+            _check_memory(self.path, k, header["natoms"], 8 * max(len(header["names"]), 4))
         chunks, got = [], 0
         for _ in range(header["nchunk"]):
             (n,) = struct.unpack(header["order"] + "i", self._read(fh, 4, k, "atom data"))
@@ -132,15 +134,21 @@ class _LammpsBinaryReader(_LammpsDumpReader):
         with _open_binary(self.path) as fh:
             for k in itertools.count():
                 pos = fh.tell()
-                header = self._header(fh, k)
-                if header is None:
+                if not self._frame_at(fh, k, read=False):
                     if not out:
                         raise _no_frames(self.path)
                     return out
-                self._chunks(fh, header, k, read=False)
                 out.append(pos)
 
     def _frame_at(self, fh, k, read=True):
+        """Frame k at the file position (True when only moved past, None at the end of the file)."""
+        start = fh.tell()
+        try:
+            return self._read_frame(fh, k, read)
+        except _StreamError as exc:
+            raise self.error(k, f"from byte {start}", exc.detail) from None
+
+    def _read_frame(self, fh, k, read):
         header = self._header(fh, k)
         if header is None:
             return None
@@ -156,7 +164,10 @@ class _LammpsBinaryReader(_LammpsDumpReader):
 
     def read_at(self, offset, k):
         with _open_binary(self.path) as fh:
-            fh.seek(offset)
+            try:
+                fh.seek(offset)
+            except _StreamError as exc:
+                raise self.error(k, f"byte {offset}", exc.detail) from None
             frame = self._frame_at(fh, k)
             if frame is None:
                 raise self.error(k, f"byte {offset}", "unexpected end of file")

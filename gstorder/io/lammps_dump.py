@@ -8,10 +8,10 @@ import re
 
 import numpy as np
 
-from ..errors import MissingDataError
+from ..errors import MissingDataError, TrajectoryFormatError
 from ..frames import Frame
 from ._common import _open_binary
-from ._text import _INTEGER, _TextReader, _as_int, _floats, _read_table, _symbols_to_numbers
+from ._text import _INTEGER, MAX_DIGITS, _TextReader, _too_many_digits, _as_int, _floats, _read_table, _symbols_to_numbers
 
 
 class _LammpsDumpReader(_TextReader):
@@ -61,7 +61,8 @@ class _LammpsDumpReader(_TextReader):
                 raise self.error(k, start, f"no 'ITEM: {item}' in the frame header")
         text, line_n = header["NUMBER OF ATOMS"]
         if not _INTEGER.fullmatch(text) or int(text) < 0:
-            raise self.error(k, line_n, f"the number of atoms must be an integer ≥ 0, found {text[:80]!r}")
+            raise self.error(k, line_n, f"the number of atoms must be an integer ≥ 0, found {text[:80]!r}"
+                             + _too_many_digits(text))
         table = self._table_lines(lr, k, int(text))
         return header, table
 
@@ -75,8 +76,8 @@ class _LammpsDumpReader(_TextReader):
             raise self.error(k, box_line, "BOX BOUNDS rows must hold 2, 3 or 4 numbers each, the same in every row")
         bounds = np.array(bounds)
         value, line_t = header["TIMESTEP"]
-        if not re.fullmatch(r"-?[0-9]+", value):
-            raise self.error(k, line_t, f"the timestep must be an integer, found {value[:80]!r}")
+        if not re.fullmatch(rf"-?[0-9]{{1,{MAX_DIGITS}}}", value):
+            raise self.error(k, line_t, f"the timestep must be an integer, found {value[:80]!r}" + _too_many_digits(value))
         step, time = int(value), None
         if "TIME" in header:
             value, line_t = header["TIME"]
@@ -205,8 +206,11 @@ class _LammpsDumpReader(_TextReader):
             time = time * (1e-3 if units == "real" else 1.0)
         elif step is not None and self.timestep_fs is not None:
             time = step * self.timestep_fs / 1000.0
-        with np.errstate(over="ignore"):  # a box of 1e300 Å is read as written; its norm need not warn
-            return Frame(positions, numbers, cell, pbc, velocities, masses, time, arrays=arrays, info=info)
+        try:
+            with np.errstate(over="ignore"):  # a box of 1e300 Å is read as written; its norm need not warn
+                return Frame(positions, numbers, cell, pbc, velocities, masses, time, arrays=arrays, info=info)
+        except (ValueError, MissingDataError) as exc:  # masses that are not positive, ...
+            raise TrajectoryFormatError(f"{self.path}: frame {k}: {exc}") from None
 
 
 #: Per-atom vectors of LAMMPS dumps: all three columns or none.

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 
 import numpy as np
 
 from ..errors import MissingDataError, TrajectoryFormatError, UnknownFormatError
-from ._common import _DECOMPRESSORS, _label, _no_frames
+from ._common import _DECOMPRESSORS, _check_memory, _label, _no_frames
 from ._text import _TEXT_WIDTH
 from .lammps_dump import _LammpsDumpReader
+
+
+#: Largest compression ratio of deflate (zlib): a deflated variable takes at least 1/1032 of its size in the file.
+_DEFLATE_RATIO = 1032
 
 
 def _non_negative(value: int) -> int:
@@ -93,19 +98,42 @@ class _NetcdfReader(_LammpsDumpReader):
             raise TrajectoryFormatError(f"{self.path}: not an AMBER-convention trajectory (needs 'frame' and 'atom' "
                                         f"dimensions and a coordinates variable; missing {missing or 'coordinates'})")
         ds.set_auto_mask(False)
-        if ds.data_model.startswith("NETCDF3"):  # uncompressed: each frame's coordinates must fit in the file
-            name = next(v for v in self._POSITIONS if v in ds.variables)
-            n_atoms = ds.dimensions["atom"].size
-            need = n_atoms * 3 * ds.variables[name].dtype.itemsize
-            if need > os.path.getsize(self.path):
-                ds.close()
-                raise TrajectoryFormatError(f"{self.path}: the header declares {n_atoms} atoms, whose coordinates "
-                                            f"({need} bytes) the file cannot hold (truncated or corrupt)")
+        try:
+            self._check_sizes(ds)
+        except BaseException:
+            ds.close()
+            raise
         return ds
+
+    def _check_sizes(self, ds):
+        """Refuse a header declaring more coordinates than the file can hold, before anything is read.
+
+        Uncompressed (classic, or NetCDF-4 without filters) coordinates take
+        their full size in the file; deflated ones at least 1/1032 of it
+        (deflate's largest ratio). Under other filters the file cannot bound
+        them, and :meth:`_frame_of` checks each frame against the memory
+        available instead.
+        """
+        name = next(v for v in self._POSITIONS if v in ds.variables)
+        var = ds.variables[name]
+        n_atoms, n_frames = ds.dimensions["atom"].size, ds.dimensions["frame"].size
+        frames = n_frames if var.dimensions[:1] == ("frame",) else 1
+        need = frames * n_atoms * 3 * var.dtype.itemsize
+        ratio = 1
+        if not ds.data_model.startswith("NETCDF3"):
+            filters = var.filters() or {}
+            others = [key for key, on in filters.items() if on and key not in ("zlib", "shuffle", "complevel", "fletcher32")]
+            ratio = None if others else _DEFLATE_RATIO if filters.get("zlib") else 1
+        size = os.path.getsize(self.path)
+        if ratio is not None and need > size * ratio:
+            raise TrajectoryFormatError(
+                f"{self.path}: the header declares {frames} frame{'s' * (frames != 1)} of {n_atoms} atoms, whose "
+                f"coordinates ({need} bytes{', deflated to at least ' + str(-(-need // ratio)) if ratio > 1 else ''}) "
+                f"a file of {size} bytes cannot hold (truncated or corrupt)")
 
     def offsets(self):
         with self._open() as ds:
-            return list(range(ds.dimensions["frame"].size))
+            return range(ds.dimensions["frame"].size)  # not a list: a header may declare many frames of no atoms
 
     def _open(self):
         ds = self._open_dataset()
@@ -126,6 +154,12 @@ class _NetcdfReader(_LammpsDumpReader):
 
     def _frame_of(self, ds, k):
         natoms = ds.dimensions["atom"].size
+        width = 0  # values per atom of the per-atom variables
+        for var in ds.variables.values():
+            dims = var.dimensions[1:] if var.dimensions[:1] == ("frame",) else var.dimensions
+            if dims[:1] == ("atom",):
+                width += math.prod(ds.dimensions[d].size for d in dims[1:])
+        _check_memory(self.path, k, natoms, 16 * max(width, 3))  # each value read, then converted to float
 
         def value(name):  # one frame of a variable (variables without a frame dimension are constant)
             var = ds.variables[name]
@@ -143,7 +177,7 @@ class _NetcdfReader(_LammpsDumpReader):
             dims = var.dimensions[1:] if var.dimensions[:1] == ("frame",) else var.dimensions
             if not dims or dims[0] != "atom" or var.dtype.kind not in "iuf":
                 continue
-            data = value(name).reshape(natoms, -1)
+            data = value(name).reshape(natoms, math.prod(ds.dimensions[d].size for d in dims[1:]))  # also 0 atoms
             if name in self._VECTORS and data.shape[1] == 3:
                 names += list(self._VECTORS[name])
             elif name in ("atom_types", "Z") and "type" not in ds.variables:

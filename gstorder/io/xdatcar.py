@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import MissingDataError, UnknownSpeciesError
 from ..frames import Frame, species_numbers
-from ._text import _DUMMY, _TextReader, _floats, _read_table
+from ._text import _DUMMY, MAX_DIGITS, _TextReader, _floats, _read_table, _too_many_digits
 
 
 class _XdatcarReader(_TextReader):
@@ -79,19 +79,27 @@ class _XdatcarReader(_TextReader):
             counts_line, counts_row, config = comment_line + 6, rows[5], None
             zs = [self._species(k, comment_line + 5, w.decode(errors="replace")) for w in words]
         counts = counts_row.split()
-        if not counts or not all(c.isdigit() and int(c) > 0 for c in counts):
+        if not counts or not all(c.isdigit() and len(c) <= MAX_DIGITS and int(c) > 0 for c in counts):
             raise self.error(k, counts_line, f"atom counts must be positive integers, found "
-                             f"{counts_row.decode(errors='replace').strip()[:80]!r}")
+                             f"{counts_row.decode(errors='replace').strip()[:80]!r}"
+                             + _too_many_digits(max(counts, key=len, default=b"")))
         if len(counts) != len(zs):
             raise self.error(k, counts_line, f"{len(counts)} atom counts for {len(zs)} species")
         return (cell * factor, zs, [int(c) for c in counts], factor), config
 
     def _species(self, k, lineno, word):
-        """Atomic number of a species-line entry (``Ge``, ``Ge_d``, ``Ge/1a2b``)."""
-        symbol = re.sub(r"[^A-Za-z].*", "", word)
+        """Atomic number of a species-line entry (``Ge``, ``Ge_d``, ``Ge/1a2b``, ``Ge_d_GW/1a2b``).
+
+        A symbol, then nothing or a POTCAR suffix (``_`` or ``/`` and printable
+        ASCII): ``Te\xe9`` or ``Te1`` are refused, not read as Te.
+        """
+        label = re.fullmatch(r"([A-Za-z]{1,3})(?:[_/][!-~]*)?", word)
+        symbol = label.group(1) if label else ""
         if symbol.capitalize() == "X":
             raise self.error(k, lineno, _DUMMY)
         try:
+            if not symbol:
+                raise UnknownSpeciesError
             return int(species_numbers([symbol])[0])
         except UnknownSpeciesError:
             raise self.error(k, lineno, f"unknown chemical species {word[:32]!r}") from None

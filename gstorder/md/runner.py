@@ -8,7 +8,7 @@ import copy
 import csv
 import dataclasses
 import os
-import pickle
+import re
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -27,6 +27,7 @@ except ImportError:  # pragma: no cover
 from .. import _atomic
 from .._checks import choice, count, non_negative, positive, real
 from .._progress import Progress
+from . import _checkpoint
 from ..errors import ArgumentTypeError, CheckpointError, CheckpointMismatchError, GstorderWarning, InvalidArgumentError
 
 
@@ -141,7 +142,7 @@ class _State:
 
 
 #: Bumped whenever the checkpoint's content changes; an older checkpoint is refused, not misread.
-_CHECKPOINT_FORMAT = "gstorder-md-checkpoint-2"
+_CHECKPOINT_FORMAT = "gstorder-md-checkpoint-3"
 #: What Melchionna's NPT integrator carries from one step to the next (positions/cell history, thermostat, barostat).
 _NPT_STATE = ("h", "h_past", "inv_h", "q", "q_past", "q_future", "eta", "eta_past", "zeta", "zeta_past", "zeta_integrated",
               "timeelapsed", "initialized", "tfact", "pfact", "desiredEkin")
@@ -182,8 +183,11 @@ def run(atoms, calculator, segments, *, trajectory="md.extxyz", thermo="md_therm
     thermostat_ps, pressure_damping_ps : float
         NPT thermostat and barostat time constants.
     checkpoint : path, optional
-        Pickle written (atomically) every ``checkpoint_every`` steps and once
-        more before the outputs are renamed; if it exists when the run
+        Written (atomically) every ``checkpoint_every`` steps and once more
+        before the outputs are renamed, as data only (an ``.npz`` archive of
+        arrays and JSON, read with ``allow_pickle=False``: nothing in it is
+        ever run; hook values must then be numbers, strings, arrays, or lists,
+        tuples and dicts of them). If it exists when the run
         starts, the run resumes from it and gives the same trajectory and log,
         bit for bit, as without the interruption (NVT, NPT with its
         barostat, NVE, heat pulses), given a calculator whose results depend
@@ -192,7 +196,8 @@ def run(atoms, calculator, segments, *, trajectory="md.extxyz", thermo="md_therm
         species, time step, protocol with its temperatures, pressures and heat
         regions, output and thermostat options, seed); resuming with another
         raises :class:`~gstorder.errors.CheckpointMismatchError`. A checkpoint
-        that cannot be read raises :class:`~gstorder.errors.CheckpointError`.
+        that cannot be read raises :class:`~gstorder.errors.CheckpointError`,
+        and so does a pickled checkpoint of an older gstorder (refused unread).
         One whose partial outputs are gone is dropped with a warning and the
         run starts afresh.
     hooks : sequence of (int, callable)
@@ -265,43 +270,72 @@ def run(atoms, calculator, segments, *, trajectory="md.extxyz", thermo="md_therm
     clock = (time.perf_counter(), state.total_step)
     bar = Progress(total=sum(steps), desc="md", show=show_progress, unit="step")
     bar.update(state.total_step)
-    while state.segment < len(segments):
-        seg, n = segments[state.segment], steps[state.segment]
-        dyn = _dynamics(atoms, seg, timestep_fs, friction_per_ps, thermostat_ps, pressure_damping_ps, rng)
-        if dyn_state is not None:  # a resumed segment: NPT goes on with its barostat's history
-            for name, value in dyn_state["integrator"].items():
-                setattr(dyn, name, value)
-            atoms.set_momenta(dyn_state["momenta"], apply_constraint=False)  # NPT() zeroed the centre-of-mass momentum again
-            dyn_state = None
-        while state.step < n:
-            if seg.temperature_K is not None and seg.ensemble == "nvt":
-                dyn.set_temperature(temperature_K=seg.target(state.step / n))
-            dyn.run(1)
-            if seg.heat is not None:
-                state.heat_added += seg.heat.apply(atoms, dt_ps)
-            state.step += 1
-            state.total_step += 1
-            bar.update(1)
-            if clock is not None and state.total_step - clock[1] == 10:
-                _warn_if_long(time.perf_counter() - clock[0], 10, sum(steps) - state.total_step, len(atoms))
-                clock = None
-            time_ps = state.start_ps + state.total_step * dt_ps
-            for every, hook in hooks:
-                if state.total_step % every == 0:
-                    hook_values.append((state.total_step, time_ps, hook(atoms, state.total_step, time_ps)))
-            if state.total_step % write_every == 0 or state.step == n:
-                _write(atoms, state, seg, seg.target(state.step / n), time_ps, fixed)
-            if checkpoint is not None and state.total_step % checkpoint_every == 0 and state.step < n:
-                _save(checkpoint, atoms, rng, state, hook_values, dyn, fingerprint)
-        state.segment += 1
-        state.step = 0
-        if checkpoint is not None and state.total_step % checkpoint_every == 0 and state.segment < len(segments):
-            _save(checkpoint, atoms, rng, state, hook_values, None, fingerprint)
-    bar.close()
+    saved_at = None if resumed is None else state.total_step  # the step of the checkpoint on disk
+
+    def save(dyn):
+        nonlocal saved_at
+        _save(checkpoint, atoms, rng, state, hook_values, dyn, fingerprint)
+        saved_at = state.total_step
+
+    try:
+        while state.segment < len(segments):
+            seg, n = segments[state.segment], steps[state.segment]
+            dyn = _dynamics(atoms, seg, timestep_fs, friction_per_ps, thermostat_ps, pressure_damping_ps, rng)
+            if dyn_state is not None:  # a resumed segment: NPT goes on with its barostat's history
+                for name, value in dyn_state["integrator"].items():
+                    setattr(dyn, name, value)
+                atoms.set_momenta(dyn_state["momenta"], apply_constraint=False)  # NPT() zeroed the centre-of-mass momentum again
+                dyn_state = None
+            while state.step < n:
+                if seg.temperature_K is not None and seg.ensemble == "nvt":
+                    dyn.set_temperature(temperature_K=seg.target(state.step / n))
+                dyn.run(1)
+                if seg.heat is not None:
+                    state.heat_added += seg.heat.apply(atoms, dt_ps)
+                state.step += 1
+                state.total_step += 1
+                bar.update(1)
+                if clock is not None and state.total_step - clock[1] == 10:
+                    _warn_if_long(time.perf_counter() - clock[0], 10, sum(steps) - state.total_step, len(atoms))
+                    clock = None
+                time_ps = state.start_ps + state.total_step * dt_ps
+                for k, (every, hook) in enumerate(hooks):
+                    if state.total_step % every == 0:
+                        value = hook(atoms, state.total_step, time_ps)
+                        if checkpoint is not None:  # refused at once, not at the next checkpoint
+                            _checkpoint.storable(value, f"the value hooks[{k}] returned at step {state.total_step}")
+                        hook_values.append((state.total_step, time_ps, value))
+                if state.total_step % write_every == 0 or state.step == n:
+                    _write(atoms, state, seg, seg.target(state.step / n), time_ps, fixed)
+                if checkpoint is not None and state.total_step % checkpoint_every == 0 and state.step < n:
+                    save(dyn)
+            state.segment += 1
+            state.step = 0
+            if checkpoint is not None and state.total_step % checkpoint_every == 0 and state.segment < len(segments):
+                save(None)
+    except (KeyboardInterrupt, RuntimeError) as exc:
+        if isinstance(exc, RuntimeError) and not str(exc).startswith("Interrupt occ"):  # quippy's Ctrl-C: "Interrupt occured"
+            raise
+        raise KeyboardInterrupt(_interrupted(state, sum(steps), checkpoint, saved_at, checkpoint_every)) from None
+    finally:
+        bar.close()
     state.done = True
     if checkpoint is not None:  # a kill during the renames below is finished by the next call
         _save(checkpoint, atoms, rng, state, hook_values, None, fingerprint)
     return _finish(atoms, state, hook_values, outputs, checkpoint, dt_ps)
+
+
+def _interrupted(state, total, checkpoint, saved_at, checkpoint_every) -> str:
+    """What an interrupted run leaves behind and how to go on from it."""
+    parts = " and ".join(p for p in state.parts.values() if os.path.exists(p)) or "no partial output"
+    text = f"md.run interrupted at step {state.total_step} of {total}: kept {parts}"
+    if checkpoint is None:
+        return text + ("; no checkpoint= was given, so the run cannot resume (a new call starts afresh; pass "
+                       "checkpoint= to make runs resumable)")
+    if saved_at is None:
+        return text + (f"; no checkpoint was written yet (one is every {checkpoint_every} steps), so the same call "
+                       "starts afresh")
+    return text + f" and the checkpoint {checkpoint} of step {saved_at}; the same call resumes from step {saved_at}"
 
 
 def _finish(atoms, state, hook_values, outputs, checkpoint, dt_ps):
@@ -433,25 +467,39 @@ def _write(atoms, state, seg, target_K, time_ps, fixed):
 
 
 def _save(path, atoms, rng, state, hook_values, dyn, fingerprint):
-    """Write the checkpoint (atomically): atoms, random state, run state, hook values and the NPT integrator's state."""
+    """Write the checkpoint (atomically): atoms, random state, run state, hook values and the NPT integrator's state.
+
+    Data only (see :mod:`gstorder.md._checkpoint`): arrays in an ``.npz`` archive, the rest as JSON in it.
+    """
     state.offsets = {p: os.path.getsize(p) for p in state.parts.values() if os.path.exists(p)}
     dynamics = {name: copy.deepcopy(getattr(dyn, name)) for name in _NPT_STATE if hasattr(dyn, name)}
     blob = {"format": _CHECKPOINT_FORMAT, "fingerprint": fingerprint, "positions": atoms.get_positions(),
             "momenta": atoms.get_momenta(), "cell": atoms.cell.array.copy(), "rng": rng.bit_generator.state,
             "state": dataclasses.asdict(state), "hooks": hook_values, "dynamics": dynamics}
-    _atomic.atomic_write(path, lambda fh: pickle.dump(blob, fh, protocol=pickle.HIGHEST_PROTOCOL))
+    _atomic.atomic_write(path, lambda fh: _checkpoint.write(fh, blob))
 
 
 def _resume(path, atoms, rng, fingerprint, outputs):
     """Restore a run from its checkpoint: ``(state, hook values, integrator state)``, or None to start afresh."""
     try:
-        with open(path, "rb") as fh:
-            blob = pickle.load(fh)
-        state = _State(**blob["state"])
-        old = blob["fingerprint"]
+        blob = _checkpoint.read(path)
         if blob["format"] != _CHECKPOINT_FORMAT:
             raise ValueError(f"format {blob['format']!r}, not {_CHECKPOINT_FORMAT!r}")
-    except Exception as exc:  # truncated (EOFError, UnpicklingError), not a pickle, not ours (KeyError, TypeError)
+        state = _State(**blob["state"])
+        _check_state(state, outputs)
+        old = blob["fingerprint"]
+        arrays = {name: np.asarray(blob[name], dtype=float) for name in ("positions", "momenta", "cell")}
+        for name, shape in (("positions", (old["atoms"], 3)), ("momenta", (old["atoms"], 3)), ("cell", (3, 3))):
+            if arrays[name].shape != shape:
+                raise ValueError(f"{name} of shape {arrays[name].shape}, not {shape}")
+        np.random.Generator(type(rng.bit_generator)()).bit_generator.state = blob["rng"]  # checked on a spare
+        hooks, dynamics = list(blob["hooks"]), dict(blob["dynamics"])
+    except _checkpoint.PickledCheckpoint:
+        raise CheckpointError(f"the checkpoint {path} cannot be read: it is a pickle, as gstorder wrote checkpoints "
+                              "before they became data only, and a pickle can run code when it is loaded, so it is "
+                              "refused unread; delete it to start the run afresh (or finish the run with the gstorder "
+                              "version that wrote it, if you trust the file)") from None
+    except Exception as exc:  # truncated or not a zip (BadZipFile, EOFError), not ours (KeyError, TypeError, ValueError)
         raise CheckpointError(f"the checkpoint {path} cannot be read ({type(exc).__name__}: {exc}): it is truncated, "
                               "corrupt or not a gstorder MD checkpoint; delete it to start the run afresh") from None
     changed = [key for key in fingerprint if old.get(key) != fingerprint[key]]
@@ -468,15 +516,39 @@ def _resume(path, atoms, rng, fingerprint, outputs):
                 os.unlink(part)
         os.unlink(path)
         return None
-    atoms.set_cell(blob["cell"])
-    atoms.set_positions(blob["positions"], apply_constraint=False)
-    atoms.set_momenta(blob["momenta"], apply_constraint=False)
+    atoms.set_cell(arrays["cell"])
+    atoms.set_positions(arrays["positions"], apply_constraint=False)
+    atoms.set_momenta(arrays["momenta"], apply_constraint=False)
     rng.bit_generator.state = blob["rng"]
     for part, size in state.offsets.items():  # drop what was written after the checkpoint
         if os.path.exists(part):
             with open(part, "r+b") as fh:
                 fh.truncate(size)
-    return state, blob["hooks"], {"integrator": blob["dynamics"], "momenta": blob["momenta"]}
+    return state, hooks, {"integrator": dynamics, "momenta": arrays["momenta"]}
+
+
+def _check_state(state, outputs):
+    """Raise ValueError unless the run state read from a checkpoint has the types it is written with and names only
+    the run's own partial outputs (``.gstorder-<name>.<pid>.part`` beside each output): a crafted checkpoint must
+    not make the resume truncate or delete other files."""
+    for name, kind in (("segment", int), ("step", int), ("total_step", int), ("heat_added", float), ("start_ps", float),
+                       ("done", bool), ("parts", dict), ("offsets", dict)):
+        if type(getattr(state, name)) is not kind:
+            raise ValueError(f"run state {name}={getattr(state, name)!r:.80}")
+    if set(state.parts) != set(outputs):
+        raise ValueError(f"partial outputs for {sorted(state.parts)!r:.80}")
+    for key, part in state.parts.items():
+        final = os.fspath(outputs[key])
+        name = os.path.basename(final)
+        if (not isinstance(part, str) or _folder(part) != _folder(final)
+                or not re.fullmatch(rf"\.gstorder-{re.escape(name)}\.\d+(-\d+)?\.part", os.path.basename(part))):
+            raise ValueError(f"partial {key} file {part!r:.120} is not a temporary file beside {final!r:.120}")
+    if not set(state.offsets) <= set(state.parts.values()) or not all(type(v) is int for v in state.offsets.values()):
+        raise ValueError(f"offsets {state.offsets!r:.120}")
+
+
+def _folder(path: str) -> str:
+    return os.path.normpath(os.path.dirname(path) or ".")
 
 
 def _lost_output(state, outputs):
