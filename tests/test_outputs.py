@@ -260,3 +260,22 @@ def test_ctrl_c_under_workers_is_one_line_and_leaves_no_process(tmp_path):
     assert err.decode().strip() == "gstorder: interrupted"
     time.sleep(1.0)
     assert workers() == [] and not (tmp_path / "o").exists()
+
+
+def test_ctrl_c_while_gstorder_imports_is_one_line():
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    entry = __import__("pathlib").Path(gstorder.__file__).parents[1] / "gstorder_cli.py"
+    p = subprocess.Popen([sys.executable, str(entry), "--version"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    time.sleep(0.8)  # inside the imports of NumPy, Numba, SciPy, xarray, ASE and dask (seconds)
+    if p.poll() is not None:
+        skip_without("timing", "gstorder imported before the interrupt")
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    if p.returncode == 0:
+        skip_without("timing", "gstorder imported before the interrupt")
+    assert p.returncode == 130 and err.decode().strip() == "gstorder: interrupted"
