@@ -555,10 +555,11 @@ def check_frame(frame: Frame, first, analyses, same_composition: bool) -> None:
             raise InconsistentFramesError(f"{frame.describe()} has other atoms than the first frame ({len(frame)} against "
                                           f"{len(first)} in {first.describe()}); {who} needs the same atoms in every "
                                           "frame: analyse the structures separately")
-        changed = frame.numbers != first.numbers
-        if changed.any() and any(a.same_atoms for a in analyses):  # same count, other species: not the same atoms
+        following = [a.name for a in analyses if a.same_atoms and a.sequential]  # they follow atoms between frames
+        changed = frame.numbers != first.numbers if following else None
+        if following and changed.any():  # same count, other species: not the same atoms
             atom = int(np.argmax(changed))
-            who = ", ".join(a.name for a in analyses if a.same_atoms)
+            who = ", ".join(following)
             raise InconsistentFramesError(
                 f"{frame.describe()}: atom {atom} is {chemical_symbols[frame.numbers[atom]]}, but "
                 f"{chemical_symbols[first.numbers[atom]]} in {first.describe()} ({int(changed.sum())} atoms changed "

@@ -171,8 +171,8 @@ def test_cli_analyze_end_to_end(tmp_path, capsys):
     assert cli.main(["analyze", str(EXAMPLE), "--index", "0:20:4", "--out", str(out), "--per-atom"]) == 0
     printed = capsys.readouterr().out.split()
     expected = ["results.nc", "report.html", "config.toml", "rdf.png", "adf.png", "bond_motifs.png", "altbc.png", "kbar.png",
-                "temperature_map.png", "z_profile.png", "layers.png", "msd.png", "density.png", "steinhardt.png", "nuclei.png",
-                "nucleus_sizes.png", "vacancy_planes.png", "atoms.nc", "atoms.lammpstrj"]
+                "steinhardt.png", "nuclei.png", "nucleus_sizes.png", "vacancy_planes.png", "temperature_map.png",
+                "z_profile.png", "layers.png", "msd.png", "density.png", "atoms.nc", "atoms.lammpstrj"]
     assert printed == [str(out / name) for name in expected]
     tree = xr.open_datatree(out / "results.nc")
     assert tree.attrs["n_frames"] == 5 and float(tree["density"].density[0]) == pytest.approx(6.354, abs=1e-3)
