@@ -137,7 +137,7 @@ def test_mixed_compositions_are_refused_not_averaged(cluster):
     ge = int(np.argmax(d.numbers == 32))
     d.numbers[[0, ge]] = d.numbers[[ge, 0]]  # same formula, but atoms 0 and ge swapped species
     for client in (None, cluster):  # k̄ per atom needs the same atoms: in process and on workers
-        with pytest.raises(InconsistentFramesError, match="atom 0 is Ge, but Te in .*2 atoms changed species.*kbar"):
+        with pytest.raises(InconsistentFramesError, match="other atoms than the first frame"):
             gstorder.analyze([a, d], ["kbar"], client=client)
 
 
