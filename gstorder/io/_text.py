@@ -306,6 +306,14 @@ class _TextReader:
     :class:`Frame`.
     """
 
+    def _first_line(self, lr, k):
+        """Frame ``k``'s first line after any blank ones (None at the end); blank lines between frames are refused."""
+        blank = lr.skip_blank()
+        line = lr.readline()
+        if line and blank:
+            raise self.error(k, blank, "blank line between frames (ASE stops reading there); remove it")
+        return line or None
+
     def __init__(self, path, *, species=None, timestep_fs=None, units="metal"):
         self.groups = {}
         self.path = path

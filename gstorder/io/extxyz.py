@@ -75,12 +75,9 @@ class _ExtxyzReader(_TextReader):
     """
 
     def _read_block(self, lr, k):
-        blank = lr.skip_blank()
-        line = lr.readline()
-        if not line:
+        line = self._first_line(lr, k)
+        if line is None:
             return None
-        if blank:
-            raise self.error(k, blank, "blank line between frames (ASE stops reading there); remove it")
         count_line = lr.lineno
         words = line.split()
         if not words or not _INTEGER.fullmatch(words[0].decode(errors="replace")):

@@ -109,12 +109,9 @@ class _XdatcarReader(_TextReader):
         return line.strip().decode(errors="replace").lower().startswith(("direct", "cartesian"))
 
     def _read_block(self, lr, k):
-        blank = lr.skip_blank()
-        line = lr.readline()
-        if not line:
+        line = self._first_line(lr, k)
+        if line is None:
             return None
-        if blank:
-            raise self.error(k, blank, "blank line between frames (ASE stops reading there); remove it")
         if self._header is None or not self._is_config(line):
             self._header, config = self._read_header(lr, k, lr.lineno)
             line = config if config is not None else lr.readline()
