@@ -20,7 +20,7 @@ LAMMPS_ORIG_SHA256="3671165bd52fad36734e0a9136c5bc5ecb225e03988f8c89aa13366a8b53
 LAMMPS_DIR="lammps-4Feb2025"
 QUIPPY_VERSION="0.10.3"                     # quippy-ase wheel whose libraries provide QUIP/GAP
 DEBIAN_SUITE="trixie"                       # where Debian keeps that source package
-BUILD_REV=1                                 # bump when the build recipe below changes
+BUILD_REV=2                                 # bump when the build recipe below changes
 DEB_PACKAGES="cmake make g++ gfortran libopenblas-dev mpich libmpich-dev xz-utils binutils"
 
 die() { echo "build_lammps_quip: error: $*" >&2; exit 1; }
@@ -37,8 +37,10 @@ PYTHON=${PYTHON:-python3}
 STAMP="$PREFIX/.gstorder-lammps-quip"
 WANT="lammps=$LAMMPS_DEB_VERSION sha256=$LAMMPS_ORIG_SHA256 quippy-ase=$QUIPPY_VERSION recipe=$BUILD_REV"
 
-works() {  # the installed lmp runs and has pair_style quip
-  [ -x "$PREFIX/bin/lmp" ] && [ -x "$PREFIX/bin/mpirun" ] && "$PREFIX/bin/lmp" -h 2>/dev/null | grep -qw quip
+works() {  # the installed lmp runs and has pair_style quip (its help, read whole: grep -q would cut the pipe)
+  local styles
+  [ -x "$PREFIX/bin/lmp" ] && [ -x "$PREFIX/bin/mpirun" ] && styles=$("$PREFIX/bin/lmp" -h 2>/dev/null) \
+    && grep -qw quip <<<"$styles"
 }
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ] && works; then
   say "up to date: $PREFIX/bin/lmp ($WANT)"
@@ -166,7 +168,9 @@ cmake --build "$work/build" -j "$JOBS" >"$work/build.log" 2>&1 \
   || { tail -30 "$work/build.log" >&2; die "compilation failed (log: $work/build.log)"; }
 mkdir -p "$PREFIX/bin"
 cp "$work/build/lmp" "$PREFIX/bin/lmp.part" && mv "$PREFIX/bin/lmp.part" "$PREFIX/bin/lmp"
-ln -sfn "$(readlink -f "$MPIRUN")" "$PREFIX/bin/mpirun"  # the launcher of the MPI lmp was linked with
+# the launcher of the MPI lmp was linked with (a wrapper, not a link: hydra finds its proxy beside its own path)
+printf '#!/bin/sh\nexec %q "$@"\n' "$MPIRUN" > "$PREFIX/bin/mpirun.part"
+chmod +x "$PREFIX/bin/mpirun.part" && mv "$PREFIX/bin/mpirun.part" "$PREFIX/bin/mpirun"
 works || die "the new $PREFIX/bin/lmp does not run or has no pair_style quip"
 echo "$WANT" > "$STAMP"
 rm -rf "$work"
