@@ -285,15 +285,20 @@ def test_thermostatted_protocols_agree_within_statistical_error(tmp_path, lmp, g
 
 @pytest.mark.slow
 def test_npt_volumes_agree_within_statistical_error(tmp_path, lmp, gap):
-    """NPT at 0 GPa and 300 K from the demo GAP's zero-pressure lattice (a ≈ 6.14 Å): the same mean volume."""
-    atoms = thermalized(structures.rocksalt("Ge1Sb2Te4", (2, 2, 2), a=6.15, seed=0), 300.0, seed=11)
-    segments = [md.Segment(1.0, "npt", 300.0, pressure_GPa=0.0)]
+    """NPT at 3 GPa and 300 K: the same mean volume and temperature.
+
+    At 0 GPa the demo GAP's rock-salt cell is metastable (it expands by ~17 % and lowers its energy within 0.4 ps,
+    in either engine at its own pace): compressed to a = 6.0 Å (about +3 GPa) it stays put, as in the paper's
+    confined device cells.
+    """
+    atoms = thermalized(structures.rocksalt("Ge1Sb2Te4", (2, 2, 2), a=6.0, seed=0), 300.0, seed=11)
+    segments = [md.Segment(1.0, "npt", 300.0, pressure_GPa=3.0)]
     out, ase_log, log = both(tmp_path, atoms, segments, gap, lmp, every=5)
     skip = 100  # 0.2 ps
     ase = block_mean(ase_log["volume_A3"][ase_log["step"] >= skip])
     lammps = block_mean(log["Volume"][log["Step"] >= skip])
     agree(ase, lammps, "NPT volume (Å³)")
-    assert abs(lammps[0] / atoms.get_volume() - 1) < 0.03  # near the start: 0 GPa is near a = 6.14 Å
+    assert abs(lammps[0] / atoms.get_volume() - 1) < 0.03 and abs(ase[0] / atoms.get_volume() - 1) < 0.03
     agree(block_mean(ase_log["temperature_K"][ase_log["step"] >= skip]), block_mean(log["Temp"][log["Step"] >= skip]),
           "NPT temperature (K)")
 
