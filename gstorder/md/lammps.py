@@ -20,9 +20,9 @@ from .runner import LANGEVIN_DAMP_PS, TIMESTEP_FS, _check_atoms, _check_segments
 
 
 def lammps_deck(segments, atoms, potential, directory, *, species=("Ge", "Sb", "Te"), xml_label: str | None = None,
-                copy_potential: bool = True, pair_style: tuple | None = None, timestep_fs: float = TIMESTEP_FS, temperature_K: float | None = None,
-                seed: int = 12345, dump_every: int = 500, thermo_every: int = 100, langevin_damp_ps: float = LANGEVIN_DAMP_PS,
-                npt_damp_ps: tuple = (0.1, 1.0)):
+                copy_potential: bool = True, pair_style: tuple | None = None, timestep_fs: float = TIMESTEP_FS,
+                temperature_K: float | None = None, seed: int = 12345, dump_every: int = 500, thermo_every: int = 100,
+                langevin_damp_ps: float = LANGEVIN_DAMP_PS, npt_damp_ps: tuple = (0.1, 1.0)):
     """Write a LAMMPS data file and input script running ``segments`` with ``pair_style quip``.
 
     Parameters
@@ -109,7 +109,8 @@ def lammps_deck(segments, atoms, potential, directory, *, species=("Ge", "Sb", "
     if xml_label is not None and not isinstance(xml_label, str):
         raise ArgumentTypeError(f"xml_label must be a string, got {type(xml_label).__name__} {xml_label!r}")
     if not isinstance(copy_potential, (bool, np.bool_)):
-        raise ArgumentTypeError(f"copy_potential must be True or False, got {type(copy_potential).__name__} {copy_potential!r}")
+        raise ArgumentTypeError(f"copy_potential must be True or False, got {type(copy_potential).__name__} "
+                                f"{copy_potential!r}")
     if pair_style is not None and (np.shape(pair_style) != (2,) or not all(isinstance(p, str) for p in pair_style)):
         raise ArgumentTypeError(f"pair_style must be (pair_style, pair_coeff) strings, got {pair_style!r}")
     timestep_fs = positive("timestep_fs", timestep_fs, unit="fs")
