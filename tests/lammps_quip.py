@@ -1,7 +1,7 @@
 """LAMMPS with pair_style quip, as tools/build_lammps_quip.sh builds it: find it, run a deck, read its log.
 
-Where: ``$GSTORDER_LMP`` (the lmp binary), else ``~/.cache/gstorder/lammps-quip/bin/lmp`` (the prefix .ci/run
-builds into), else an ``lmp`` on PATH that has pair_style quip. Without one the tests skip with the command
+Where: ``$GSTORDER_LMP`` (the lmp binary; when set, only it), else ``~/.cache/gstorder/lammps-quip/bin/lmp`` (the
+prefix .ci/run builds into), else an ``lmp`` on PATH that has pair_style quip. Without one the tests skip with the command
 that builds it; under ``CI=true`` they fail instead (.ci/run builds it first, so absence means the build broke).
 """
 
@@ -22,12 +22,12 @@ BUILD = "bash tools/build_lammps_quip.sh --install-deps ~/.cache/gstorder/lammps
 @functools.lru_cache(maxsize=None)
 def find_lmp() -> tuple:
     """``(lmp path or None, why not)``."""
-    candidates = []
     if os.environ.get("GSTORDER_LMP"):
-        candidates.append(("$GSTORDER_LMP", os.environ["GSTORDER_LMP"]))
-    candidates.append(("the default prefix", str(DEFAULT_PREFIX / "bin" / "lmp")))
-    if shutil.which("lmp"):
-        candidates.append(("PATH", shutil.which("lmp")))
+        candidates = [("$GSTORDER_LMP", os.environ["GSTORDER_LMP"])]
+    else:
+        candidates = [("the default prefix", str(DEFAULT_PREFIX / "bin" / "lmp"))]
+        if shutil.which("lmp"):
+            candidates.append(("PATH", shutil.which("lmp")))
     tried = []
     for where, path in candidates:
         if not os.access(path, os.X_OK):
