@@ -208,6 +208,16 @@ def test_deck_label_path_and_temperature(tmp_path, lmp):
     run_deck(tmp_path / "far away", lmp=lmp)
 
 
+def test_a_bare_potential_makes_quip_abort_so_the_deck_names_the_label(tmp_path, lmp):
+    script = md.lammps_deck([md.Segment(0.002, "nve")], gst(), md.DEMO_GAP, tmp_path, temperature_K=300.0)
+    name = setup_only(script, ["run 0"])
+    text = (tmp_path / name).read_text()
+    (tmp_path / "bare.lmp").write_text(text.replace('"Potential xml_label=GAP_2026_11_28_0_2_1_23_903"', '"Potential"'))
+    with pytest.raises(RuntimeError, match="too few or too many Potential_Simple types"):
+        run_deck(tmp_path, script="bare.lmp", lmp=lmp)
+    run_deck(tmp_path, script=name, lmp=lmp)  # the deck as written
+
+
 def test_deck_potential_errors(tmp_path):
     atoms = gst()
     nvt = [md.Segment(0.01, "nvt", 300.0)]
