@@ -89,10 +89,14 @@ if ! checksum_ok "$tarball"; then
     command -v apt-get >/dev/null 2>&1 || die "apt-get not found: download lammps_${LAMMPS_DEB_VERSION}.orig.tar.xz (Debian source package lammps) and set LAMMPS_TARBALL"
     keyring=/usr/share/keyrings/debian-archive-keyring.gpg
     [ -f "$keyring" ] || die "$keyring missing (Debian package debian-archive-keyring)"
-    say "downloading Debian's LAMMPS source package $LAMMPS_DEB_VERSION ($DEBIAN_SUITE, ~130 MB)"
+    # the Debian archive this machine's apt already uses (its main suite, not -security or -updates)
+    archive=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE) $(COMPONENT)' 2>/dev/null \
+              | awk '$2 !~ /-/ && $3 == "main" {print $1; exit}' || true)
+    [ -n "$archive" ] || die "apt has no Debian archive configured (main component): set LAMMPS_TARBALL"
+    say "downloading Debian's LAMMPS source package $LAMMPS_DEB_VERSION ($DEBIAN_SUITE, ~130 MB, from $archive)"
     apt_dir="$CACHE/apt"  # a private source list: the machine's apt configuration is left as it is
     rm -rf "$apt_dir" && mkdir -p "$apt_dir/lists/partial" "$apt_dir/get"
-    echo "deb-src [signed-by=$keyring] http://deb.debian.org/debian $DEBIAN_SUITE main" > "$apt_dir/sources.list"
+    echo "deb-src [signed-by=$keyring] $archive $DEBIAN_SUITE main" > "$apt_dir/sources.list"
     apt_opts=(-q -o "Dir::Etc::SourceList=$apt_dir/sources.list" -o "Dir::Etc::SourceParts=$apt_dir/none"
               -o "Dir::State::Lists=$apt_dir/lists" -o "APT::Sandbox::User=root")
     apt-get "${apt_opts[@]}" update >"$apt_dir/update.log" 2>&1 \
