@@ -668,9 +668,10 @@ def test_lammps_deck_runs_in_real_lammps(tmp_path):
 
 def test_quip_deck_text(tmp_path):
     atoms = structures.mushroom_cell()
-    script = md.lammps_deck("melt_quench", atoms, tmp_path / "gap.xml", tmp_path, xml_label="GAP_2022")
+    script = md.lammps_deck("melt_quench", atoms, md.DEMO_GAP, tmp_path, xml_label="GAP_2026_11_28_0_2_1_23_903")
     text = script.read_text()
-    assert "pair_style quip" in text and 'Potential xml_label=GAP_2022" 32 51 52' in text
+    assert "pair_style quip" in text and '"gap.xml" "Potential xml_label=GAP_2026_11_28_0_2_1_23_903" 32 51 52' in text
+    assert "thermo_modify flush yes temp Tmobile" in text and "format float %.17g" in text
     assert text.count("\nrun ") == 5
     groups = (tmp_path / "groups.lmp").read_text()
     assert groups.startswith("group fixed id ")
@@ -678,7 +679,7 @@ def test_quip_deck_text(tmp_path):
     assert sum(len(l.split()) - 3 for l in lines if l.startswith("group fixed ")) == atoms.arrays["fixed"].sum()
     assert sum(len(l.split()) - 3 for l in lines if l.startswith("group heater ")) == atoms.arrays["heater"].sum()
     with pytest.raises(ValueError, match="protocol='quench'"):
-        md.lammps_deck("quench", atoms, "gap.xml", tmp_path)
+        md.lammps_deck("quench", atoms, md.DEMO_GAP, tmp_path)
 
 
 @pytest.fixture(scope="module")
@@ -739,7 +740,7 @@ def test_device_protocols_anneal_at_300_K_first_and_time_runs_on(tmp_path):
     assert [s.label for s in md.protocol("device_melt", region=np.ones(8, bool), anneal_ps=0)] == ["pulse"]
     atoms = structures.rocksalt("GeTe", (3, 2, 2), a=6.0)
     script = md.lammps_deck(md.protocol("reset_pulse", region=md.slab(atoms, axis="z", lower=0.0, upper=3.5)), atoms,
-                            "gap.xml", tmp_path / "deck")
+                            md.DEMO_GAP, tmp_path / "deck", copy_potential=False)
     text = script.read_text()
     assert "velocity mobile create 300.0" in text and "fix s0lang mobile langevin 300.0 300.0 0.1" in text
     # one damping parameter, the same default in both runners
@@ -782,19 +783,23 @@ def test_lammps_deck_refuses_bad_arguments_and_writes_nothing(tmp_path):
                                  ({"pair_style": "lj/cut"}, errors.ArgumentTypeError, "pair_style"),
                                  ({"xml_label": 3}, errors.ArgumentTypeError, "xml_label")]:
         with pytest.raises(error, match=match):
-            md.lammps_deck(nvt, atoms, "gap.xml", deck, **change)
+            md.lammps_deck(nvt, atoms, md.DEMO_GAP, deck, **change)
     atoms.new_array("fixed", np.arange(len(atoms)) < 10)
     for region, match in [(np.zeros(len(atoms), bool), "holds no atoms"),
                           (np.arange(len(atoms)) < 5, "holds no atoms that are not fixed")]:
         with pytest.raises(errors.InvalidArgumentError, match=match):  # LAMMPS would stop at 'fix heat' on an empty group
-            md.lammps_deck([md.Segment(0.01, "nve", heat=md.HeatPulse(region, 1.0))], atoms, "gap.xml", deck)
+            md.lammps_deck([md.Segment(0.01, "nve", heat=md.HeatPulse(region, 1.0))], atoms, md.DEMO_GAP, deck)
     with pytest.raises(errors.InvalidArgumentError, match="duration_ps"):
-        md.lammps_deck([md.Segment(-0.01, "nve")], atoms, "gap.xml", deck)
+        md.lammps_deck([md.Segment(-0.01, "nve")], atoms, md.DEMO_GAP, deck)
+    with pytest.raises(errors.ArgumentTypeError, match="copy_potential"):
+        md.lammps_deck(nvt, atoms, md.DEMO_GAP, deck, copy_potential="yes")
+    with pytest.raises(errors.PotentialNotFoundError, match="gone.xml"):  # found when the deck is written, not on the cluster
+        md.lammps_deck(nvt, atoms, tmp_path / "gone.xml", deck)
     assert not deck.exists()
 
 
 def test_lammps_deck_rewrites_its_files_as_a_set(tmp_path):
-    md.lammps_deck([md.Segment(0.01, "nvt", 300.0)], small(), "gap.xml", tmp_path, seed=5)
+    md.lammps_deck([md.Segment(0.01, "nvt", 300.0)], small(), md.DEMO_GAP, tmp_path, seed=5, copy_potential=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data.lmp", "groups.lmp", "in.lmp"]
     before = {p.name: p.read_text() for p in tmp_path.iterdir()}
     big = structures.rocksalt("GeTe", (3, 2, 2), a=6.0)
@@ -805,9 +810,9 @@ def test_lammps_deck_rewrites_its_files_as_a_set(tmp_path):
     with pytest.MonkeyPatch.context() as mp:  # data.lmp cannot be written: the old deck stays whole
         mp.setattr(md.lammps, "write", full_disk)  # ase.io.write, as lammps_deck looks it up
         with pytest.raises(OSError, match="No space"):
-            md.lammps_deck([md.Segment(0.01, "nvt", 300.0)], big, "gap.xml", tmp_path, seed=6)
+            md.lammps_deck([md.Segment(0.01, "nvt", 300.0)], big, md.DEMO_GAP, tmp_path, seed=6, copy_potential=False)
     assert {p.name: p.read_text() for p in tmp_path.iterdir()} == before  # no data.lmp.part, nothing new
-    md.lammps_deck([md.Segment(0.01, "nvt", 300.0)], big, "gap.xml", tmp_path, seed=6)
+    md.lammps_deck([md.Segment(0.01, "nvt", 300.0)], big, md.DEMO_GAP, tmp_path, seed=6, copy_potential=False)
     assert "96 atoms" in (tmp_path / "data.lmp").read_text() and " 6 mom yes" in (tmp_path / "in.lmp").read_text()
 
 

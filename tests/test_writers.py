@@ -29,7 +29,8 @@ def test_atomic_write_uses_the_umask_and_keeps_an_existing_mode(tmp_path):
         with _atomic.atomic_folder(tmp_path / "out") as folder:
             (folder / "x").write_text("x")
         assert (tmp_path / "out").stat().st_mode & 0o777 == 0o755  # not mkdtemp's 0700
-        md.lammps_deck([md.Segment(0.01, "nve")], structures.rocksalt("GeTe", 2, a=6.0), "gap.xml", tmp_path / "deck")
+        md.lammps_deck([md.Segment(0.01, "nve")], structures.rocksalt("GeTe", 2, a=6.0), md.DEMO_GAP, tmp_path / "deck",
+                       copy_potential=False)
         md.run(structures.rocksalt("GeTe", 2, a=6.0), LennardJones(sigma=2.7, epsilon=0.05, rc=6.0, smooth=True),
                [md.Segment(0.004, "nve")], temperature_K=300.0, trajectory=tmp_path / "t.xyz", thermo=tmp_path / "t.csv",
                checkpoint=tmp_path / "t.ckpt", checkpoint_every=1)
@@ -183,7 +184,7 @@ def test_lammps_deck_killed_anywhere_leaves_a_whole_deck(tmp_path):
 
         def work():
             for k in range(6):
-                md.lammps_deck(segments, models[k % 2], "gap.xml", "deck", seed=11 + k % 2)
+                md.lammps_deck(segments, models[k % 2], md.DEMO_GAP, "deck", seed=11 + k % 2, copy_potential=False)
 
         def check():
             names = ("data.lmp", "groups.lmp", "in.lmp")

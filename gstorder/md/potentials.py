@@ -51,7 +51,11 @@ def gap(path, *, xml_label: str | None = None):
 
 
 def _check_gap_xml(path: Path, xml_label):
-    """Refuse a GAP XML file quippy would choke on: missing, empty, not XML, no GAP, missing sparseX files."""
+    """Refuse a GAP XML file quippy would choke on: missing, empty, not XML, no GAP, missing sparseX files.
+
+    Returns what the file holds: ``{"potentials": [labels of its <Potential> elements], "gaps": [labels of its
+    <GAP_params>], "sparse": [sparseX file names]}``.
+    """
     import xml.etree.ElementTree as ET
 
     if not path.is_file():
@@ -59,29 +63,32 @@ def _check_gap_xml(path: Path, xml_label):
                                      "doi:10.5281/zenodo.8208202")
     if path.stat().st_size == 0:
         raise PotentialFileError(f"the GAP potential file {path} is empty")
-    labels, sparse, gap_params = set(), [], 0
+    root, potentials, gaps, sparse = None, [], [], []
     try:  # streamed: a GAP file with its sparse points inline can be large
         for event, element in ET.iterparse(path, events=("start", "end")):
             if event == "end":
                 element.clear()
                 continue
-            if not labels:
-                labels.add(element.tag)  # the root's tag is the potential's label
+            if root is None:
+                root = element.tag  # the root's tag is the potential's label
+            if element.tag == "Potential" and element.get("label"):
+                potentials.append(element.get("label"))
             if element.tag == "GAP_params":
-                gap_params += 1
-                labels.add(element.get("label"))
+                gaps.append(element.get("label"))
             if element.get("sparseX_filename"):
                 sparse.append(element.get("sparseX_filename"))
     except ET.ParseError as exc:
         raise PotentialFileError(f"{path} is not a GAP XML file: not well-formed XML ({exc}; truncated?)") from None
-    if not gap_params:
+    if not gaps:
         raise PotentialFileError(f"{path} is XML but holds no <GAP_params> element: not a GAP potential")
+    labels = {root, *potentials, *gaps} - {None}
     if xml_label is not None and xml_label not in labels:
         raise PotentialFileError(f"{path} holds no potential labelled xml_label={xml_label!r}; its labels: "
-                                 f"{', '.join(sorted(l for l in labels if l))}")
+                                 f"{', '.join(sorted(labels))}")
     for name in sparse:
         if not (path.parent / name).is_file():
             raise PotentialNotFoundError(f"the GAP in {path} needs {name!r} beside it, which does not exist")
+    return {"potentials": potentials, "gaps": [g for g in gaps if g], "sparse": sparse}
 
 
 def demo_gap():
