@@ -15,6 +15,7 @@ from .altbc import altbc
 from .dynamics import density, msd
 from .motifs import bond_motifs
 from .pairs import adf, rdf
+from .scattering import structure_factor
 from .thermal import temperature_map
 from . import crystallinity, layers, md, plot
 from .suite import analyze
@@ -34,6 +35,7 @@ __all__ = [
     "threads",
     "rdf",
     "adf",
+    "structure_factor",
     "bond_motifs",
     "altbc",
     "temperature_map",

@@ -84,3 +84,27 @@ def altbc_counts(atoms, r_min, r_max, delta, n_bins, centre_z=None):
                 if a < b:
                     ratios.append(max(ra, rb) / min(ra, rb))
     return hist, np.array(ratios), n_c
+
+
+def direct_structure_factor(atoms, edges, weight=None):
+    """|Σ_j w_j exp(i k·r_j)|² / (N ⟨w²⟩) averaged over every reciprocal-lattice vector k (±k, k ≠ 0) in each |k| bin.
+
+    ``weight(symbol, |k|)`` gives w_j (default 1). Returns (S per bin, vectors per bin counting ±k both).
+    """
+    cell = atoms.cell.array
+    recip = 2 * np.pi * np.linalg.inv(cell).T
+    q_max = edges[-1]
+    reach = [int(np.floor(q_max * np.linalg.norm(a) / (2 * np.pi))) for a in cell]
+    hkl = np.array(list(itertools.product(*(range(-n, n + 1) for n in reach))))
+    k = hkl @ recip
+    q = np.linalg.norm(k, axis=1)
+    keep = (q > 0) & (q >= edges[0]) & (q < q_max)
+    k, q = k[keep], q[keep]
+    symbols = np.array(atoms.get_chemical_symbols())
+    w = np.ones((len(k), len(atoms))) if weight is None else np.array([[weight(s, x) for s in symbols] for x in q])
+    amplitude = (w * np.exp(1j * k @ atoms.positions.T)).sum(axis=1)
+    s = np.abs(amplitude) ** 2 / (len(atoms) * (w**2).mean(axis=1))
+    b = np.searchsorted(edges, q, side="right") - 1
+    counts = np.bincount(b, minlength=len(edges) - 1)
+    with np.errstate(invalid="ignore"):
+        return np.bincount(b, s, minlength=len(edges) - 1) / counts, counts
