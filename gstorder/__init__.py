@@ -12,7 +12,7 @@ from .io import Trajectory, read_frames
 from .source import iter_frames
 from .parallel import threads
 from .altbc import altbc
-from .dynamics import density, msd
+from .dynamics import density, diffusion, msd, vibrations
 from .motifs import bond_motifs
 from .pairs import adf, rdf
 from .scattering import structure_factor
@@ -41,6 +41,8 @@ __all__ = [
     "temperature_map",
     "msd",
     "density",
+    "diffusion",
+    "vibrations",
     "layers",
     "plot",
     "crystallinity",
