@@ -14,6 +14,7 @@ from .parallel import threads
 from .altbc import altbc
 from .dynamics import density, diffusion, msd, vibrations
 from .motifs import bond_motifs
+from .network import rings
 from .pairs import adf, rdf
 from .scattering import structure_factor
 from .thermal import temperature_map
@@ -37,6 +38,7 @@ __all__ = [
     "adf",
     "structure_factor",
     "bond_motifs",
+    "rings",
     "altbc",
     "temperature_map",
     "msd",

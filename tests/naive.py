@@ -108,3 +108,80 @@ def direct_structure_factor(atoms, edges, weight=None):
     counts = np.bincount(b, minlength=len(edges) - 1)
     with np.errstate(invalid="ignore"):
         return np.bincount(b, s, minlength=len(edges) - 1) / counts, counts
+
+
+def _bond_graph(atoms, cutoff):
+    """Adjacency {atom: [(neighbour, image shift)]} of bonds shorter than ``cutoff`` (self-images left out)."""
+    graph = {k: [] for k in range(len(atoms))}
+    inv = np.linalg.inv(atoms.cell.array)
+    for i, j, vec in pairs_with_images(atoms, cutoff):
+        if i == j:
+            continue
+        shift = np.rint((atoms.positions[i] + vec - atoms.positions[j]) @ inv).astype(int)
+        graph[i].append((j, tuple(shift)))
+    return graph
+
+
+def _distances(graph, source, lifted, depth):
+    """Breadth-first distances from ``source`` (an atom, or (atom, image) when ``lifted``) up to ``depth``."""
+    seen = {source: 0}
+    frontier = [source]
+    for d in range(1, depth + 1):
+        new = []
+        for node in frontier:
+            atom, image = node if lifted else (node, None)
+            for j, s in graph[atom]:
+                nxt = (j, tuple(np.add(image, s))) if lifted else j
+                if nxt not in seen:
+                    seen[nxt] = d
+                    new.append(nxt)
+        frontier = new
+    return seen
+
+
+def rings_by_enumeration(atoms, cutoff, max_size, lifted=False):
+    """Ring counts by size (index = atoms in the ring): every simple cycle of (atom, image) nodes up to ``max_size``
+    that closes on the same image, kept when no two of its nodes are closer in the graph than along the ring
+    (distances between atoms, images identified, unless ``lifted``: between the same (atom, image) nodes)."""
+    graph = _bond_graph(atoms, cutoff)
+    found = set()
+    for a in graph:
+        stack = [((a, (0, 0, 0)),)]
+        while stack:
+            path = stack.pop()
+            atom, image = path[-1]
+            for j, s in graph[atom]:
+                node = (j, tuple(np.add(image, s)))
+                if node == path[0] and len(path) >= 3:
+                    found.add(_canonical(path))
+                elif node not in path and len(path) < max_size and min(j for j, _ in path + (node,)) >= a:
+                    stack.append(path + (node,))
+    counts = np.zeros(max_size + 1, dtype=int)
+    for ring in found:
+        k = len(ring)
+        atoms_only = [n[0] for n in ring]
+        if not lifted and len(set(atoms_only)) < k:
+            continue
+        ok = True
+        for m in range(k):
+            source = ring[m] if lifted else ring[m][0]
+            dist = _distances(graph, source, lifted, k // 2)
+            for n in range(m + 1, k):
+                target = ring[n] if lifted else ring[n][0]
+                if dist.get(target, k) < min(n - m, k - n + m):
+                    ok = False
+        counts[k] += ok
+    return counts
+
+
+def _canonical(path):
+    """One key per ring: its nodes translated so the smallest comes first at image 0, read in the smaller direction."""
+    k = len(path)
+    keys = []
+    for start in range(k):
+        shift = np.array(path[start][1])
+        for step in (1, -1):
+            seq = tuple((path[(start + step * m) % k][0], tuple(np.subtract(path[(start + step * m) % k][1], shift)))
+                        for m in range(k))
+            keys.append(seq)
+    return min(keys)
