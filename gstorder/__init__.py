@@ -15,6 +15,7 @@ from .altbc import altbc
 from .dynamics import density, diffusion, msd, vibrations
 from .motifs import bond_motifs
 from .network import rings
+from .voids import cavities
 from .pairs import adf, rdf
 from .scattering import structure_factor
 from .thermal import temperature_map
@@ -39,6 +40,7 @@ __all__ = [
     "structure_factor",
     "bond_motifs",
     "rings",
+    "cavities",
     "altbc",
     "temperature_map",
     "msd",

@@ -185,3 +185,35 @@ def _canonical(path):
                         for m in range(k))
             keys.append(seq)
     return min(keys)
+
+
+def cavity_points(atoms, probe, spacing):
+    """Brute force: the grid ((i+½)/n1, (j+½)/n2, (k+½)/n3) of the cell, True where every atom image is farther than
+    ``probe``; and its face-connected components, joined across the periodic faces (labels per point, count)."""
+    from scipy import ndimage
+
+    cell = atoms.cell.array
+    shape = tuple(max(1, int(np.ceil(np.linalg.norm(v) / spacing - 1e-9))) for v in cell)
+    grids = np.meshgrid(*[(np.arange(n) + 0.5) / n for n in shape], indexing="ij")
+    points = np.stack([g.ravel() for g in grids], axis=1) @ cell
+    free = np.ones(len(points), dtype=bool)
+    for shift in itertools.product((-1, 0, 1), repeat=3):
+        for r in atoms.positions + np.array(shift) @ cell:
+            free &= np.sum((points - r) ** 2, axis=1) > probe**2
+    free = free.reshape(shape)
+    labels, n = ndimage.label(free)  # 6-connectivity inside the box
+    parent = list(range(n + 1))
+
+    def find(x):
+        while parent[x] != x:
+            x = parent[x]
+        return x
+
+    for axis in range(3):  # join components across each periodic face
+        a, b = np.take(labels, 0, axis=axis), np.take(labels, -1, axis=axis)
+        for x, y in zip(a.ravel(), b.ravel()):
+            if x and y:
+                parent[find(x)] = find(y)
+    roots = np.array([find(x) for x in range(n + 1)])
+    unique = np.unique(roots[1:]) if n else np.array([], dtype=int)
+    return free, roots[labels], len(unique)

@@ -159,14 +159,15 @@ def test_cli_analyze_end_to_end(tmp_path, capsys):
     assert cli.main(["analyze", str(EXAMPLE), "--index", "0:20:4", "--out", str(out), "--per-atom"]) == 0
     printed = capsys.readouterr().out.split()
     expected = ["results.nc", "report.html", "config.toml", "rdf.png", "adf.png", "bond_motifs.png", "altbc.png", "kbar.png",
-                "temperature_map.png", "z_profile.png", "layers.png", "msd.png", "density.png", "structure_factor.png", "rings.png", "vibrations.png",
+                "temperature_map.png", "z_profile.png", "layers.png", "msd.png", "density.png", "structure_factor.png", "rings.png", "cavities.png",
+                "vibrations.png",
                 "atoms.nc"]
     assert printed == [str(out / name) for name in expected]
     tree = xr.open_datatree(out / "results.nc")
     assert tree.attrs["n_frames"] == 5 and float(tree["density"].density[0]) == pytest.approx(6.354, abs=1e-3)
     assert np.isfinite(tree["temperature"].temperature.values).all()  # the small model's grid is coarse enough
     html = (out / "report.html").read_text()
-    assert html.count("<img") == 13 and "gstorder analyze" in html
+    assert html.count("<img") == 14 and "gstorder analyze" in html
     with xr.open_dataset(out / "atoms.nc") as atoms:
         assert atoms.kbar.shape == (5, 189)
     assert not list(tmp_path.glob(".gstorder-*"))
