@@ -107,6 +107,20 @@ def test_dask_equals_serial_for_every_analysis(cluster, tmp_path):
         xr.testing.assert_allclose(a, b, rtol=1e-12)
 
 
+def test_dask_equals_serial_for_the_network_and_dynamics_analyses(cluster):
+    chosen = {"structure_factor": {"q_max": 6.0}, "rings": {"per_atom": True}, "cavities": {"spacing": 0.3},
+              "diffusion": {"fit_range": [0.1, 0.5], "blocks": 2}, "vibrations": {}}
+    serial = gstorder.analyze(EXAMPLE, chosen, index=slice(0, 20, 2))
+    parallel = gstorder.analyze(EXAMPLE, chosen, index=slice(0, 20, 2), client=cluster, chunk_frames=2)
+    assert sorted(serial.children) == sorted(parallel.children) == sorted(chosen)
+    for name in chosen:
+        a, b = serial[name].to_dataset(), parallel[name].to_dataset()
+        assert a.attrs == b.attrs
+        xr.testing.assert_allclose(a, b, rtol=1e-12)
+    windows = gstorder.analyze(EXAMPLE, ["structure_factor", "rings", "cavities"], index=slice(0, 20, 2), window=5)
+    assert windows["structure_factor"].S.dims == ("window", "q") and windows["rings"]["count"].sizes["window"] == 2
+
+
 def test_dask_on_frames_in_memory_and_sequential_only(cluster):
     frames = gstorder.Trajectory(EXAMPLE)[0:6]
     serial = gstorder.analyze(frames, ["msd"])

@@ -27,6 +27,9 @@ from numba import njit
 #: Closure tolerance on |Σ bond vectors|² (Å²), as matscipy.
 CLOSED = 1e-4
 
+#: Atoms at the start of a walk whose distances prune the walks back.
+CACHED = 2
+
 
 @njit(cache=True, nogil=True)
 def _key_slot(keys, key):
@@ -186,7 +189,17 @@ def find_rings(roots, offsets, nbr, vec, shifts, max_size, kind, n_atoms, cap):
     values = np.zeros(cap, dtype=np.int64)
     used = np.empty(cap // 2 + 1, dtype=np.int64)
     queue = np.empty((cap // 2 + 1, 4), dtype=np.int64)
-
+    # distances from the walk's first few atoms, searched once per walk prefix: a walk back that comes closer to one of
+    # them than along the ring can only make rings that are not shortest-path rings, so it stops there
+    n_cached = min(CACHED, max_size // 2)
+    dist_l = -np.ones((n_cached + 1, n_atoms), dtype=np.int64)
+    touched_l = np.empty((n_cached + 1, n_atoms), dtype=np.int64)
+    keys_l = -np.ones((n_cached + 1, cap), dtype=np.int64)
+    values_l = np.zeros((n_cached + 1, cap), dtype=np.int64)
+    used_l = np.empty((n_cached + 1, cap // 2 + 1), dtype=np.int64)
+    queue_l = np.empty((n_cached + 1, cap // 2 + 1, 4), dtype=np.int64)
+    n_tl = -np.ones(n_cached + 1, dtype=np.int64)  # atoms in each level's search (-1: none for the current prefix)
+    turn = np.zeros(max_size + 2, dtype=np.int64)  # level of the last atom walking away, for the levels walking back
     path = np.empty(max_size + 1, dtype=np.int64)
     path_shift = np.zeros((max_size + 1, 3), dtype=np.int64)
     path_vec = np.zeros((max_size + 1, 3))
@@ -286,6 +299,27 @@ def find_rings(roots, offsets, nbr, vec, shifts, max_size, kind, n_atoms, cap):
                 now_back = True
             else:
                 continue
+            if now_back:
+                t_away = turn[level] if back[level] else level
+                n = level + 1
+                pruned = False
+                for m in range(1, min(t_away, n_cached) + 1):
+                    if n_tl[m] < 0:
+                        n_tl[m] = _bfs(path[m], path_shift[m], half, offsets, nbr, shifts, kind, dist_l[m], touched_l[m],
+                                       queue_l[m], keys_l[m], values_l[m], used_l[m])
+                        if n_tl[m] < 0:
+                            return out_sizes[:0].copy(), out_atoms[:0].copy(), False
+                    # in a ring of k = n + dj atoms, atoms m and n are min(n - m, k - n + m) apart
+                    d = _distance(kind, j, s0, s1, s2, dist_l[m], keys_l[m], values_l[m])
+                    if d >= 0 and d < min(n - m, dj + m):
+                        pruned = True
+                        break
+                if pruned:
+                    continue
+                turn[n] = t_away
+            elif level + 1 <= n_cached and n_tl[level + 1] >= 0:
+                _reset(kind, n_tl[level + 1], dist_l[level + 1], touched_l[level + 1], keys_l[level + 1], used_l[level + 1])
+                n_tl[level + 1] = -1
             repeat = False
             for m in range(1, level + 1):
                 if path[m] == j and path_shift[m, 0] == s0 and path_shift[m, 1] == s1 and path_shift[m, 2] == s2:
@@ -303,4 +337,8 @@ def find_rings(roots, offsets, nbr, vec, shifts, max_size, kind, n_atoms, cap):
             back[level] = now_back
             cursor[level] = offsets[j]
         _reset(kind, n_ta, dist_a, touched_a, keys_a, used_a)
+        for m in range(1, n_cached + 1):
+            if n_tl[m] >= 0:
+                _reset(kind, n_tl[m], dist_l[m], touched_l[m], keys_l[m], used_l[m])
+                n_tl[m] = -1
     return out_sizes[:n_rings].copy(), out_atoms[:n_out].copy(), True
