@@ -12,9 +12,12 @@ from .io import Trajectory, read_frames
 from .source import iter_frames
 from .parallel import threads
 from .altbc import altbc
-from .dynamics import density, msd
+from .dynamics import density, diffusion, msd, vibrations
 from .motifs import bond_motifs
+from .network import rings
+from .voids import cavities
 from .pairs import adf, rdf
+from .scattering import structure_factor
 from .thermal import temperature_map
 from . import crystallinity, layers, md, plot
 from . import nucleation, order, vacancies
@@ -35,11 +38,16 @@ __all__ = [
     "threads",
     "rdf",
     "adf",
+    "structure_factor",
     "bond_motifs",
+    "rings",
+    "cavities",
     "altbc",
     "temperature_map",
     "msd",
     "density",
+    "diffusion",
+    "vibrations",
     "layers",
     "plot",
     "crystallinity",

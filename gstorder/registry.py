@@ -108,6 +108,8 @@ class Requires:
         Every species of the frames in this set.
     several_frames : bool
         At least two frames (time series such as the MSD).
+    min_frames : int
+        At least this many frames (e.g. a fit over a range of lags).
     check : callable, optional
         ``check(first_frame) -> reason or None``, for anything else.
     """
@@ -117,6 +119,7 @@ class Requires:
     species: frozenset | None = None
     several_frames: bool = False
     check: Callable | None = None
+    min_frames: int = 0
 
     def why_not(self, first, n_frames: int) -> str | None:
         """Why frames like ``first`` (``n_frames`` of them) cannot be analysed, or None."""
@@ -128,6 +131,8 @@ class Requires:
             return f"it needs {', '.join(sorted(self.species))} only and the frames hold {first.species}"
         if self.several_frames and n_frames < 2:
             return f"it needs several frames and {n_frames} was selected"
+        if n_frames < self.min_frames:
+            return f"it needs at least {self.min_frames} frames and {n_frames} were selected"
         return self.check(first) if self.check is not None else None
 
     def __or__(self, other: "Requires") -> "Requires":
@@ -136,7 +141,8 @@ class Requires:
         checks = [c for c in (self.check, other.check) if c is not None]
         return Requires(self.velocities or other.velocities, self.periodic or other.periodic, species,
                         self.several_frames or other.several_frames,
-                        None if not checks else (lambda first: next((w for c in checks if (w := c(first))), None)))
+                        None if not checks else (lambda first: next((w for c in checks if (w := c(first))), None)),
+                        max(self.min_frames, other.min_frames))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,288 @@
+"""Ring statistics of the bond network: shortest-path rings per size, ring membership and ABAB squares.
+
+Bonds join atoms closer than a cut-off (3.2 Å, or a per-pair table), taken
+from the one shared neighbour search. A *shortest-path ring* (Franzblau,
+Phys. Rev. B 44, 4925 (1991)) is a closed walk through bonds that contains
+a shortest path between every two of its atoms and does not wind around the
+periodic cell. ``kind="shortest-path"`` measures those paths on the graph
+of atoms with periodic images identified, exactly as matscipy's
+``rings.ring_statistics``; ``kind="primitive"`` measures them on the
+unwrapped, image-resolved network (a shortcut must join the same periodic
+images: the primitive rings of Goetzke & Klein and Yuan & Cormack, as
+R.I.N.G.S. counts them). The two differ only when a path around the cell is
+shorter than half a ring, i.e. in cells narrower than about ``max_size``
+bonds; ``primitive`` then finds the rings a bulk sample has.
+
+An ABAB square (Akola & Jones, Phys. Rev. B 76, 235201 (2007)) is a
+4-membered ring whose atoms alternate between two chemical groups (cations
+Ge, Sb and anions Te by default): the building block of the rock-salt-like
+crystal that survives in the amorphous phase.
+"""
+
+from __future__ import annotations
+
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import xarray as xr
+
+from . import _checks
+from ._labels import attrs_of, frame_coords
+from .errors import GstorderWarning, InvalidArgumentError, UnknownSpeciesError
+from .motifs import DEFAULT_GROUPS
+from .parallel import use_parallel
+from .pipeline import Analysis, Need, Part
+from .registry import Figure, Parameter, public, register
+from .species import frame_species, species_groups
+from ._kernels.network import find_rings
+
+__all__ = ["rings", "Rings", "KINDS", "bond_graph"]
+
+#: Ring definitions: name -> kernel code.
+KINDS = {"shortest-path": 0, "primitive": 1}
+
+#: Per-atom variables of ``rings(..., per_atom=True)``: name -> attrs.
+ATOM_VARIABLES = {
+    "atom_rings": {"long_name": "rings through the atom", "units": ""},
+    "atom_smallest_ring": {"long_name": "size of the smallest ring through the atom (0: none)", "units": ""},
+    "atom_abab": {"long_name": "in at least one ABAB square", "units": ""},
+}
+
+
+def bond_graph(i, j, vectors, shifts, n_atoms: int):
+    """CSR bond graph (offsets, neighbours, bond vectors, image shifts) from a full pair list, self-image bonds left out."""
+    keep = i != j
+    i, j, vectors, shifts = i[keep], j[keep], vectors[keep], shifts[keep]
+    order = np.argsort(i, kind="stable")
+    offsets = np.zeros(n_atoms + 1, dtype=np.int64)
+    np.cumsum(np.bincount(i, minlength=n_atoms), out=offsets[1:])
+    return (offsets, np.ascontiguousarray(j[order], dtype=np.int64), np.ascontiguousarray(vectors[order], dtype=np.float64),
+            np.ascontiguousarray(shifts[order], dtype=np.int64))
+
+
+def _table_size(graph, n_atoms: int, volume: float, cutoff: float, max_size: int) -> int:
+    """Hash-table slots for the image-resolved searches: twice the atom images within max_size // 2 bonds, doubled."""
+    offsets = graph[0]
+    most = int(np.diff(offsets).max(initial=1))
+    reach = 1 + sum(most**d for d in range(1, max_size // 2 + 1))
+    radius = (max_size // 2) * cutoff + 1.0
+    geometric = 4.0 * n_atoms / volume * 4.0 / 3.0 * np.pi * radius**3 + 64
+    return 1 << int(np.ceil(np.log2(2 * max(16.0, min(reach, geometric)))))
+
+
+def ring_list(graph, n_atoms: int, max_size: int, kind: int, cap: int = 1, parallel=None):
+    """Every ring of the graph: (sizes, atoms concatenated), from the roots split among threads."""
+    import numba
+
+    roots = np.flatnonzero(np.diff(graph[0]) > 1).astype(np.int64)  # a ring atom has at least two bonds
+    n_threads = numba.get_num_threads() if (parallel or (parallel is None and use_parallel(len(roots), 256))) else 1
+    shares = [roots[t::n_threads] for t in range(n_threads)]  # interleaved: low roots find the most rings
+
+    def search(share):
+        size = cap
+        while True:
+            sizes, atoms, ok = find_rings(share, *graph, max_size, kind, n_atoms, size)
+            if ok:
+                return sizes, atoms
+            size *= 4
+
+    if n_threads == 1:
+        found = [search(shares[0])]
+    else:
+        with ThreadPoolExecutor(n_threads) as pool:
+            found = list(pool.map(search, shares))
+    return np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found])
+
+
+class Rings(Analysis):
+    """:func:`rings` as an analysis of the one-pass runner (:mod:`gstorder.pipeline`)."""
+
+    name = "rings"
+    order = 40
+    summary = "shortest-path ring statistics, ring membership and ABAB squares"
+    windowed = True
+    parameters = (
+        Parameter("cutoff", 3.2, "bond cut-off, or a per-pair table such as {'Ge-Te': 3.2, 'Sb-Te': 3.4} (pairs absent "
+                  "from a table never bond)", "Å", _checks.cutoff, kind="table"),
+        Parameter("max_size", 12, "largest ring counted (atoms)", "", lambda n, v: _checks.count(n, v, minimum=3, maximum=40),
+                  kind="int"),
+        Parameter("kind", "shortest-path", "'shortest-path' (paths on the graph of atoms, as matscipy) or 'primitive' "
+                  "(paths on the image-resolved network)", check=lambda n, v: _checks.choice(n, v, tuple(KINDS)), kind="str"),
+        Parameter("groups", DEFAULT_GROUPS, "the two chemical groups an ABAB square alternates between",
+                  check=lambda name, v: (_two_groups(name, v), v)[1], kind="list"),
+        Parameter("per_atom", False, "also return atom_rings, atom_smallest_ring and atom_abab over (frame, atom)",
+                  check=_checks.flag, kind="bool"),
+    )
+
+    def prepare(self):
+        self.group_table = _two_groups("groups", self.groups)
+        self.same_atoms = self.per_atom
+        self.needs = (Need.of(self.cutoff),)
+        self.sizes = np.arange(3, self.max_size + 1)
+
+    def setup(self, frame):
+        self.species, _ = frame_species(frame)
+
+    def begin_frame(self, frame):
+        return []
+
+    def add_block(self, state, frame, lists):
+        nl = lists[self.needs[0]]
+        state.append((nl.i, nl.j, nl.vectors, nl.shifts))
+
+    def end_frame(self, state, frame) -> Part:
+        n = len(frame)
+        i, j, vectors, shifts = (np.concatenate([s[k] for s in state]) for k in range(4)) if state else (np.empty(0, int),) * 4
+        if not np.any(i != j):
+            raise InvalidArgumentError(f"rings: cutoff={self.cutoff!r} Å gives no bonds in {frame.describe()}; choose a "
+                                       "cut-off near the first minimum of g(r) (3.2 Å for Ge-Sb-Te)")
+        graph = bond_graph(i, j, vectors.reshape(-1, 3), shifts.reshape(-1, 3), n)
+        kind = KINDS[self.kind]
+        cap = 1
+        if kind == 1:
+            reach = max(v for _, v in self.needs[0].cutoff) if isinstance(self.needs[0].cutoff, tuple) else self.needs[0].cutoff
+            cap = _table_size(graph, n, frame.volume if frame.pbc.all() else np.ptp(frame.positions, axis=0).prod() + 1.0,
+                              reach, self.max_size)
+        sizes, atoms = ring_list(graph, n, self.max_size, kind, cap, self.parallel)
+        _, types = frame_species(frame, self.species)
+        return Part(*_frame_rings(sizes, atoms, types, len(self.species), self.sizes, self._group_of(frame), self.per_atom))
+
+    def _group_of(self, frame) -> np.ndarray:
+        """Each atom's group (0, 1) or −1 when in neither."""
+        out = np.full(len(frame), -1, dtype=np.int64)
+        for g, members in enumerate(self.group_table.values()):
+            out[np.isin(frame.symbols, members)] = g
+        return out
+
+    def result(self, parts, times) -> xr.Dataset:
+        rows = [p.data for p in parts]
+        stack = {k: np.array([r[k] for r in rows]) for k in rows[0]}
+        size = ("size", self.sizes, {"long_name": "ring size", "units": "atoms"})
+        ds = xr.Dataset(
+            {
+                "count": (("frame", "size"), stack["count"], {"long_name": "rings", "units": ""}),
+                "rings_per_atom": (("frame", "size"), stack["count"] / stack["n_atoms"][:, None],
+                                   {"long_name": "rings per atom", "units": ""}),
+                "membership": (("frame", "species", "size"), stack["membership"],
+                               {"long_name": "rings through an atom of the species", "units": ""}),
+                "abab_squares": ("frame", stack["abab_squares"], {"long_name": "ABAB squares", "units": ""}),
+                "abab_fraction": ("frame", stack["abab_fraction"],
+                                  {"long_name": "fraction of atoms in at least one ABAB square", "units": ""}),
+                "ring_fraction": ("frame", stack["ring_fraction"],
+                                  {"long_name": "fraction of atoms in at least one ring", "units": ""}),
+            },
+            coords={**frame_coords(times), "size": size, "species": self.species},
+            attrs=attrs_of(analysis="rings", cutoff=self.cutoff if isinstance(self.cutoff, (int, float)) else repr(self.cutoff),
+                           max_size=self.max_size, kind=self.kind, groups={g: list(v) for g, v in self.group_table.items()},
+                           definition="Franzblau shortest-path rings" if self.kind == "shortest-path" else
+                           "primitive rings (no shortcut between the same periodic images)"),
+        )
+        if parts[0].atoms:
+            for name, attrs in ATOM_VARIABLES.items():
+                ds[name] = (("frame", "atom"), np.array([p.atoms[name][0] for p in parts]), attrs)
+        return ds
+
+
+def _two_groups(name, value) -> dict:
+    table = species_groups(value)
+    if len(table) != 2:
+        raise InvalidArgumentError(f"{name} must name two chemical groups (an ABAB square alternates between them), got "
+                                   f"{len(table)}: {table}")
+    return table
+
+
+def _frame_rings(sizes, atoms, types, n_species, size_axis, group_of, per_atom) -> tuple:
+    """One frame's row (counts, membership, ABAB squares) and, optionally, its per-atom arrays."""
+    n = len(types)
+    n_sizes = len(size_axis)
+    first = size_axis[0]
+    count = np.bincount(sizes - first, minlength=n_sizes)[:n_sizes]
+    ring_of_atom = np.repeat(np.arange(len(sizes)), sizes)
+    per_atom_size = np.bincount(atoms * n_sizes + (sizes - first)[ring_of_atom], minlength=n * n_sizes).reshape(n, n_sizes)
+    n_a = np.bincount(types, minlength=n_species).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        membership = np.array([per_atom_size[types == s].sum(axis=0) for s in range(n_species)]) / n_a[:, None]
+    squares = np.flatnonzero(sizes == 4)
+    starts = np.concatenate([[0], np.cumsum(sizes)])[squares]
+    g = group_of[atoms[starts[:, None] + np.arange(4)]] if len(squares) else np.empty((0, 4), dtype=np.int64)
+    abab = (g[:, 0] >= 0) & (g[:, 1] >= 0) & (g[:, 0] == g[:, 2]) & (g[:, 1] == g[:, 3]) & (g[:, 0] != g[:, 1])
+    in_abab = np.zeros(n, dtype=bool)
+    if abab.any():
+        in_abab[atoms[(starts[abab][:, None] + np.arange(4)).ravel()]] = True
+    rings_through = per_atom_size.sum(axis=1)
+    row = {"count": count, "membership": membership, "abab_squares": int(abab.sum()), "abab_fraction": in_abab.mean(),
+           "ring_fraction": (rings_through > 0).mean(), "n_atoms": n}
+    if not per_atom:
+        return row, None
+    smallest = np.where(rings_through > 0, size_axis[np.argmax(per_atom_size > 0, axis=1)], 0)
+    return row, {"atom_rings": (rings_through, ATOM_VARIABLES["atom_rings"]),
+                 "atom_smallest_ring": (smallest, ATOM_VARIABLES["atom_smallest_ring"]),
+                 "atom_abab": (in_abab.astype(np.int8), ATOM_VARIABLES["atom_abab"])}
+
+
+def _draw(ds):
+    from matplotlib.figure import Figure as MplFigure
+
+    ds = ds.isel(window=-1) if "window" in ds.dims else ds
+    per_atom = ds.rings_per_atom.mean("frame") if "frame" in ds.dims else ds.rings_per_atom
+    fig = MplFigure(figsize=(4.5, 3.2), layout="constrained")
+    ax = fig.subplots()
+    ax.bar(ds["size"], per_atom, color="#1f77b4")
+    ax.set_xlabel("ring size (atoms)")
+    ax.set_ylabel("rings per atom")
+    ax.set_xticks(ds["size"].values)
+    ax.set_title(f"ABAB squares: {float(ds.abab_fraction.mean()):.1%} of atoms", fontsize="small")
+    return fig
+
+
+def _rows(tree):
+    if "rings" not in tree.children:
+        return []
+    ds = tree["rings"].to_dataset()
+    mean = ds["count"].mean("frame") if "frame" in ds["count"].dims else ds["count"]
+    if "window" in mean.dims:
+        mean = mean.isel(window=-1)
+    top = int(mean["size"][int(mean.argmax())]) if float(mean.sum()) else None
+    text = f"{float(mean.sum()):.0f} per frame" + (f", most of size {top}" if top else "")
+    return [("rings", text), ("ABAB squares", f"{float(ds.abab_squares.mean()):.0f} per frame, "
+                                               f"{float(ds.abab_fraction.mean()):.1%} of atoms in one")]
+
+
+Rings.figures = (Figure("rings", _draw, "Shortest-path rings per atom by size; the share of atoms in ABAB squares."),)
+Rings.rows = staticmethod(_rows)
+register(Rings)
+
+
+@public(Rings)
+def rings(frames, **options) -> xr.Dataset:
+    """Ring statistics of the bond network: rings per size, ring membership per species and ABAB squares.
+
+    See :mod:`gstorder.network` for the definitions. Memory grows with the
+    atoms and the rings found (no atom × atom distance map), so device-scale
+    frames work; the search splits the atoms among the Numba threads.
+
+    Raises
+    ------
+    InvalidArgumentError
+        For a cut-off that gives no bonds, a ``max_size`` outside 3-40, an
+        unknown ``kind``, or ``groups`` that are not two groups.
+
+    Returns
+    -------
+    xarray.Dataset
+        Over ``frame`` (with ``time``): ``count`` (frame, size) rings of each
+        size (3 to ``max_size`` atoms), ``rings_per_atom`` (frame, size),
+        ``membership`` (frame, species, size): rings through an atom of the
+        species, on average; ``abab_squares`` and ``abab_fraction`` (share of
+        atoms in at least one), ``ring_fraction``; with ``per_atom=True``
+        also ``atom_rings``, ``atom_smallest_ring`` and ``atom_abab`` over (frame, atom).
+
+    Examples
+    --------
+    >>> from gstorder import rings, structures
+    >>> ds = rings(structures.rocksalt("GeTe", 3, a=6.0), max_size=8)
+    >>> int(ds["count"].sel(size=4)[0]), float(ds.abab_fraction[0])  # 216 atoms × 12 squares each / 4 atoms a square
+    (648, 1.0)
+    """
+    return Rings.call(frames, options)

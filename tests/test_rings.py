@@ -1,0 +1,137 @@
+"""Ring statistics against matscipy and a brute-force enumeration, ABAB squares of lattices, bad input."""
+
+import importlib
+
+import numpy as np
+import pytest
+from ase import Atoms
+from ase.io import read
+
+import gstorder
+from gstorder import rings, structures
+from gstorder.errors import InvalidArgumentError
+
+from conftest import extdata
+from naive import rings_by_enumeration
+
+AGETE = "aGeTe_AIMD_300K_216at_400fr.extxyz"
+
+
+def _matscipy():
+    try:
+        return importlib.import_module("matscipy.rings")
+    except ImportError:
+        pytest.skip("matscipy is not installed: it is the reference these tests compare against (pip install matscipy)")
+
+
+def _honeycomb(n1, n2, d=1.42):
+    a = d * np.sqrt(3)
+    cell = [[a, 0, 0], [a / 2, a * np.sqrt(3) / 2, 0], [0, 0, 10]]
+    return Atoms("Ge2", scaled_positions=[[1 / 3, 1 / 3, 0.5], [2 / 3, 2 / 3, 0.5]], cell=cell, pbc=True).repeat((n1, n2, 1))
+
+
+@pytest.mark.parametrize("index", [0, 250])
+def test_shortest_path_rings_equal_matscipy_on_amorphous_gete(index):
+    ring_statistics = _matscipy().ring_statistics
+    atoms = read(extdata(AGETE), index=index)
+    ours = rings(atoms, max_size=12)
+    theirs = np.zeros(13, dtype=int)
+    found = np.asarray(ring_statistics(atoms, 3.2))  # unbounded: its maxlength= drops or overflows the largest sizes
+    theirs[: min(13, len(found))] = found[:13]
+    np.testing.assert_array_equal(ours["count"].values[0], theirs[3:])
+    assert ours["count"].values.sum() > 200
+
+
+def test_per_pair_cutoffs_equal_matscipy():
+    ring_statistics = _matscipy().ring_statistics
+    atoms = read(extdata(AGETE), index=10)
+    table = {("Ge", "Te"): 3.2, ("Ge", "Ge"): 2.8, ("Te", "Te"): 3.0}
+    ours = rings(atoms, cutoff=table, max_size=10)
+    found = np.asarray(ring_statistics(atoms, {(32, 52): 3.2, (32, 32): 2.8, (52, 52): 3.0}))
+    theirs = np.zeros(11, dtype=int)
+    theirs[: min(11, len(found))] = found[:11]
+    np.testing.assert_array_equal(ours["count"].values[0], theirs[3:])
+
+
+@pytest.mark.parametrize("kind", ["shortest-path", "primitive"])
+def test_both_kinds_equal_a_brute_force_enumeration(kind):
+    lifted = kind == "primitive"
+    atoms = read(extdata(AGETE), index=0)
+    np.testing.assert_array_equal(rings(atoms, cutoff=3.0, max_size=7, kind=kind)["count"].values[0],
+                                  rings_by_enumeration(atoms, 3.0, 7, lifted)[3:])
+    tilted = structures.rocksalt("GeTe", (1, 1, 2), a=6.0)
+    tilted.rattle(0.1, seed=2)
+    tilted.set_cell(tilted.cell.array + [[0, 0, 0], [1.0, 0, 0], [0.5, 0.3, 0]], scale_atoms=True)
+    np.testing.assert_array_equal(rings(tilted, cutoff=3.5, max_size=6, kind=kind)["count"].values[0],
+                                  rings_by_enumeration(tilted, 3.5, 6, lifted)[3:])
+
+
+def test_primitive_rings_see_through_small_cells():
+    # graphene-like sheets: one hexagon per two atoms; in cells of 2 and 4 atoms every hexagon passes twice through one
+    # atom (at different images), so only the image-resolved definition finds them
+    for size, hexagons_sp in (((1, 1), 0), ((2, 1), 0), ((3, 3), 9)):
+        sheet = _honeycomb(*size)
+        sp = rings(sheet, cutoff=1.6, max_size=8)["count"].sel(size=6).item()
+        primitive = rings(sheet, cutoff=1.6, max_size=8, kind="primitive")["count"].sel(size=6).item()
+        assert (sp, primitive) == (hexagons_sp, len(sheet) // 2)
+        assert rings_by_enumeration(sheet, 1.6, 8, lifted=True)[6] == primitive
+
+
+def test_rocksalt_squares_and_their_abab_share():
+    crystal = structures.rocksalt("GeTe", 3, a=6.0)
+    ds = rings(crystal, max_size=8, per_atom=True)
+    n = len(crystal)
+    assert ds["count"].sel(size=4).item() == 3 * n  # a simple cubic net: 12 squares per atom, 4 atoms per square
+    assert ds["count"].sel(size=6).item() == 4 * n  # and its chair-like hexagons, as matscipy counts them
+    assert ds.abab_squares.item() == 3 * n and ds.abab_fraction.item() == 1.0
+    np.testing.assert_array_equal(ds.atom_smallest_ring.values, 4)
+    assert ds.atom_rings.values.sum() == (ds["count"] * ds["size"]).sum().item()
+    np.testing.assert_allclose(ds.membership.sel(size=4).values, 12.0)
+
+
+def test_abab_squares_of_a_random_alloy_equal_a_lattice_count():
+    crystal = structures.rocksalt("GeTe", 3, a=6.0)
+    rng = np.random.default_rng(7)
+    crystal.numbers = rng.choice([32, 51, 52], len(crystal), p=[0.3, 0.2, 0.5])
+    ds = rings(crystal, max_size=4, per_atom=True)
+    # the simple cubic net of the sites: a square per site and plane, (x, y), (x+1, y), (x+1, y+1), (x, y+1)
+    grid = np.rint(crystal.positions / 3.0).astype(int) % 6
+    site = {tuple(g): k for k, g in enumerate(grid)}
+    cation = np.isin(crystal.numbers, [32, 51])
+    squares, members = 0, set()
+    for g in grid:
+        for u, v in ((0, 1), (0, 2), (1, 2)):
+            corners = []
+            for du, dv in ((0, 0), (1, 0), (1, 1), (0, 1)):
+                c = g.copy()
+                c[u] = (c[u] + du) % 6
+                c[v] = (c[v] + dv) % 6
+                corners.append(site[tuple(c)])
+            kinds = cation[corners]
+            if kinds[0] == kinds[2] and kinds[1] == kinds[3] and kinds[0] != kinds[1]:
+                squares += 1
+                members.update(corners)
+    assert ds.abab_squares.item() == squares > 0
+    assert ds.abab_fraction.item() == pytest.approx(len(members) / len(crystal))
+    assert ds.atom_abab.values.sum() == len(members)
+
+
+def test_serial_equals_parallel_and_analyze():
+    atoms = read(extdata(AGETE), index=5)
+    serial = rings(atoms, parallel=False, per_atom=True)
+    threaded = rings(atoms, parallel=True, per_atom=True)
+    for name in ("count", "membership", "atom_rings", "atom_abab"):
+        np.testing.assert_array_equal(serial[name].values, threaded[name].values)
+    tree = gstorder.analyze([atoms, atoms], ["rings", "motifs"])
+    np.testing.assert_array_equal(tree["rings"]["count"].values, np.repeat(serial["count"].values, 2, axis=0))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"cutoff": 1.0}, "gives no bonds"),
+    ({"max_size": 2}, "max_size must be an integer ≥ 3"),
+    ({"kind": "strong"}, "kind='strong'; choose one of"),
+    ({"groups": ["cations"]}, "two chemical groups"),
+])
+def test_bad_input_is_refused_by_name(kwargs, message):
+    with pytest.raises(InvalidArgumentError, match=message):
+        rings(structures.rocksalt("GeTe", 2, a=6.0), **kwargs)
