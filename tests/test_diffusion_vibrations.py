@@ -149,7 +149,8 @@ def test_bad_input_is_refused_with_the_reason():
         diffusion(frames, fit_range=[0.5, 0.1])
     with pytest.raises(gstorder.errors.InvalidArgumentError, match="max_lag_ps"):
         vibrations(_einstein_crystal(n_frames=20), max_lag_ps=5.0)
-    with pytest.raises(MissingDataError, match="velocities"):
+    with pytest.raises(MissingDataError, match="velocities"), \
+            pytest.warns(gstorder.errors.GstorderWarning, match="does not look like a Ge-Sb-Te"):  # a toy gas
         gstorder.analyze(frames, ["vibrations"])
 
 
