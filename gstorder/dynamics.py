@@ -370,7 +370,7 @@ class Diffusion(Analysis):
     sequential = True
     same_atoms = True
     selectable = True
-    windowed = True
+    windowed = False  # D needs the long lags of the whole run (16 frames or more); a window would starve the fit
     parameters = (
         Parameter("fit_range", [0.05, 0.2], "lags over which MSD = 6 D t + c is fitted, as fractions [start, end] of the "
                   "longest lag (the MSD of long lags averages few origins)", "", _fraction_pair, kind="list"),
@@ -453,7 +453,7 @@ class Vibrations(Analysis):
     summary = "velocity autocorrelation and vibrational density of states per species"
     same_atoms = True
     selectable = True
-    windowed = True
+    windowed = False  # the VDOS resolution is set by the run length
     parameters = (
         Parameter("max_lag_ps", None, "longest lag of the VACF transformed (unset: half the run)", "ps", _checks.positive),
         Parameter("taper", "hann", "window on the VACF before its transform: 'hann' or 'none'",
