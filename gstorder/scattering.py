@@ -66,8 +66,8 @@ WEIGHTINGS = {
     "bhatia-thornton": "S_NN, with S_NC and S_CC of a two-species system",
 }
 
-#: Default cap of r_max (Å) when it is taken from the cell.
-R_MAX_CAP = 10.0
+#: Default cap of r_max (Å) when it is taken from the cell: rdf's default r_max, so that both share one neighbour search.
+R_MAX_CAP = 8.0
 
 #: Memory budgets of the direct route (bytes): per-atom phase tables, and the amplitudes of one slab of wave vectors.
 TABLE_BYTES = 32 * 2**20
