@@ -53,38 +53,23 @@ from pathlib import Path
 
 import numpy as np
 
+from bench_pipeline import hwm_reset, status_mb  # the peak-memory probes of the pipeline benchmark
+
 ROOT = Path(__file__).resolve().parents[1]
 AGETE = ROOT.parent / "shared" / "extdata" / "aGeTe_AIMD_300K_216at_400fr.extxyz"
-
-
-def _reset_peak() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-        return True
-    except OSError:
-        return False
-
-
-def _status_mb(key: str) -> float:
-    with open("/proc/self/status") as fh:
-        for row in fh:
-            if row.startswith(key + ":"):
-                return int(row.split()[1]) / 1024
-    return float("nan")
 
 
 def measure(call, repeat: int = 1):
     """(median seconds, peak extra MB of the first timed call, result of the last call)."""
     times, peak, out = [], float("nan"), None
     for k in range(repeat):
-        before = _status_mb("VmRSS")
-        reset = _reset_peak()
+        before = status_mb("VmRSS")
+        reset = hwm_reset()
         start = time.perf_counter()
         out = call()
         times.append(time.perf_counter() - start)
         if k == 0 and reset:
-            peak = _status_mb("VmHWM") - before
+            peak = status_mb("VmHWM") - before
     return float(np.median(times)), peak, out
 
 

@@ -19,7 +19,7 @@ def test_readme_main_command_runs_on_the_shipped_example(capsys, tmp_path, monke
     monkeypatch.chdir(tmp_path)
     assert cli.main([args[1], str(ROOT / args[2]), *args[3:]]) == 0
     written = capsys.readouterr().out.split()
-    assert written[:2] == [f"{args[4]}/results.nc", f"{args[4]}/report.html"] and len(written) == 13
+    assert written[:2] == [f"{args[4]}/results.nc", f"{args[4]}/report.html"] and len(written) == 18
     assert all((tmp_path / p).stat().st_size > 0 for p in written)
 
 
