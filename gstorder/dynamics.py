@@ -514,7 +514,6 @@ class Vibrations(Analysis):
 def _draw_diffusion(ds):
     from matplotlib.figure import Figure as MplFigure
 
-    ds = ds.isel(window=-1) if "window" in ds.dims else ds
     fig = MplFigure(figsize=(4.5, 3.2), layout="constrained")
     ax = fig.subplots()
     t0, t1 = ds.attrs["fit_start_ps"], ds.attrs["fit_end_ps"]
@@ -532,7 +531,6 @@ def _draw_diffusion(ds):
 def _draw_vibrations(ds):
     from matplotlib.figure import Figure as MplFigure
 
-    ds = ds.isel(window=-1) if "window" in ds.dims else ds
     fig = MplFigure(figsize=(4.5, 3.2), layout="constrained")
     ax = fig.subplots()
     for s in ds.species.values:
@@ -545,19 +543,21 @@ def _draw_vibrations(ds):
 
 
 def _diffusion_rows(tree):
-    if "diffusion" not in tree.children:
+    from .report import _group
+
+    ds = _group(tree, "diffusion")
+    if ds is None:
         return []
-    ds = tree["diffusion"].to_dataset()
-    ds = ds.isel(window=-1) if "window" in ds.dims else ds
     return [("D", ", ".join(f"{s} {float(d):.3g} ± {float(e):.2g}" for s, d, e in zip(ds.species.values, ds.D.values,
                                                                                      ds.D_error.values)) + " Å²/ps")]
 
 
 def _vibration_rows(tree):
-    if "vibrations" not in tree.children:
+    from .report import _group
+
+    ds = _group(tree, "vibrations")
+    if ds is None:
         return []
-    ds = tree["vibrations"].to_dataset()
-    ds = ds.isel(window=-1) if "window" in ds.dims else ds
     peaks = ds.vdos.fillna(0).idxmax("frequency")
     return [("VDOS peak", ", ".join(f"{s} {float(p):.2f}" for s, p in zip(ds.species.values, peaks.values)) + " THz")]
 

@@ -224,8 +224,7 @@ def _frame_rings(sizes, atoms, types, n_species, size_axis, group_of, per_atom) 
 def _draw(ds):
     from matplotlib.figure import Figure as MplFigure
 
-    ds = ds.isel(window=-1) if "window" in ds.dims else ds
-    per_atom = ds.rings_per_atom.mean("frame") if "frame" in ds.dims else ds.rings_per_atom
+    per_atom = ds.rings_per_atom.mean("frame")
     fig = MplFigure(figsize=(4.5, 3.2), layout="constrained")
     ax = fig.subplots()
     ax.bar(ds["size"], per_atom, color="#1f77b4")
@@ -237,12 +236,12 @@ def _draw(ds):
 
 
 def _rows(tree):
-    if "rings" not in tree.children:
+    from .report import _group
+
+    ds = _group(tree, "rings")
+    if ds is None:
         return []
-    ds = tree["rings"].to_dataset()
-    mean = ds["count"].mean("frame") if "frame" in ds["count"].dims else ds["count"]
-    if "window" in mean.dims:
-        mean = mean.isel(window=-1)
+    mean = ds["count"].mean("frame")
     top = int(mean["size"][int(mean.argmax())]) if float(mean.sum()) else None
     text = f"{float(mean.sum()):.0f} per frame" + (f", most of size {top}" if top else "")
     return [("rings", text), ("ABAB squares", f"{float(ds.abab_squares.mean()):.0f} per frame, "

@@ -66,8 +66,8 @@ WEIGHTINGS = {
     "bhatia-thornton": "S_NN, with S_NC and S_CC of a two-species system",
 }
 
-#: Default cap of r_max (Å) when it is taken from the cell.
-R_MAX_CAP = 10.0
+#: Default cap of r_max (Å) when it is taken from the cell: rdf's default r_max, so that both share one neighbour search.
+R_MAX_CAP = 8.0
 
 #: Memory budgets of the direct route (bytes): per-atom phase tables, and the amplitudes of one slab of wave vectors.
 TABLE_BYTES = 32 * 2**20
@@ -365,7 +365,6 @@ def _draw(ds):
 
     fig = MplFigure(figsize=(8.0, 3.2), layout="constrained")
     left, right = fig.subplots(1, 2)
-    ds = ds.isel(window=-1) if "window" in ds.dims else ds
     for k, pair in enumerate(ds.pair.values):
         left.plot(ds.q, ds.S_partial.sel(pair=pair) + 1.5 * (k + 1), lw=1.0, label=f"S {pair}")
     left.plot(ds.q, ds.S, color="k", lw=1.4, label=f"S ({ds.attrs['weighting']})")
@@ -380,15 +379,13 @@ def _draw(ds):
 
 
 def _rows(tree):
-    if "structure_factor" not in tree.children:
+    from .report import _group  # windows pooled as the figures show them
+
+    ds = _group(tree, "structure_factor")
+    if ds is None or not np.isfinite(ds.S.values).any():
         return []
-    ds = tree["structure_factor"].to_dataset()
-    s = ds.S.isel(window=-1) if "window" in ds.S.dims else ds.S
-    if not np.isfinite(s.values).any():
-        return []
-    peak = s.idxmax("q")
-    return [("S(q)", f"main peak {float(s.max()):.2f} at q = {float(peak):.2f} Å⁻¹ ({ds.attrs['weighting']}, "
-                     f"{ds.attrs['method']})")]
+    return [("S(q)", f"main peak {float(ds.S.max()):.2f} at q = {float(ds.S.idxmax('q')):.2f} Å⁻¹ "
+                     f"({ds.attrs['weighting']}, {ds.attrs['method']})")]
 
 
 StructureFactor.figures = (Figure("structure_factor", _draw, "Total S(q) with its Faber–Ziman partials (offset), and "

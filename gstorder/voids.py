@@ -178,7 +178,6 @@ def cavity_atoms(ds, frame: int = -1):
 def _draw(ds):
     from matplotlib.figure import Figure as MplFigure
 
-    ds = ds.isel(window=-1) if "window" in ds.dims else ds
     fig = MplFigure(figsize=(8.0, 3.2), layout="constrained")
     left, right = fig.subplots(1, 2)
     x = ds.time.values if np.isfinite(ds.time.values).all() else ds.frame.values
@@ -194,9 +193,11 @@ def _draw(ds):
 
 
 def _rows(tree):
-    if "cavities" not in tree.children:
+    from .report import _group
+
+    ds = _group(tree, "cavities")
+    if ds is None:
         return []
-    ds = tree["cavities"].to_dataset()
     return [("cavities", f"{100 * float(ds.volume_fraction.mean()):.2f} % of the volume, {float(ds.n_cavities.mean()):.1f} "
                          f"per frame (probe {ds.attrs['probe']:g} Å)")]
 

@@ -266,7 +266,7 @@ def test_docs_code_blocks_run(tmp_path, monkeypatch):
 
 RUNNABLE_DOCS = ["errors.md", "local_structure.md", "io.md", "neighbors.md", "structures.md", "crystallinity.md", "device.md", "md.md",
                  "order.md",
-                 "gallery.md"]
+                 "gallery.md", "amorphous.md"]
 
 
 @pytest.mark.parametrize("name", RUNNABLE_DOCS)

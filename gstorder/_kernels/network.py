@@ -126,24 +126,25 @@ def _distance(kind, atom, s0, s1, s2, dist, keys, values):
 
 
 @njit(cache=True, nogil=True)
-def _shortest_path(ring, ring_shift, k, offsets, nbr, shifts, kind, dist, touched, queue, keys, values, used):
-    """1 if no two ring atoms (after the root, whose distances hold by construction) have a shorter path than the ring's,
-    else 0; −1 when a search overflows its tables."""
-    half = k // 2
-    for m in range(1, k - 1):
-        reach = 0  # farthest ring distance from m still to check
-        for n in range(m + 1, k):
-            dn = min(n - m, k - (n - m))
-            if dn > reach:
-                reach = dn
+def _shortest_path(ring, ring_shift, k, first, t_away, offsets, nbr, shifts, kind, dist, touched, queue, keys, values, used):
+    """1 if no atom walking away (indices ``first``..``t_away``) has a shorter path than the ring's to an atom walking
+    back (indices after ``t_away``), else 0; −1 when a search overflows its tables.
+
+    The other pairs need no search: the atoms walking away, and those walking back, lie on shortest paths from the
+    root (their distance to it changes by one each step), so any two of them are as far apart as along the ring.
+    """
+    for m in range(first, t_away + 1):
+        reach = 0  # farthest ring distance from m to an atom walking back
+        for n in range(t_away + 1, k):
+            reach = max(reach, min(n - m, k - (n - m)))
         if reach <= 1:
             continue
-        n_t = _bfs(ring[m], ring_shift[m], min(reach - 1, half), offsets, nbr, shifts, kind, dist, touched, queue, keys,
-                   values, used)
+        n_t = _bfs(ring[m], ring_shift[m], reach - 1, offsets, nbr, shifts, kind, dist, touched, queue, keys, values,
+                   used)
         if n_t < 0:
             return -1
         ok = True
-        for n in range(m + 1, k):
+        for n in range(t_away + 1, k):
             dn = min(n - m, k - (n - m))
             d = _distance(kind, ring[n], ring_shift[n, 0], ring_shift[n, 1], ring_shift[n, 2], dist, keys, values)
             if d >= 0 and d < dn:
@@ -263,8 +264,9 @@ def find_rings(roots, offsets, nbr, vec, shifts, max_size, kind, n_atoms, cap):
                 for m in range(k):
                     ring[m] = path[m]
                     ring_shift[m, 0], ring_shift[m, 1], ring_shift[m, 2] = path_shift[m, 0], path_shift[m, 1], path_shift[m, 2]
-                verdict = _shortest_path(ring, ring_shift, k, offsets, nbr, shifts, kind, dist, touched, queue, keys, values,
-                                         used)
+                # the first atoms walking away were checked against every atom walking back as it came
+                verdict = _shortest_path(ring, ring_shift, k, min(turn[level], n_cached) + 1, turn[level], offsets, nbr,
+                                         shifts, kind, dist, touched, queue, keys, values, used)
                 if verdict < 0:
                     return out_sizes[:0].copy(), out_atoms[:0].copy(), False
                 if verdict == 0:
