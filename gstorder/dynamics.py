@@ -543,7 +543,7 @@ def _draw_vibrations(ds):
 
 
 def _diffusion_rows(tree):
-    from .report import _group
+    from ._figures import _group
 
     ds = _group(tree, "diffusion")
     if ds is None:
@@ -553,7 +553,7 @@ def _diffusion_rows(tree):
 
 
 def _vibration_rows(tree):
-    from .report import _group
+    from ._figures import _group
 
     ds = _group(tree, "vibrations")
     if ds is None:

@@ -236,7 +236,7 @@ def _draw(ds):
 
 
 def _rows(tree):
-    from .report import _group
+    from ._figures import _group
 
     ds = _group(tree, "rings")
     if ds is None:

@@ -379,7 +379,7 @@ def _draw(ds):
 
 
 def _rows(tree):
-    from .report import _group  # windows pooled as the figures show them
+    from ._figures import _group  # windows pooled as the figures show them
 
     ds = _group(tree, "structure_factor")
     if ds is None or not np.isfinite(ds.S.values).any():

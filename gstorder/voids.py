@@ -193,7 +193,7 @@ def _draw(ds):
 
 
 def _rows(tree):
-    from .report import _group
+    from ._figures import _group
 
     ds = _group(tree, "cavities")
     if ds is None:

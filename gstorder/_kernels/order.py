@@ -8,6 +8,8 @@ real bond vectors), the degrees ``ls`` one after the other: column
 import numpy as np
 from numba import njit, prange
 
+from .unionfind import find, union
+
 
 @njit(cache=True, nogil=True, parallel=True)
 def bond_harmonics(offsets, vectors, distances, ls, start, lmax, diag, sub, rec_a, rec_b, out, n_tasks):
@@ -150,18 +152,6 @@ def bond_coherence(offsets, centers, j, qlm, s0, l, norm, threshold, coherence, 
 
 
 @njit(cache=True, nogil=True)
-def _find(parent, a):
-    root = a
-    while parent[root] != root:
-        root = parent[root]
-    while parent[a] != root:  # path compression
-        nxt = parent[a]
-        parent[a] = root
-        a = nxt
-    return root
-
-
-@njit(cache=True, nogil=True)
 def union_edges(parent, i, j, member):
     """Union-find over the pairs ``(i[b], j[b])`` whose atoms are both ``member``; ``parent`` (n_atoms) updated in place.
 
@@ -172,12 +162,7 @@ def union_edges(parent, i, j, member):
         a, c = i[b], j[b]
         if not (member[a] and member[c]):
             continue
-        ra, rc = _find(parent, a), _find(parent, c)
-        if ra != rc:
-            if ra < rc:
-                parent[rc] = ra
-            else:
-                parent[ra] = rc
+        union(parent, a, c)
 
 
 @njit(cache=True, nogil=True)
@@ -187,7 +172,7 @@ def roots(parent, member):
     out = np.full(n, -1, dtype=np.int64)
     for a in range(n):
         if member[a]:
-            out[a] = _find(parent, a)
+            out[a] = find(parent, a)
     return out
 
 

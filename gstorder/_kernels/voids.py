@@ -14,6 +14,8 @@ columns and across the periodic end of each column.
 import numpy as np
 from numba import njit
 
+from .unionfind import find, union
+
 ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
@@ -149,24 +151,6 @@ def slab_runs(i0, i1, frac, order, sorted_s1, cell, n1, n2, n3, probe):
 
 
 @njit(cache=True, nogil=True)
-def _find(parent, x):
-    while parent[x] != x:
-        parent[x] = parent[parent[x]]
-        x = parent[x]
-    return x
-
-
-@njit(cache=True, nogil=True)
-def _union(parent, x, y):
-    x, y = _find(parent, x), _find(parent, y)
-    if x != y:
-        if x < y:
-            parent[y] = x
-        else:
-            parent[x] = y
-
-
-@njit(cache=True, nogil=True)
 def _join_columns(parent, runs, offsets, c, d):
     """Join the overlapping runs of columns c and d (face neighbours)."""
     p, q = offsets[c], offsets[d]
@@ -175,7 +159,7 @@ def _join_columns(parent, runs, offsets, c, d):
         a0, a1 = runs[p, 2], runs[p, 2] + runs[p, 3]
         b0, b1 = runs[q, 2], runs[q, 2] + runs[q, 3]
         if max(a0, b0) < min(a1, b1):
-            _union(parent, p, q)
+            union(parent, p, q)
         if a1 <= b1:
             p += 1
         else:
@@ -194,7 +178,7 @@ def label_runs(runs, offsets, n1, n2, n3):
                 continue
             first, last = offsets[c], offsets[c + 1] - 1
             if first != last and runs[first, 2] == 0 and runs[last, 2] + runs[last, 3] == n3:
-                _union(parent, first, last)  # across the periodic end of the column
+                union(parent, first, last)  # across the periodic end of the column
             if n1 > 1:
                 _join_columns(parent, runs, offsets, c, ((i + 1) % n1) * n2 + j)
             if n2 > 1:
@@ -203,7 +187,7 @@ def label_runs(runs, offsets, n1, n2, n3):
     index = -np.ones(m, dtype=np.int64)
     n = 0
     for r in range(m):
-        root = _find(parent, r)
+        root = find(parent, r)
         if index[root] < 0:
             index[root] = n
             n += 1
