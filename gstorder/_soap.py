@@ -293,44 +293,60 @@ class SoapBlocks:
         #: The output buffer ``vectors(reuse=True)`` writes into; hand it to the next frame's SoapBlocks to keep it.
         self.buffer = buffer if buffer is not None and buffer.shape[1:] == (s.dimension,) else None
 
-    def vectors(self, nl, *, parallel=None, reuse: bool = False, out: np.ndarray | None = None) -> np.ndarray:
+    def vectors(self, nl, *, parallel=None, reuse: bool = False, out: np.ndarray | None = None,
+                order: np.ndarray | None = None, columns: np.ndarray | None = None) -> np.ndarray:
         """SOAP vectors of the block's centres.
 
         Into ``out`` (C-contiguous, (n_centres, dim)) if given; else, with
-        ``reuse``, into one buffer kept between blocks (and frames).
+        ``reuse``, into one buffer kept between blocks (and frames). With
+        ``order`` (a permutation of the centres' positions), centre ``c``'s
+        vector is row ``order[c]``; with ``columns`` (a permutation of the
+        dim components), component d is column ``columns[d]``.
         """
         if out is None:
             if not reuse or self.buffer is None or len(self.buffer) < len(nl.centers):
                 self.buffer = np.empty((len(nl.centers), self.s.dimension))
             out = self.buffer[: len(nl.centers)]
-        self._run(nl, np.empty((0, self.s.dimension)), out, parallel)
+        self._run(nl, np.empty((0, self.s.dimension)), out, parallel, order, columns=columns)
         return out
 
-    def projections(self, nl, refs: np.ndarray, *, out: np.ndarray | None = None, parallel=None) -> np.ndarray:
+    def projections(self, nl, refs: np.ndarray, *, out: np.ndarray | None = None, parallel=None,
+                    rows: np.ndarray | None = None, columns: np.ndarray | None = None) -> np.ndarray:
         """Dot products of the block's SOAP vectors with the rows of ``refs`` (n_refs, dim): (n_centres, n_refs).
 
         The vectors themselves are never stored: each lives in a per-thread
         row while it is projected. Equal to ``vectors(nl) @ refs.T`` to a few
-        ulp; for a few rows (k̄ against a handful of reference environments)
-        it skips writing and re-reading 26 kB per atom.
+        ulp; for tens of rows (k̄ against the bases of its reference groups)
+        it skips writing and re-reading 26 kB per atom. With ``rows``
+        ((n_centres, 2) integers), centre c is projected on ``refs[rows[c, 0]
+        : rows[c, 1]]`` alone and its other columns are left unset. With
+        ``columns`` (as in :meth:`vectors`), ``refs`` holds the first
+        m <= dim of those columns (the components beyond are taken as zero).
         """
         refs = np.ascontiguousarray(refs, dtype=float)
-        if refs.ndim != 2 or refs.shape[1] != self.s.dimension or not len(refs):
+        width = refs.shape[-1] <= self.s.dimension if columns is not None else refs.shape[-1] == self.s.dimension
+        if refs.ndim != 2 or not width or not len(refs):
             raise InvalidArgumentError(f"refs must have shape (n >= 1, {self.s.dimension}), got {refs.shape}")
         if out is None:
             out = np.empty((len(nl.centers), len(refs)))
-        self._run(nl, refs, out, parallel)
+        if rows is None:
+            rows = np.repeat([[0, len(refs)]], len(nl.centers), axis=0)
+        self._run(nl, refs, out, parallel, rows=rows, columns=columns)
         return out
 
-    def _run(self, nl, refs, out, parallel) -> None:
+    def _run(self, nl, refs, out, parallel, order=None, rows=None, columns=None) -> None:
         if not len(nl.centers):
             return
+        order = np.arange(len(nl.centers)) if order is None else order
+        columns = np.arange(self.s.dimension) if columns is None else np.asarray(columns, dtype=np.int64)
+        rows = np.zeros((len(nl.centers), 2), dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
         s = self.s
         alpha, rb, transform, l0 = self.basis
         soap_block(nl.offsets, nl.centers, nl.j, nl.distances, nl.vectors, self.channel,
                    bool(s.central_reference_all_species), rb, self.decay, alpha, float(s.cutoff),
                    float(s.cutoff_transition_width), transform, l0, float(s.central_weight), int(s.l_max), len(s.species),
-                   self.norms, bool(s.normalise), float(s.covariance_sigma0), refs, out, n_tasks(len(nl.centers), parallel))
+                   self.norms, bool(s.normalise), float(s.covariance_sigma0), refs, rows, columns, order, out,
+                   n_tasks(len(nl.centers), parallel))
 
 
 _DESCRIPTORS: dict = {}

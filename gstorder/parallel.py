@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+from concurrent.futures import ThreadPoolExecutor
 
 import numba
 
 from . import _checks
 
-__all__ = ["threads", "use_parallel", "n_tasks", "DEFAULT_BLOCK_SIZE"]
+__all__ = ["threads", "use_parallel", "n_tasks", "DEFAULT_BLOCK_SIZE", "one_blas_thread", "over_row_chunks"]
 
 
 @contextlib.contextmanager
@@ -52,3 +54,46 @@ def n_tasks(work_items: int, parallel=None) -> int:
     if parallel is None:
         parallel = use_parallel(work_items)
     return 4 * numba.get_num_threads() if parallel else 1
+
+
+@functools.cache
+def _blas():
+    """The loaded BLAS libraries, scanned once (each ``threadpool_limits`` call rescans them: 7 ms)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+@contextlib.contextmanager
+def one_blas_thread():
+    """Run the enclosed code with every BLAS on one thread.
+
+    Threaded OpenBLAS busy-waits after each product and so slows the Numba
+    kernels that follow; gstorder splits its products over threads of its
+    own instead (:func:`over_row_chunks`).
+    """
+    with _blas().limit(limits=1, user_api="blas"):
+        yield
+
+
+@functools.cache
+def _pool(n: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=n, thread_name_prefix="gstorder")
+
+
+def over_row_chunks(work, n_rows: int, parallel=None) -> None:
+    """Call ``work(start, stop)`` on consecutive chunks of ``range(n_rows)``, one per Numba thread, concurrently.
+
+    For NumPy work that releases the GIL (products on one BLAS thread each,
+    element-wise arithmetic); serial where :func:`use_parallel` says a
+    parallel kernel would not pay (or ``parallel`` is False). Exceptions
+    propagate.
+    """
+    n = numba.get_num_threads() if (use_parallel(n_rows) if parallel is None else parallel) else 1
+    n = max(1, min(n, n_rows))
+    bounds = [n_rows * k // n for k in range(n + 1)]
+    if n == 1:
+        work(0, n_rows)
+        return
+    for future in [_pool(n).submit(work, bounds[k], bounds[k + 1]) for k in range(n)]:
+        future.result()

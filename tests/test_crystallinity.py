@@ -349,3 +349,70 @@ def test_plot_kbar_against_temperature_and_per_layer():
     ax = gstorder.plot.altbc(p, smooth_bins=1.0, contours=4)
     assert len(ax.collections) >= 2  # the map and its contour lines
     plt.close("all")
+
+
+# --------------------------------------------------------------------------- low-rank reference products (issue 23)
+
+
+@pytest.fixture(scope="module")
+def rattled_rocksalt():
+    atoms = structures.rocksalt("Ge1Sb2Te4", 3, seed=3)
+    atoms.rattle(0.15, seed=4)
+    return atoms
+
+
+def _direct(monkeypatch):
+    """Force the direct product for every group: no singular value is ever dropped, so no factorisation pays."""
+    monkeypatch.setattr(crystallinity, "RANK_TOLERANCE", 0.0)
+
+
+def test_rocksalt_reference_is_factorised_at_its_numerical_rank():
+    plan = crystallinity.ReferenceProducts(crystallinity.reference("rocksalt"))
+    cations, anions = plan.groups
+    assert (cations.rank, anions.rank) == (18, 28)  # of 234 and 319 environments
+    assert cations.coefficients.shape == (18, 234) and anions.coefficients.shape == (28, 319)
+    assert plan.rows == 46  # products per atom: 18 (cations) or 28 (anions), not 234 or 319
+    assert plan.used == 3331 - 1099  # components zero in every rock-salt environment (odd l) are left out
+    # the trigonal reference (2 + 2 environments) and a full-rank user reference keep the direct product
+    trigonal = crystallinity.ReferenceProducts(crystallinity.reference("trigonal"))
+    assert all(g.coefficients is None for g in trigonal.groups) and trigonal.rows == 4
+    amorphous = read(extdata("aGeTe_AIMD_300K_216at_400fr.extxyz"), 0)
+    user = crystallinity.ReferenceProducts(crystallinity.reference(amorphous))
+    assert all(g.coefficients is None and g.rank == g.stop - g.start for g in user.groups)
+
+
+@pytest.mark.parametrize("zeta", [1, 2, 3.5, 4, 8])
+def test_low_rank_kbar_equals_the_direct_product(rattled_rocksalt, monkeypatch, zeta):
+    low = {n: crystallinity.kbar(rattled_rocksalt, zeta=zeta, normalize=n) for n in crystallinity.NORMALISATIONS}
+    _direct(monkeypatch)
+    for n, ds in low.items():
+        direct = crystallinity.kbar(rattled_rocksalt, zeta=zeta, normalize=n)
+        for name in ("k", "kbar"):
+            np.testing.assert_allclose(ds[name].values, direct[name].values, rtol=0, atol=1e-10)
+        assert np.abs(ds.k - direct.k).max() > 0 or zeta == 1  # the two routes did differ (in the last bits)
+
+
+def test_low_rank_kbar_equals_numpy_by_hand_on_a_triclinic_cell():
+    """Against the definition on an independent path: quippy-equal SOAP vectors, NumPy products, no factorising."""
+    atoms = structures.trigonal("Ge1Sb2Te4").repeat((2, 2, 1))
+    atoms.rattle(0.2, seed=5)
+    assert not np.allclose(atoms.cell.angles(), 90)
+    ref = crystallinity.reference("rocksalt")
+    ds = crystallinity.kbar(atoms, zeta=8, normalize="none", neighbour_average=False)
+    v = crystallinity.soap(atoms).values[0]
+    for g, species in ref.groups.items():
+        rows = np.isin(atoms.get_chemical_symbols(), species)
+        w = ref.weights[g] / ref.weights[g].sum()
+        np.testing.assert_allclose(ds.k.values[0][rows], (v[rows] @ ref.vectors[g].T) ** 8 @ w, rtol=0, atol=1e-10)
+
+
+def test_low_rank_with_merged_weights_and_through_calibrate(monkeypatch, alpha_gete):
+    crystal = structures.rocksalt("Ge1Sb2Te4", 3, seed=8)
+    amorphous = read(extdata("aGeTe_AIMD_300K_216at_400fr.extxyz"), "::200")
+    ref = crystallinity.reference("rocksalt")
+    assert (ref.weights["cations"] > 1).any()  # merged environments carry their multiplicity
+    low = crystallinity.calibrate(crystal, amorphous, zeta=6)
+    _direct(monkeypatch)
+    direct = crystallinity.calibrate(crystal, amorphous, zeta=6)
+    assert abs(low.threshold - direct.threshold) < 1e-10
+    xr.testing.assert_allclose(low.histogram, direct.histogram, rtol=0, atol=1e-8)

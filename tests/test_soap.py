@@ -181,3 +181,33 @@ def test_projections_equal_vectors_times_references():
     np.testing.assert_allclose(blocks.projections(nl, refs), vectors @ refs.T, rtol=0, atol=1e-14)
     with pytest.raises(ValueError, match="refs must have shape"):
         blocks.projections(nl, refs[:, :10])
+
+
+def test_vectors_and_projections_in_any_row_and_column_order():
+    """k̄ asks the kernel for centres sorted by group, the components it needs first, and per-centre row ranges."""
+    from gstorder import neighbors
+    from gstorder._soap import SoapBlocks
+
+    atoms = structures.trigonal("Ge1Sb2Te4").repeat((2, 2, 1))  # triclinic
+    atoms.rattle(0.1, seed=6)
+    frame = gstorder.as_frame(atoms)
+    blocks = SoapBlocks(frame, soap_settings())
+    nl = next(neighbors.iter_blocks(frame, 5.5, centers=np.ones(len(frame), bool)))
+    plain = blocks.vectors(nl).copy()
+    rng = np.random.default_rng(0)
+    order, columns = rng.permutation(len(nl.centers)), rng.permutation(plain.shape[1])
+    permuted = blocks.vectors(nl, order=order, columns=columns)
+    expected = np.empty_like(plain)
+    expected[np.ix_(order, columns)] = plain
+    np.testing.assert_array_equal(permuted, expected)
+    # projections on the first m permuted columns, each centre on its own range of rows
+    m = 2000
+    refs = expected[:7, :m].copy()
+    ranges = np.array([[0, 3], [3, 7]])[np.arange(len(nl.centers)) % 2]
+    out = np.full((len(nl.centers), 7), np.nan)
+    blocks.projections(nl, refs, columns=columns, rows=ranges, out=out)
+    full = expected[order, :m] @ refs.T  # centre c's vector restricted to the first m columns
+    for c in range(len(nl.centers)):
+        a, b = ranges[c]
+        np.testing.assert_allclose(out[c, a:b], full[c, a:b], rtol=0, atol=1e-14)
+        assert np.isnan(np.delete(out[c], np.arange(a, b))).all()  # the other columns untouched

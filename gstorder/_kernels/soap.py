@@ -106,8 +106,8 @@ def radial_decay(alpha, rb, cutoff):
 @njit(cache=True, nogil=True, fastmath=_FMA)
 def _centre_spectrum(c, offsets, j, distances, vectors, channel, own, central_all, rb, decay, alpha, rc, width,
                      transform, l0, central_weight, l_max, n_species, ylm_norm, normalise, sigma0,
-                     raw, coeff, coeff_k, pair_row, radial, ylm, scratch, ps_factor, out_row):
-    """One centre's SOAP vector into ``out_row``.
+                     raw, coeff, coeff_k, pair_row, radial, ylm, scratch, ps_factor, columns, out_row):
+    """One centre's SOAP vector into ``out_row``, component d at ``out_row[columns[d]]`` (a permutation).
 
     Scratch layouts keep every innermost loop contiguous and zero-based, so
     that it vectorises: ``raw[s, lm, b]``, ``coeff[lm, s, a]`` (the same
@@ -162,30 +162,31 @@ def _centre_spectrum(c, offsets, j, distances, vectors, channel, own, central_al
         for k2 in range(k + 1):
             for l in range(n_l):
                 acc = pair_row[l, k2] * (ps_factor[l] if k == k2 else ps_factor[l] * np.sqrt(2.0))
-                out_row[(base + k2) * n_l + l] = acc
+                out_row[columns[(base + k2) * n_l + l]] = acc
                 norm2 += acc * acc
-    last = out_row.shape[0] - 1
+    last = columns[out_row.shape[0] - 1]
     out_row[last] = 0.0
     if normalise and norm2 > 0.0:
         scale = 1.0 / np.sqrt(norm2)
-        for d in range(last):
+        for d in range(out_row.shape[0]):
             out_row[d] *= scale
     out_row[last] = sigma0
 
 
 @njit(cache=True, nogil=True, fastmath={"contract", "reassoc"})
-def _project(row, refs, out_row):
-    """``out_row[r] = row · refs[r]``, the sums vectorised (reassociated: differences of a few ulp)."""
-    for r in range(refs.shape[0]):
+def _project(row, refs, first, stop, out_row):
+    """``out_row[r] = row[:m] · refs[r]`` for ``first <= r < stop`` (m = refs.shape[1]), the sums vectorised
+    (reassociated: a few ulp)."""
+    for r in range(first, stop):
         acc = 0.0
-        for d in range(row.shape[0]):
+        for d in range(refs.shape[1]):
             acc += row[d] * refs[r, d]
         out_row[r] = acc
 
 
 @njit(cache=True, nogil=True, parallel=True, fastmath=_FMA)
 def soap_block(offsets, centers, j, distances, vectors, channel, central_all, rb, decay, alpha, rc, width, transform, l0,
-               central_weight, l_max, n_species, ylm_norm, normalise, sigma0, refs, out, n_tasks):
+               central_weight, l_max, n_species, ylm_norm, normalise, sigma0, refs, ref_rows, columns, order, out, n_tasks):
     """SOAP power spectra of the centres of one neighbour-list block into ``out``.
 
     ``channel[atom]`` is the species channel of each atom (-1: neither
@@ -195,7 +196,13 @@ def soap_block(offsets, centers, j, distances, vectors, channel, central_all, rb
     vectors; otherwise ``out`` (n_centres, n_refs) receives only their dot
     products with the rows of ``refs``, each vector living in a per-thread
     row that stays in cache (for k̄ against a few reference environments
-    this skips writing and re-reading 26 kB per atom).
+    this skips writing and re-reading 26 kB per atom); centre ``c`` is
+    projected on rows ``ref_rows[c, 0]`` to ``ref_rows[c, 1] - 1`` of ``refs``
+    only (e.g. its group's), the other columns of its row of ``out`` left
+    as they were. Centre ``c`` goes to row ``order[c]`` of ``out`` (a
+    permutation, e.g. centres sorted by group), its component d in column
+    ``columns[d]`` (a permutation: e.g. the components a reference needs
+    first, so that ``refs`` may hold those columns alone).
     """
     n_c = offsets.shape[0] - 1
     n_max = rb.shape[0]
@@ -210,16 +217,17 @@ def soap_block(offsets, centers, j, distances, vectors, channel, central_all, rb
         radial = np.empty((l_max + 1, n_max))
         ylm = np.empty(n_lm)
         scratch = np.empty((3, n_max))
-        row = np.empty(refs.shape[1] if project else 0)
+        row = np.empty(columns.shape[0] if project else 0)
         ps_factor = np.empty(l_max + 1)
         for l in range(l_max + 1):
             ps_factor[l] = 1.0 / np.sqrt(2.0 * l + 1.0)
         for c in range(t * n_c // n_tasks, (t + 1) * n_c // n_tasks):
+            target = row if project else out[order[c]]
             _centre_spectrum(c, offsets, j, distances, vectors, channel, channel[centers[c]], central_all, rb, decay, alpha,
                              rc, width, transform, l0, central_weight, l_max, n_species, ylm_norm, normalise, sigma0,
-                             raw, coeff, coeff_k, pair_row, radial, ylm, scratch, ps_factor, row if project else out[c])
+                             raw, coeff, coeff_k, pair_row, radial, ylm, scratch, ps_factor, columns, target)
             if project:
-                _project(row, refs, out[c])
+                _project(row, refs, ref_rows[c, 0], ref_rows[c, 1], out[order[c]])
 
 
 @njit(cache=True, nogil=True, parallel=True)
