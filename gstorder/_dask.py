@@ -39,6 +39,14 @@ def check_workers(name: str, value) -> int:
     return value
 
 
+#: Workers of gstorder's own clusters keep glibc's malloc defaults. dask sets MALLOC_TRIM_THRESHOLD_=65536 in its
+#: workers to hand freed memory back sooner; setting it at all switches off glibc's adaptive mmap threshold, so
+#: every array above 128 kB is mapped afresh and page-faulted in: 8 % of a device frame's one pass (36.7 s against
+#: 33.9 s for 2 frames on one worker, docs/benchmarks.md). For your own cluster, set
+#: ``distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_`` to null in its dask config likewise.
+KEEP_MALLOC_DEFAULTS = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+
+
 @contextlib.contextmanager
 def local_client(workers: int):
     """A temporary local dask cluster of ``workers`` processes (one task thread each) and its client."""
@@ -46,8 +54,10 @@ def local_client(workers: int):
         from dask.distributed import Client, LocalCluster
     except ImportError as exc:  # pragma: no cover - distributed is a dependency
         raise ImportError("running on several workers needs dask.distributed: pip install distributed") from exc
+    import dask
+
     workers = int(workers)
-    with _main_not_rerun(), _interrupts_to_this_process():
+    with _main_not_rerun(), _interrupts_to_this_process(), dask.config.set(KEEP_MALLOC_DEFAULTS):
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                                silence_logs=50)  # CRITICAL: a worker losing its scheduler on Ctrl-C logs an ERROR
     with cluster, Client(cluster) as client:
@@ -129,8 +139,14 @@ class _First:
 
 
 def _analyse_task(plan: Plan, task_source, numbered, n_threads):
-    """One dask task: the loop body over ``(n, file position)`` pairs, reading each frame from ``task_source``."""
-    with threads(n_threads):
+    """One dask task: the loop body over ``(n, file position)`` pairs, reading each frame from ``task_source``.
+
+    ``n_threads`` is the host's share per worker, capped by the worker's own
+    Numba limit (NUMBA_NUM_THREADS, e.g. 1 for workers of one core each).
+    """
+    import numba
+
+    with threads(min(n_threads, numba.config.NUMBA_NUM_THREADS)):
         rows = list(analyse_frames(plan, ((n, read_from(task_source, k)) for n, k in numbered)))
     return rows, (plan.analyses if any(a.sequential for a in plan.analyses) else None)
 

@@ -1,5 +1,6 @@
 """The one-pass runner, gstorder.analyze on dask, and the 'gstorder analyze' command."""
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -286,3 +287,15 @@ def test_code_blocks_of_the_docs_run_as_written(name, tmp_path, monkeypatch):
         ran += 1
         plt.close("all")
     assert ran >= 1
+
+
+def test_own_cluster_workers_keep_glibc_malloc_defaults(monkeypatch):
+    """dask's MALLOC_TRIM_THRESHOLD_ switches off glibc's adaptive mmap threshold (every big array page-faulted anew)."""
+    require("dask.distributed", "dask-distributed")
+    from gstorder._dask import local_client
+
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    with local_client(1) as client:
+        assert set(client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_")).values()) == {None}
+        # dask's other pre-spawn settings (one BLAS/OpenMP thread per worker) stay
+        assert set(client.run(lambda: os.environ.get("OMP_NUM_THREADS")).values()) == {"1"}
