@@ -11,9 +11,9 @@ Tasks, each in a fresh subprocess (so that warm-ups and peaks are separate):
   analysis' ``begin_frame``/``add_block``/``end_frame``/``result``, around
   the neighbour searches and around the filtering of their lists (the
   stages are nested in the wall time, not added to it). ``--analyses``:
-  ``default`` (what ``gstorder analyze FILE`` runs), ``all``, ``paper`` (the
-  paper's: rdf, adf, motifs, altbc, kbar, temperature, layers, density) or
-  names.
+  ``default`` or ``all`` (what ``gstorder analyze FILE`` runs: every
+  analysis the frames allow), ``paper`` (the paper's: rdf, adf, motifs,
+  altbc, kbar, temperature, layers, density) or names.
 * ``scaling``: the same one pass over every frame of the dump, as frames per
   second: in process on 2 and on 1 Numba thread(s), and on a local dask
   cluster of 1 worker and of 2 workers, one core each (NUMBA_NUM_THREADS=1
@@ -55,7 +55,7 @@ def peak_mb() -> float:
 
 def chosen(names: str):
     if names in ("default", "all"):
-        return names
+        return "all"  # what `gstorder analyze FILE` runs: every analysis the frames allow
     return PAPER if names == "paper" else names.split(",")
 
 

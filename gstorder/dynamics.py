@@ -381,7 +381,7 @@ class Diffusion(Analysis):
                   check=_checks.flag, kind="bool"),
         Parameter("interval_ps", None, "time between frames (unset: from the frame times)", "ps", _checks.positive),
     )
-    requires = Requires(several_frames=True, min_frames=16)  # the default fit_range holds 3 lags from 16 frames on
+    requires = Requires(several_frames=True, min_frames=16, times=True)  # the default fit_range holds 3 lags from 16 frames on
 
     def setup(self, frame):
         self.unwrap = Unwrapper()
@@ -460,7 +460,7 @@ class Vibrations(Analysis):
                   check=lambda n, v: _checks.choice(n, v, ("hann", "none")), kind="str"),
         Parameter("interval_ps", None, "time between frames (unset: from the frame times)", "ps", _checks.positive),
     )
-    requires = Requires(velocities=True, several_frames=True)
+    requires = Requires(velocities=True, several_frames=True, times=True)
 
     def setup(self, frame):
         self.species, types = frame_species(frame)

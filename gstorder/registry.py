@@ -110,6 +110,9 @@ class Requires:
         At least two frames (time series such as the MSD).
     min_frames : int
         At least this many frames (e.g. a fit over a range of lags).
+    times : bool
+        Frames that carry their simulation time, unless the analysis is
+        given ``interval_ps`` (a lag axis in ps: diffusion, VDOS).
     check : callable, optional
         ``check(first_frame) -> reason or None``, for anything else.
     """
@@ -120,9 +123,10 @@ class Requires:
     several_frames: bool = False
     check: Callable | None = None
     min_frames: int = 0
+    times: bool = False
 
-    def why_not(self, first, n_frames: int) -> str | None:
-        """Why frames like ``first`` (``n_frames`` of them) cannot be analysed, or None."""
+    def why_not(self, first, n_frames: int, options: dict | None = None) -> str | None:
+        """Why frames like ``first`` (``n_frames`` of them) cannot be analysed with ``options``, or None."""
         if self.velocities and first.velocities is None:
             return "the frames carry no velocities"
         if self.periodic and not first.pbc.all():
@@ -133,6 +137,8 @@ class Requires:
             return f"it needs several frames and {n_frames} was selected"
         if n_frames < self.min_frames:
             return f"it needs at least {self.min_frames} frames and {n_frames} were selected"
+        if self.times and first.time is None and (options if isinstance(options, dict) else {}).get("interval_ps") is None:
+            return "the frames carry no times (read the trajectory with timestep_fs=, or give it interval_ps=)"
         return self.check(first) if self.check is not None else None
 
     def __or__(self, other: "Requires") -> "Requires":
@@ -142,7 +148,7 @@ class Requires:
         return Requires(self.velocities or other.velocities, self.periodic or other.periodic, species,
                         self.several_frames or other.several_frames,
                         None if not checks else (lambda first: next((w for c in checks if (w := c(first))), None)),
-                        max(self.min_frames, other.min_frames))
+                        max(self.min_frames, other.min_frames), self.times or other.times)
 
 
 @dataclass(frozen=True)

@@ -245,7 +245,7 @@ def _analyze(source, analyses, *, index, format, species, timestep_fs, groups, c
     skipped = {}
     if analyses == "all":
         for name in list(requested):
-            why = ANALYSES[name].requires.why_not(first, len(positions))
+            why = ANALYSES[name].requires.why_not(first, len(positions), requested[name])
             if why:
                 skipped[name] = why
                 del requested[name]

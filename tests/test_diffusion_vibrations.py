@@ -172,3 +172,22 @@ def test_analyze_all_skips_diffusion_with_too_few_frames_for_the_default_fit():
     frames, _, _ = _walk(n_atoms=5, n_frames=n - 1)
     assert "at least 16 frames" in gstorder.ANALYSES["diffusion"].requires.why_not(frames[0], n - 1)  # what 'all' asks
     assert gstorder.ANALYSES["diffusion"].requires.why_not(frames[0], n) is None
+
+
+@pytest.mark.filterwarnings("ignore::gstorder.errors.GstorderWarning")  # a small cell: rdf warns of its images
+def test_analyze_all_skips_time_series_of_frames_without_times_and_runs_them_with_an_interval():
+    """'all' on in-memory frames with velocities but no times: the VDOS and D are skipped with the reason, not an error."""
+    frames = _einstein_crystal(n_frames=20)
+    timeless = [Atoms(numbers=f.numbers, positions=f.positions, cell=f.cell, pbc=True,
+                      velocities=f.velocities / 98.22694788) for f in frames]
+    tree = gstorder.analyze(timeless, "all", show_progress=False)
+    import ast
+
+    skipped = ast.literal_eval(tree.attrs["skipped"])  # netCDF-safe: the dict's repr
+    assert "no times" in skipped["vibrations"] and "no times" in skipped["diffusion"]
+    assert "vibrations" not in tree and "rdf" in tree and "msd" in tree
+    # with the interval given, 'all' runs them, equal to the frames with times
+    dt = frames[1].time - frames[0].time
+    tree = gstorder.analyze(timeless, {"vibrations": {"interval_ps": dt}}, show_progress=False)
+    np.testing.assert_allclose(tree["vibrations"].vacf.values, vibrations(frames).vacf.values, rtol=1e-6)
+    assert gstorder.ANALYSES["vibrations"].requires.why_not(gstorder.as_frame(timeless[0]), 20, {"interval_ps": dt}) is None
