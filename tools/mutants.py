@@ -126,6 +126,28 @@ MUTANTS = [
            "plot.rdf(ds, ax=ax, offset=offset)", "plot.rdf(ds, ax=ax, offset=0.0)",
            ("tests/test_report.py::test_write_figures_draw_each_groups_values",),
            "g(r) curves on top of each other under a label that says they are offset"),
+    # issue 23: the exact low-rank k̄ products, the row and column order the kernel writes, dask's malloc setting
+    Mutant("kbar-rank-tolerance-loose", "gstorder/crystallinity.py",
+           "rank = int((sv > tolerance * sv[0]).sum())", "rank = int((sv > 1e-3 * sv[0]).sum())",
+           ("tests/test_crystallinity.py::test_rocksalt_reference_is_factorised_at_its_numerical_rank",
+            "tests/test_crystallinity.py::test_low_rank_kbar_equals_the_direct_product",
+            "tests/test_crystallinity.py::test_low_rank_kbar_equals_numpy_by_hand_on_a_triclinic_cell"),
+           "k̄ from a truncated reference: off by up to 1e-3 against the definition"),
+    Mutant("kbar-columns-not-permuted", "gstorder/crystallinity.py",
+           "vecs = soap.vectors(nl, parallel=lists.parallel, reuse=True, order=order, columns=plan.columns)",
+           "vecs = soap.vectors(nl, parallel=lists.parallel, reuse=True, order=order)",
+           ("tests/test_crystallinity.py::test_low_rank_kbar_equals_numpy_by_hand_on_a_triclinic_cell",),
+           "k̄ against rock-salt from the wrong SOAP components"),
+    Mutant("soap-kernel-row-order-ignored", "gstorder/_kernels/soap.py",
+           "target = row if project else out[order[c]]", "target = row if project else out[c]",
+           ("tests/test_soap.py::test_vectors_and_projections_in_any_row_and_column_order",
+            "tests/test_crystallinity.py::test_low_rank_kbar_equals_numpy_by_hand_on_a_triclinic_cell"),
+           "each atom's k̄ from another atom's environment"),
+    Mutant("dask-workers-trim-malloc", "gstorder/_dask.py",
+           'KEEP_MALLOC_DEFAULTS = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}',
+           'KEEP_MALLOC_DEFAULTS = {}',
+           ("tests/test_pipeline.py::test_own_cluster_workers_keep_glibc_malloc_defaults",),
+           "8 % slower device frames on dask workers"),
 ]
 
 
