@@ -307,8 +307,10 @@ def find_rings(roots, offsets, nbr, vec, shifts, max_size, kind, n_atoms, cap):
                 pruned = False
                 for m in range(1, min(t_away, n_cached) + 1):
                     if n_tl[m] < 0:
-                        n_tl[m] = _bfs(path[m], path_shift[m], half, offsets, nbr, shifts, kind, dist_l[m], touched_l[m],
-                                       queue_l[m], keys_l[m], values_l[m], used_l[m])
+                        # to half - 1 bonds: a shortcut is shorter than the way along the ring, at most half the ring's
+                        # max_size atoms, so only distances below half can prune (one level less: 40 % fewer atoms)
+                        n_tl[m] = _bfs(path[m], path_shift[m], half - 1, offsets, nbr, shifts, kind, dist_l[m],
+                                       touched_l[m], queue_l[m], keys_l[m], values_l[m], used_l[m])
                         if n_tl[m] < 0:
                             return out_sizes[:0].copy(), out_atoms[:0].copy(), False
                     # in a ring of k = n + dj atoms, atoms m and n are min(n - m, k - n + m) apart
