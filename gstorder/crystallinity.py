@@ -484,21 +484,8 @@ class KBar(Analysis):
                 k[ids[rows]] = plan.similarity(products[rows, part.start : part.stop], g, self.zeta, best)
                 continue
             lo, hi = np.searchsorted(gi, [g, g + 1])
-            if hi == lo:
-                continue
-            # into buffers kept between blocks and frames: fresh multi-MB arrays per frame cost page faults, all the
-            # more under dask's workers (MALLOC_TRIM_THRESHOLD_ disables glibc's reuse)
-            mine = self._buffer("products", (hi - lo, part.stop - part.start))
-            expanded = None if part.coefficients is None else self._buffer("expanded", (hi - lo, part.coefficients.shape[1]))
-            basis_t = plan.basis[part.start : part.stop].T
-
-            def chunk(a, b, g=g, lo=lo, mine=mine, expanded=expanded, basis_t=basis_t):
-                np.matmul(vecs[lo + a : lo + b, : plan.used], basis_t, out=mine[a:b])
-                k[ids[lo + a : lo + b]] = plan.similarity(mine[a:b], g, self.zeta, best,
-                                                          None if expanded is None else expanded[a:b])
-
-            with one_blas_thread():
-                over_row_chunks(chunk, hi - lo, parallel)
+            if hi > lo:
+                k[ids[lo:hi]] = plan.similarity_of_vectors(vecs[lo:hi], g, self.zeta, best, self._buffer, parallel)
         if self.normalize == "reference":
             k[ids] *= self._scale[gi]
 
@@ -705,6 +692,29 @@ class ReferenceProducts:
     def rows(self) -> int:
         """Basis rows of all groups (Σ n environments without factorising)."""
         return len(self.basis)
+
+    def similarity_of_vectors(self, vectors: np.ndarray, group: int, zeta: float, best: bool, buffer,
+                              parallel=None) -> np.ndarray:
+        """Raw k of atoms of ``group`` from their SOAP vectors (components in :attr:`columns` order).
+
+        The rows are split over the Numba threads, each on one BLAS thread
+        (threaded OpenBLAS busy-waits and slows the next SOAP block);
+        ``buffer(name, shape)`` lends work arrays kept between blocks and
+        frames (fresh multi-MB arrays cost page faults every time).
+        """
+        part, n = self.groups[group], len(vectors)
+        out = np.empty(n)
+        basis_products = buffer("products", (n, part.stop - part.start))
+        expanded = None if part.coefficients is None else buffer("expanded", (n, part.coefficients.shape[1]))
+        basis_t = self.basis[part.start : part.stop].T
+
+        def rows(a, b):
+            np.matmul(vectors[a:b, : self.used], basis_t, out=basis_products[a:b])
+            out[a:b] = self.similarity(basis_products[a:b], group, zeta, best, None if expanded is None else expanded[a:b])
+
+        with one_blas_thread():
+            over_row_chunks(rows, n, parallel)
+        return out
 
     def similarity(self, basis_products: np.ndarray, group: int, zeta: float, best: bool, out=None) -> np.ndarray:
         """Raw k of atoms of ``group`` from their products with the group's basis rows (n_atoms, stop - start).
