@@ -602,7 +602,8 @@ PROJECTION_LIMIT = 16
 #: Singular values of a reference group below this fraction of its largest are dropped (see ReferenceProducts).
 RANK_TOLERANCE = 1e-13
 
-#: SOAP components no larger than this in every reference environment (unit vectors) are left out of the products.
+#: SOAP components no larger than this (relative to the largest component) in every reference environment are left out
+#: of the products.
 ZERO_COMPONENT = 1e-15
 
 
@@ -639,8 +640,8 @@ class ReferenceProducts:
     for structure. A group uses the factorised product only where it needs
     fewer flops (r (dim + n) < n dim); full-rank references keep the direct one.
 
-    Components that are zero (≤ 1e-15) in every reference environment are
-    left out of the products (odd-l components of centrosymmetric
+    Components that are zero (≤ 1e-15 of the largest) in every reference
+    environment are left out of the products (odd-l components of centrosymmetric
     environments: 1,099 of 3,331 for rock-salt): they change a product by at
     most √1099 · 1e-15 |p|. The SOAP kernel writes the used components first
     (``columns``), so the products read a contiguous part of each row.
@@ -655,7 +656,8 @@ class ReferenceProducts:
     def __init__(self, ref: Reference, tolerance: float | None = None):
         tolerance = RANK_TOLERANCE if tolerance is None else tolerance
         stacked = np.concatenate([ref.vectors[name] for name in ref.groups])
-        needed = np.abs(stacked).max(axis=0) > ZERO_COMPONENT
+        size = np.abs(stacked).max(axis=0)
+        needed = size > ZERO_COMPONENT * size.max()
         #: The components the products use, then the others: SOAP component d goes to column ``columns[d]``.
         self.order = np.concatenate([np.flatnonzero(needed), np.flatnonzero(~needed)])
         self.columns = np.empty(len(needed), dtype=np.int64)

@@ -362,8 +362,9 @@ def rattled_rocksalt():
 
 
 def _direct(monkeypatch):
-    """Force the direct product for every group: no singular value is ever dropped, so no factorisation pays."""
+    """Force the direct product: no singular value dropped (so no factorisation pays), no component left out."""
     monkeypatch.setattr(crystallinity, "RANK_TOLERANCE", 0.0)
+    monkeypatch.setattr(crystallinity, "ZERO_COMPONENT", -1.0)
 
 
 def test_rocksalt_reference_is_factorised_at_its_numerical_rank():
@@ -416,3 +417,15 @@ def test_low_rank_with_merged_weights_and_through_calibrate(monkeypatch, alpha_g
     direct = crystallinity.calibrate(crystal, amorphous, zeta=6)
     assert abs(low.threshold - direct.threshold) < 1e-10
     xr.testing.assert_allclose(low.histogram, direct.histogram, rtol=0, atol=1e-8)
+
+
+@pytest.mark.parametrize("soap", [{"covariance_sigma0": 0.5}, {"normalise": False}])
+def test_low_rank_with_sigma0_and_unnormalised_vectors(rattled_rocksalt, monkeypatch, soap):
+    """σ0 adds a constant component (its column moves with the permutation); unnormalised vectors are tiny."""
+    low = crystallinity.kbar(rattled_rocksalt, soap=soap, normalize="none")
+    plan = crystallinity.ReferenceProducts(crystallinity.reference("rocksalt", **soap))
+    assert plan.used == 3331 - 1099 + ("covariance_sigma0" in soap)
+    _direct(monkeypatch)
+    direct = crystallinity.kbar(rattled_rocksalt, soap=soap, normalize="none")
+    scale = float(np.abs(direct.k).max())
+    np.testing.assert_allclose(low.k.values, direct.k.values, rtol=0, atol=1e-12 * scale)
