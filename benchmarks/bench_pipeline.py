@@ -55,6 +55,10 @@ To measure a frozen checkout instead of the installed package, put it first
 on the path: ``PYTHONPATH=/tmp/gst_base python benchmarks/bench_pipeline.py ...``
 (every run records which ``gstorder`` it imported, and its git commit).
 
+The whole default suite per device frame stage by stage (k̄ on its default, rock-salt) and dask with 1
+against 2 workers are timed by ``bench_device_suite.py`` on a dump written here; this script keeps its fixed
+suite so that its tables stay comparable with earlier runs.
+
 Results: Markdown tables on stdout, progress on stderr.
 """
 
