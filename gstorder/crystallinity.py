@@ -651,6 +651,24 @@ class ReferenceProducts:
     projects every SOAP vector on its group's rows while it is in cache;
     otherwise it multiplies each group's vectors with its rows, block by
     block, on one BLAS thread per Numba thread.
+
+    Parameters
+    ----------
+    ref : Reference
+    tolerance : float, optional
+        Singular values at most this fraction of the group's largest are
+        dropped (default :data:`RANK_TOLERANCE`, 1e-13).
+
+    Attributes
+    ----------
+    basis : ndarray (rows, used)
+        Every group's basis rows over the used components.
+    columns, order : ndarray of int
+        Component d of a SOAP vector goes to column ``columns[d]``; ``order``
+        is the inverse (the used components first).
+    groups : list of _GroupProducts
+        Per group: its rows of ``basis``, the (r × n) coefficients or None,
+        the normalised weights and the numerical rank.
     """
 
     def __init__(self, ref: Reference, tolerance: float | None = None):
