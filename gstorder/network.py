@@ -71,13 +71,20 @@ def _table_size(graph, n_atoms: int, volume: float, cutoff: float, max_size: int
     return 1 << int(np.ceil(np.log2(2 * max(16.0, min(reach, geometric)))))
 
 
+#: Consecutive roots one thread takes in turn (see ring_list).
+ROOT_RUN = 64
+
+
 def ring_list(graph, n_atoms: int, max_size: int, kind: int, cap: int = 1, parallel=None):
     """Every ring of the graph: (sizes, atoms concatenated), from the roots split among threads."""
     import numba
 
     roots = np.flatnonzero(np.diff(graph[0]) > 1).astype(np.int64)  # a ring atom has at least two bonds
     n_threads = numba.get_num_threads() if (parallel or (parallel is None and use_parallel(len(roots), 256))) else 1
-    shares = [roots[t::n_threads] for t in range(n_threads)]  # interleaved: low roots find the most rings
+    # runs of ROOT_RUN consecutive roots dealt out in turn: each thread gets low and high roots alike (low roots find
+    # the most rings) and both parities (single roots dealt in turn gave one thread twice the other's work on the
+    # device cell, whose odd atoms root more rings), while consecutive roots share their searches' atoms in cache
+    shares = [roots[(np.arange(len(roots)) // ROOT_RUN) % n_threads == t] for t in range(n_threads)]
 
     def search(share):
         size = cap
