@@ -23,7 +23,7 @@ from .pipeline import Analysis, Need, Part
 from .registry import Figure, Parameter, public, register
 from .species import species_mask
 from ._kernels.altbc import collinear_pair_histogram
-from ._figures import _new_figure, _group, _altbc_map, _altbc_attrs, _number
+from ._figures import _new_figure, _altbc_map, _altbc_attrs, _number
 from . import plot
 
 __all__ = ["altbc", "ALTBC"]
@@ -141,10 +141,7 @@ def altbc(frames, **options) -> xr.DataArray:
 # --------------------------------------------------------------------------- figures and key numbers
 
 
-def _altbc_rows(tree):
-    ds = _group(tree, "altbc")
-    if ds is None:
-        return []
+def _altbc_rows(ds, tree):
     p, normalised = _altbc_map(ds)
     attrs = _altbc_attrs(ds)
     if p is None or not int(attrs.get("n_collinear", 1)):

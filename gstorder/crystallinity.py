@@ -38,7 +38,7 @@ from .errors import (EmptyFrameError, InconsistentFramesError, InvalidArgumentEr
                      ReferenceFileError, UnknownSpeciesError)
 from .frames import species_numbers
 from .source import iter_frames
-from ._figures import _group, _reference_name, mean_text, species_time_figure
+from ._figures import _reference_name, mean_text, species_time_figure
 from . import plot
 
 __all__ = ["soap", "kbar", "KBar", "NORMALISATIONS", "self_similarity", "antisites", "Reference", "ReferenceProducts", "reference", "calibrate", "Calibration", "write_extxyz", "GROUPS",
@@ -890,9 +890,8 @@ def write_extxyz(path, frames, result: xr.Dataset, *, columns=("kbar", "k")) -> 
 # --------------------------------------------------------------------------- figures and key numbers
 
 
-def _kbar_rows(tree):
-    ds = _group(tree, "kbar")
-    if ds is None or not np.isfinite(ds.kbar_mean.values).any():
+def _kbar_rows(ds, tree):
+    if not np.isfinite(ds.kbar_mean.values).any():
         return []
     k = ds.kbar_mean.values
     return [(f"k̄ ({_reference_name(ds)})",

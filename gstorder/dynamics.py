@@ -26,7 +26,7 @@ from .registry import Figure, Parameter, Requires, public, register
 from .species import frame_species
 from .errors import GstorderWarning, InconsistentFramesError, InvalidArgumentError, MissingDataError
 from .frames import Frame
-from ._figures import _group, _new_figure, _number, _timed, species_time_figure
+from ._figures import _new_figure, _number, _timed, species_time_figure
 from . import plot
 
 __all__ = ["unwrapped_positions", "Unwrapper", "msd", "density", "diffusion", "vibrations", "MSD", "Density", "Diffusion",
@@ -209,9 +209,8 @@ def density(frames, **options) -> xr.Dataset:
 # --------------------------------------------------------------------------- figures and key numbers
 
 
-def _msd_rows(tree):
-    ds = _group(tree, "msd")
-    if ds is None or not np.isfinite(ds.msd.values[-1]):
+def _msd_rows(ds, tree):
+    if not np.isfinite(ds.msd.values[-1]):
         return []
     when = _number(ds.time.values[-1])
     text = f"{float(ds.msd.values[-1]):.3f} Å²" + (f" at {when:g} ps" if np.isfinite(when) else " at the last frame")
@@ -225,9 +224,8 @@ def _msd_figure(ds):
     return species_time_figure(ds, "msd", "msd_species", plot.msd)[0]
 
 
-def _density_rows(tree):
-    ds = _group(tree, "density")
-    if ds is None or not np.isfinite(ds.density.values).any():
+def _density_rows(ds, tree):
+    if not np.isfinite(ds.density.values).any():
         return []
     d = ds.density.values[np.isfinite(ds.density.values)]
     text = f"{d.mean():.3f} g/cm³"
@@ -542,22 +540,12 @@ def _draw_vibrations(ds):
     return fig
 
 
-def _diffusion_rows(tree):
-    from ._figures import _group
-
-    ds = _group(tree, "diffusion")
-    if ds is None:
-        return []
+def _diffusion_rows(ds, tree):
     return [("D", ", ".join(f"{s} {float(d):.3g} ± {float(e):.2g}" for s, d, e in zip(ds.species.values, ds.D.values,
                                                                                      ds.D_error.values)) + " Å²/ps")]
 
 
-def _vibration_rows(tree):
-    from ._figures import _group
-
-    ds = _group(tree, "vibrations")
-    if ds is None:
-        return []
+def _vibration_rows(ds, tree):
     peaks = ds.vdos.fillna(0).idxmax("frequency")
     return [("VDOS peak", ", ".join(f"{s} {float(p):.2f}" for s, p in zip(ds.species.values, peaks.values)) + " THz")]
 

@@ -28,7 +28,7 @@ from .dynamics import Unwrapper
 from . import _checks
 from .errors import GstorderError, InvalidArgumentError, MissingDataError
 from .frames import as_frame
-from ._figures import _new_figure, _group, _timed, _number
+from ._figures import _new_figure, _timed, _number
 from . import plot
 
 __all__ = ["find_layers", "z_profile", "track_layers", "z_coordinates", "ZProfile", "TrackLayers"]
@@ -427,10 +427,7 @@ def _z_profile_figure(ds):
     return fig
 
 
-def _layer_rows(tree):
-    ds = _group(tree, "layers")
-    if ds is None:
-        return []
+def _layer_rows(ds, tree):
     molten = int((ds.retained.isel(frame=-1).values < float(ds.attrs.get("retained_threshold", 0.5))).sum())
     text = f"{ds.sizes['layer']} tracked along {ds.attrs.get('axis', 'z')}, {molten} molten at the last frame"
     front = ds.melting_front.values[-1]

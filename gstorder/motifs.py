@@ -24,7 +24,7 @@ from .registry import Figure, Parameter, public, register
 from .species import frame_species, species_groups
 from ._kernels.motifs import bond_angle_order
 from .errors import GstorderWarning, UnknownSpeciesError
-from ._figures import _cutoff, _formula_counts, _group, _nanmean, _new_figure, mean_text
+from ._figures import _cutoff, _formula_counts, _nanmean, _new_figure, mean_text
 from . import plot
 
 __all__ = ["bond_motifs", "BondMotifs", "MOTIFS", "DEFAULT_GROUPS"]
@@ -220,9 +220,8 @@ def _assemble(rows, species, times, max_cn) -> xr.Dataset:
 # --------------------------------------------------------------------------- figures and key numbers
 
 
-def _coordination_rows(tree):
-    ds = _group(tree, "motifs")
-    if ds is None or "coordination" not in ds:
+def _coordination_rows(ds, tree):
+    if "coordination" not in ds:
         return []
     cn = ds.coordination.transpose("frame", "species").values
     species = [str(s) for s in ds.species.values]
@@ -240,10 +239,7 @@ def _coordination_rows(tree):
     return rows
 
 
-def _motif_rows(tree):
-    ds = _group(tree, "motifs")
-    if ds is None:
-        return []
+def _motif_rows(ds, tree):
     rows = []
     tet = ds.tetrahedral_fraction.values
     if np.isfinite(tet).any():
@@ -267,4 +263,4 @@ def _motifs_figure(ds):
 BondMotifs.figures = (Figure("bond_motifs", _motifs_figure,
                              "Homopolar bonds per pair and tetrahedral Ge, mean over frames, error bars one standard "
                              "deviation (cf. paper Fig. 2c)."),)
-BondMotifs.rows = staticmethod(lambda tree: _coordination_rows(tree) + _motif_rows(tree))
+BondMotifs.rows = staticmethod(lambda ds, tree: _coordination_rows(ds, tree) + _motif_rows(ds, tree))

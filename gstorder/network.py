@@ -21,7 +21,6 @@ crystal that survives in the amorphous phase.
 
 from __future__ import annotations
 
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -29,7 +28,7 @@ import xarray as xr
 
 from . import _checks
 from ._labels import attrs_of, frame_coords
-from .errors import GstorderWarning, InvalidArgumentError, UnknownSpeciesError
+from .errors import InvalidArgumentError
 from .motifs import DEFAULT_GROUPS
 from .parallel import use_parallel
 from .pipeline import Analysis, Need, Part
@@ -242,12 +241,7 @@ def _draw(ds):
     return fig
 
 
-def _rows(tree):
-    from ._figures import _group
-
-    ds = _group(tree, "rings")
-    if ds is None:
-        return []
+def _rows(ds, tree):
     mean = ds["count"].mean("frame")
     top = int(mean["size"][int(mean.argmax())]) if float(mean.sum()) else None
     text = f"{float(mean.sum()):.0f} per frame" + (f", most of size {top}" if top else "")

@@ -26,7 +26,7 @@ import xarray as xr
 from . import _checks
 from ._labels import attrs_of, frame_coords
 from ._kernels.order import roots, union_edges
-from .errors import EmptyFrameError, GstorderWarning, InvalidArgumentError, MissingDataError
+from .errors import GstorderWarning, InvalidArgumentError, MissingDataError
 from .frames import inverse_cell
 from .order import BONDS, BondOrder
 from .pipeline import Analysis, Need, Part
@@ -382,12 +382,7 @@ def _sizes_figure(ds):
     return fig
 
 
-def _rows(tree):
-    from ._figures import _group
-
-    ds = _group(tree, "clusters")
-    if ds is None:
-        return []
+def _rows(ds, tree):
     f = 100 * ds.crystalline_fraction.values
     text = (f"largest {int(ds.largest.values[-1])} atoms at the last frame (max {int(ds.largest.max())}), "
             f"{int(ds.n_clusters.values[-1])} nuclei; crystalline {f[0]:.1f} → {f[-1]:.1f} %")

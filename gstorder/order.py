@@ -351,12 +351,7 @@ def _q_figure(ds):
     return fig
 
 
-def _rows(tree):
-    from ._figures import _group
-
-    ds = _group(tree, "steinhardt")
-    if ds is None:
-        return []
+def _rows(ds, tree):
     bar = "q̄" if ds.attrs.get("average") else "q"
     text = ", ".join(f"{bar}{int(l)} {float(ds.q_mean.sel(l=l).mean()):.3f}" for l in ds.l.values)
     if "solid_fraction" in ds:

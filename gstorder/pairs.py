@@ -351,9 +351,8 @@ def _pair_selection(pairs, labels) -> list[str]:
 # --------------------------------------------------------------------------- figures and key numbers
 
 
-def _rdf_rows(tree):
-    ds = _group(tree, "rdf")
-    if ds is None or "total" not in ds.pair.values:
+def _rdf_rows(ds, tree):
+    if "total" not in ds.pair.values:
         return []
     cutoff = _cutoff(_group(tree, "motifs"))
     r = ds.r.values

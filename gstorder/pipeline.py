@@ -138,7 +138,8 @@ class Analysis:
     requires = Requires()
     #: Figures of its result (:class:`~gstorder.registry.Figure`).
     figures: tuple = ()
-    #: ``rows(tree) -> [(label, value)]``: its key numbers in the report (None: none).
+    #: ``rows(ds, tree) -> [(label, value)]``: its key numbers in the report from its own result ``ds`` (windows as the
+    #: figures show them; the report skips an analysis without one) and the whole run ``tree`` (None: no rows).
     rows = None
     #: Where the rows go: ``"run"`` (beside the cell: properties of the frames themselves) or ``"results"``.
     rows_section: str = "results"

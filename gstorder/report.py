@@ -34,6 +34,7 @@ error: its numbers and figures are left out.
 from __future__ import annotations
 
 import ast
+import functools
 import html
 import os
 import re
@@ -127,8 +128,14 @@ def _registered_rows(section: str) -> tuple:
     """Key-number rows the registered analyses declare (``rows``) for one section, in :data:`gstorder.ANALYSES` order."""
     from .registry import ANALYSES
 
-    return tuple(cls.rows for entry in ANALYSES.values() for cls in entry.classes
+    return tuple(functools.partial(_analysis_rows, cls) for entry in ANALYSES.values() for cls in entry.classes
                  if cls.rows is not None and cls.rows_section == section)
+
+
+def _analysis_rows(cls, tree) -> list:
+    """One analysis' rows from its own group of ``tree`` (none when the run has no result of it)."""
+    ds = _group(tree, cls.name)
+    return [] if ds is None else cls.rows(ds, tree)
 
 
 def _figures() -> dict:

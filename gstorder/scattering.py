@@ -245,7 +245,6 @@ class StructureFactor(RDF):
 
     def _pooled(self, parts):
         """Partials (ns, ns, nq) averaged over every wave vector of every frame in each bin, concentrations, vectors per bin."""
-        ns = len(self.species)
         num, n_k, conc = 0.0, 0, []
         for sums, counts, n_a in (p.data for p in parts):
             n = n_a.sum()
@@ -378,11 +377,8 @@ def _draw(ds):
     return fig
 
 
-def _rows(tree):
-    from ._figures import _group  # windows pooled as the figures show them
-
-    ds = _group(tree, "structure_factor")
-    if ds is None or not np.isfinite(ds.S.values).any():
+def _rows(ds, tree):
+    if not np.isfinite(ds.S.values).any():
         return []
     return [("S(q)", f"main peak {float(ds.S.max()):.2f} at q = {float(ds.S.idxmax('q')):.2f} Å⁻¹ "
                      f"({ds.attrs['weighting']}, {ds.attrs['method']})")]

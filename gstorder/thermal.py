@@ -26,7 +26,7 @@ from .registry import Figure, Parameter, Requires, public, register
 from ._kernels.thermal import binned_sums
 from . import _checks
 from .errors import ArgumentTypeError, GstorderWarning, InvalidArgumentError
-from ._figures import _new_figure, _group, _number, _nanmean
+from ._figures import _new_figure, _number, _nanmean
 from . import plot
 
 __all__ = ["temperature_map", "radial_temperature", "atom_temperatures", "kinetic_energies", "KB_EV", "EV_PER_AMU_A2_PS2"]
@@ -474,10 +474,7 @@ def _refined(ds, factor, u, v) -> xr.Dataset:
 # --------------------------------------------------------------------------- figures and key numbers
 
 
-def _temperature_rows(tree):
-    ds = _group(tree, "temperature")
-    if ds is None:
-        return []
+def _temperature_rows(ds, tree):
     t = ds.temperature.isel(frame=-1).values
     if not np.isfinite(t).any():
         return []

@@ -381,12 +381,7 @@ def _profile_figure(ds):
     return fig
 
 
-def _rows(tree):
-    from ._figures import _group
-
-    ds = _group(tree, "vacancies")
-    if ds is None:
-        return []
+def _rows(ds, tree):
     return [("vacancies", f"{int(ds.n_vacancies.values[-1])} ({100 * float(ds.vacancy_fraction.values[-1]):.1f} % of "
                           f"cation sites), {int(ds.n_antisites.values[-1])} anti-sites, ⟨111⟩ ordering "
                           f"{float(ds.ordering.values[-1]):.2f} at the last frame")]

@@ -192,12 +192,7 @@ def _draw(ds):
     return fig
 
 
-def _rows(tree):
-    from ._figures import _group
-
-    ds = _group(tree, "cavities")
-    if ds is None:
-        return []
+def _rows(ds, tree):
     return [("cavities", f"{100 * float(ds.volume_fraction.mean()):.2f} % of the volume, {float(ds.n_cavities.mean()):.1f} "
                          f"per frame (probe {ds.attrs['probe']:g} Å)")]
 

@@ -147,8 +147,8 @@ class Toy(Analysis):
                           coords={"time": ("frame", times)}, attrs={"factor": self.factor})
 
     @staticmethod
-    def rows(tree):
-        return [("toy", f"{float(tree['toy'].scaled.values[0]):g} scaled atoms")]
+    def rows(ds, tree):
+        return [("toy", f"{float(ds.scaled.values[0]):g} scaled atoms")]
 
 
 def _toy_figure(ds):
