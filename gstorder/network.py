@@ -21,7 +21,6 @@ crystal that survives in the amorphous phase.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import xarray as xr
@@ -30,7 +29,7 @@ from . import _checks
 from ._labels import attrs_of, frame_coords
 from .errors import InvalidArgumentError
 from .motifs import DEFAULT_GROUPS
-from .parallel import use_parallel
+from .parallel import thread_count, thread_map
 from .pipeline import Analysis, Need, Part
 from .registry import Figure, Parameter, public, register
 from .species import frame_species, species_groups
@@ -76,10 +75,8 @@ ROOT_RUN = 64
 
 def ring_list(graph, n_atoms: int, max_size: int, kind: int, cap: int = 1, parallel=None):
     """Every ring of the graph: (sizes, atoms concatenated), from the roots split among threads."""
-    import numba
-
     roots = np.flatnonzero(np.diff(graph[0]) > 1).astype(np.int64)  # a ring atom has at least two bonds
-    n_threads = numba.get_num_threads() if (parallel or (parallel is None and use_parallel(len(roots), 256))) else 1
+    n_threads = thread_count(len(roots), parallel, 256)
     # runs of ROOT_RUN consecutive roots dealt out in turn: each thread gets low and high roots alike (low roots find
     # the most rings) and both parities (single roots dealt in turn gave one thread twice the other's work on the
     # device cell, whose odd atoms root more rings), while consecutive roots share their searches' atoms in cache
@@ -93,11 +90,7 @@ def ring_list(graph, n_atoms: int, max_size: int, kind: int, cap: int = 1, paral
                 return sizes, atoms
             size *= 4
 
-    if n_threads == 1:
-        found = [search(shares[0])]
-    else:
-        with ThreadPoolExecutor(n_threads) as pool:
-            found = list(pool.map(search, shares))
+    found = thread_map(search, shares, n_threads)
     return np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found])
 
 

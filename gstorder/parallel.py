@@ -10,7 +10,8 @@ import numba
 
 from . import _checks
 
-__all__ = ["threads", "use_parallel", "n_tasks", "DEFAULT_BLOCK_SIZE", "one_blas_thread", "over_row_chunks"]
+__all__ = ["threads", "use_parallel", "n_tasks", "DEFAULT_BLOCK_SIZE", "one_blas_thread", "thread_count", "thread_map",
+           "over_row_chunks"]
 
 
 @contextlib.contextmanager
@@ -81,19 +82,31 @@ def _pool(n: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=n, thread_name_prefix="gstorder")
 
 
+def thread_count(work_items: int, parallel=None, threshold: int = 2048) -> int:
+    """Threads for ``work_items`` items: the Numba thread count where a parallel kernel pays, else 1.
+
+    ``parallel`` True or False forces the choice; None asks :func:`use_parallel`.
+    """
+    return numba.get_num_threads() if (use_parallel(work_items, threshold) if parallel is None else parallel) else 1
+
+
+def thread_map(work, items, n_threads: int) -> list:
+    """``[work(x) for x in items]`` on ``n_threads`` threads of one shared pool (in this thread for 1).
+
+    For Numba kernels compiled ``nogil`` and NumPy work that releases the
+    GIL; results in the order of ``items``; exceptions propagate.
+    """
+    if n_threads <= 1:
+        return [work(x) for x in items]
+    return list(_pool(n_threads).map(work, items))
+
+
 def over_row_chunks(work, n_rows: int, parallel=None) -> None:
-    """Call ``work(start, stop)`` on consecutive chunks of ``range(n_rows)``, one per Numba thread, concurrently.
+    """Call ``work(start, stop)`` on consecutive chunks of ``range(n_rows)``, one per thread, concurrently.
 
     For NumPy work that releases the GIL (products on one BLAS thread each,
-    element-wise arithmetic); serial where :func:`use_parallel` says a
-    parallel kernel would not pay (or ``parallel`` is False). Exceptions
-    propagate.
+    element-wise arithmetic); threads as :func:`thread_count` says.
     """
-    n = numba.get_num_threads() if (use_parallel(n_rows) if parallel is None else parallel) else 1
-    n = max(1, min(n, n_rows))
+    n = max(1, min(thread_count(n_rows, parallel), n_rows))
     bounds = [n_rows * k // n for k in range(n + 1)]
-    if n == 1:
-        work(0, n_rows)
-        return
-    for future in [_pool(n).submit(work, bounds[k], bounds[k + 1]) for k in range(n)]:
-        future.result()
+    thread_map(lambda k: work(bounds[k], bounds[k + 1]), range(n), n)

@@ -13,7 +13,6 @@ only the runs of cavity points.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import xarray as xr
@@ -22,7 +21,7 @@ from . import _checks
 from ._labels import attrs_of, frame_coords
 from .errors import InvalidArgumentError, MissingDataError
 from .frames import cell_basis
-from .parallel import use_parallel
+from .parallel import thread_count, thread_map
 from .pipeline import Analysis, Part
 from .registry import Figure, Parameter, Requires, public, register
 from ._kernels.voids import label_runs, slab_runs
@@ -39,8 +38,6 @@ def cavity_grid(positions, cell, probe: float, spacing: float, parallel=None):
     Returns ``(shape, runs, labels, n_cavities)``: the grid (n1, n2, n3),
     runs (i, j, k_start, length) in column order, each run's cavity.
     """
-    import numba
-
     cell = np.ascontiguousarray(cell, dtype=float)
     shape = tuple(max(1, int(np.ceil(np.linalg.norm(v) / spacing - 1e-9))) for v in cell)
     n1, n2, n3 = shape
@@ -50,18 +47,14 @@ def cavity_grid(positions, cell, probe: float, spacing: float, parallel=None):
     order = np.argsort(frac[:, 0], kind="stable")
     sorted_s1 = np.ascontiguousarray(frac[order, 0])
     rows = max(1, min(n1, SLAB_BYTES // (8 * n2 * ((n3 + 63) // 64))))
-    threads = numba.get_num_threads() if (parallel or (parallel is None and use_parallel(n1 * n2 * n3, 2**20))) else 1
+    threads = thread_count(n1 * n2 * n3, parallel, 2**20)
     rows = max(1, min(rows, -(-n1 // (4 * threads)))) if threads > 1 else rows
     slabs = [(i, min(n1, i + rows)) for i in range(0, n1, rows)]
 
     def slab(bounds):
         return slab_runs(bounds[0], bounds[1], frac, order, sorted_s1, cell, n1, n2, n3, float(probe))
 
-    if threads == 1:
-        found = [slab(b) for b in slabs]
-    else:
-        with ThreadPoolExecutor(threads) as pool:
-            found = list(pool.map(slab, slabs))
+    found = thread_map(slab, slabs, threads)
     runs = np.concatenate(found) if found else np.empty((0, 4), dtype=np.int64)
     offsets = np.zeros(n1 * n2 + 1, dtype=np.int64)
     np.cumsum(np.bincount(runs[:, 0] * n2 + runs[:, 1], minlength=n1 * n2), out=offsets[1:])

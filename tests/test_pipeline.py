@@ -299,3 +299,23 @@ def test_own_cluster_workers_keep_glibc_malloc_defaults(monkeypatch):
         assert set(client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_")).values()) == {None}
         # dask's other pre-spawn settings (one BLAS/OpenMP thread per worker) stay
         assert set(client.run(lambda: os.environ.get("OMP_NUM_THREADS")).values()) == {"1"}
+
+
+def test_thread_helpers_cover_every_row_once_in_order_and_raise():
+    from gstorder.parallel import over_row_chunks, thread_map
+
+    with gstorder.threads(2):
+        seen = np.zeros(1001, dtype=int)
+
+        def add(a, b):
+            seen[a:b] += 1
+
+        over_row_chunks(add, len(seen), parallel=True)
+        assert (seen == 1).all()
+        assert thread_map(lambda x: x * x, range(7), 2) == [x * x for x in range(7)]
+
+        def fail(a, b):
+            raise ValueError("from a worker thread")
+
+        with pytest.raises(ValueError, match="from a worker thread"):
+            over_row_chunks(fail, 10, parallel=True)
