@@ -236,7 +236,7 @@ def _draw(ds):
 
 def _rows(ds, tree):
     mean = ds["count"].mean("frame")
-    top = int(mean["size"][int(mean.argmax())]) if float(mean.sum()) else None
+    top = int(mean.idxmax("size")) if float(mean.sum()) else None
     text = f"{float(mean.sum()):.0f} per frame" + (f", most of size {top}" if top else "")
     return [("rings", text), ("ABAB squares", f"{float(ds.abab_squares.mean()):.0f} per frame, "
                                                f"{float(ds.abab_fraction.mean()):.1%} of atoms in one")]

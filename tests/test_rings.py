@@ -89,6 +89,16 @@ def test_rocksalt_squares_and_their_abab_share():
     np.testing.assert_allclose(ds.membership.sel(size=4).values, 12.0)
 
 
+@pytest.mark.filterwarnings("error::FutureWarning")  # no xarray deprecation reaches the user's report
+def test_report_rows_name_the_commonest_ring():
+    from gstorder.report import key_numbers
+
+    tree = gstorder.analyze([structures.rocksalt("GeTe", 3, a=6.0)], {"rings": {"max_size": 8}}, show_progress=False)
+    rows = dict(key_numbers(tree))
+    assert rows["rings"] == f"{7 * 216:.0f} per frame, most of size 6"  # 3n squares and 4n hexagons, n = 216
+    assert rows["ABAB squares"] == f"{3 * 216} per frame, 100.0% of atoms in one"
+
+
 def test_abab_squares_of_a_random_alloy_equal_a_lattice_count():
     crystal = structures.rocksalt("GeTe", 3, a=6.0)
     rng = np.random.default_rng(7)
