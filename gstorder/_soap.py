@@ -337,9 +337,19 @@ class SoapBlocks:
     def _run(self, nl, refs, out, parallel, order=None, rows=None, columns=None) -> None:
         if not len(nl.centers):
             return
-        order = np.arange(len(nl.centers)) if order is None else order
-        columns = np.arange(self.s.dimension) if columns is None else np.asarray(columns, dtype=np.int64)
-        rows = np.zeros((len(nl.centers), 2), dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
+        n, dim = len(nl.centers), self.s.dimension
+        order = np.arange(n) if order is None else _permutation("order", order, n)
+        columns = np.arange(dim) if columns is None else _permutation("columns", columns, dim)
+        if out.shape[0] < n or (not len(refs) and out.shape[1] != dim):
+            raise InvalidArgumentError(f"out must have at least {n} rows of {dim if not len(refs) else len(refs)}, "
+                                       f"got {out.shape}")
+        if rows is None:
+            rows = np.zeros((n, 2), dtype=np.int64)
+        else:
+            rows = np.asarray(rows, dtype=np.int64)
+            if rows.shape != (n, 2) or (rows[:, 0] < 0).any() or (rows[:, 1] < rows[:, 0]).any() or \
+                    (rows[:, 1] > min(len(refs), out.shape[1])).any():
+                raise InvalidArgumentError(f"rows must be ({n}, 2) ranges within the {len(refs)} refs, got {rows.shape}")
         s = self.s
         alpha, rb, transform, l0 = self.basis
         soap_block(nl.offsets, nl.centers, nl.j, nl.distances, nl.vectors, self.channel,
@@ -347,6 +357,14 @@ class SoapBlocks:
                    float(s.cutoff_transition_width), transform, l0, float(s.central_weight), int(s.l_max), len(s.species),
                    self.norms, bool(s.normalise), float(s.covariance_sigma0), refs, rows, columns, order, out,
                    n_tasks(len(nl.centers), parallel))
+
+
+def _permutation(name: str, value, n: int) -> np.ndarray:
+    """``value`` as a permutation of range(n) (the kernel writes where it says: anything else would corrupt memory)."""
+    value = np.asarray(value)
+    if value.shape != (n,) or value.dtype.kind not in "iu" or not np.array_equal(np.sort(value), np.arange(n)):
+        raise InvalidArgumentError(f"{name} must be a permutation of range({n})")
+    return value.astype(np.int64, copy=False)
 
 
 _DESCRIPTORS: dict = {}

@@ -34,7 +34,7 @@ from .species import GROUPS, species_groups
 from ._kernels.soap import neighbour_mean
 from ._soap import (BACKENDS, SOAP_BLOCK_SIZE, SoapBlocks, SoapSettings, centre_mask, iter_soap, require_species,
                     soap_settings)
-from .errors import (EmptyFrameError, InconsistentFramesError, InvalidArgumentError,
+from .errors import (ArgumentTypeError, EmptyFrameError, InconsistentFramesError, InvalidArgumentError,
                      ReferenceFileError, UnknownSpeciesError)
 from .frames import species_numbers
 from .source import iter_frames
@@ -672,7 +672,9 @@ class ReferenceProducts:
     """
 
     def __init__(self, ref: Reference, tolerance: float | None = None):
-        tolerance = RANK_TOLERANCE if tolerance is None else tolerance
+        if not isinstance(ref, Reference):
+            raise ArgumentTypeError(f"ReferenceProducts needs a Reference (see reference()), got {type(ref).__name__}")
+        tolerance = RANK_TOLERANCE if tolerance is None else _checks.real("tolerance", tolerance, low=0.0, high=1.0)
         stacked = np.concatenate([ref.vectors[name] for name in ref.groups])
         size = np.abs(stacked).max(axis=0)
         needed = size > ZERO_COMPONENT * size.max()

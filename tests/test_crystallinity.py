@@ -380,6 +380,11 @@ def test_rocksalt_reference_is_factorised_at_its_numerical_rank():
     amorphous = read(extdata("aGeTe_AIMD_300K_216at_400fr.extxyz"), 0)
     user = crystallinity.ReferenceProducts(crystallinity.reference(amorphous))
     assert all(g.coefficients is None and g.rank == g.stop - g.start for g in user.groups)
+    for bad in (np.nan, -1e-13, 2.0, "small"):
+        with pytest.raises(gstorder.errors.GstorderError, match="tolerance"):
+            crystallinity.ReferenceProducts(crystallinity.reference("trigonal"), tolerance=bad)
+    with pytest.raises(gstorder.errors.ArgumentTypeError, match="needs a Reference"):
+        crystallinity.ReferenceProducts("rocksalt")
 
 
 @pytest.mark.parametrize("zeta", [1, 2, 3.5, 4, 8])

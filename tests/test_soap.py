@@ -211,3 +211,25 @@ def test_vectors_and_projections_in_any_row_and_column_order():
         a, b = ranges[c]
         np.testing.assert_allclose(out[c, a:b], full[c, a:b], rtol=0, atol=1e-14)
         assert np.isnan(np.delete(out[c], np.arange(a, b))).all()  # the other columns untouched
+
+
+def test_row_and_column_orders_that_are_not_permutations_are_refused():
+    """The kernel writes where ``order`` and ``columns`` say: anything but a permutation is refused, never written."""
+    from gstorder import neighbors
+    from gstorder._soap import SoapBlocks
+    from gstorder.errors import InvalidArgumentError
+
+    frame = gstorder.as_frame(structures.rocksalt("GeTe", 2, seed=0))
+    blocks = SoapBlocks(frame, soap_settings(species=["Ge", "Te"]))
+    nl = next(neighbors.iter_blocks(frame, 5.5, centers=np.ones(len(frame), bool)))
+    n, dim = len(nl.centers), blocks.s.dimension
+    for bad in (np.arange(n) + 1, np.zeros(n, int), np.arange(n - 1), np.arange(n) * 1.0):
+        with pytest.raises(InvalidArgumentError, match="order must be a permutation"):
+            blocks.vectors(nl, order=bad)
+    with pytest.raises(InvalidArgumentError, match="columns must be a permutation"):
+        blocks.vectors(nl, columns=np.arange(dim)[::-1] + 1)
+    refs = np.ones((3, dim))
+    with pytest.raises(InvalidArgumentError, match="rows must be"):
+        blocks.projections(nl, refs, rows=np.repeat([[0, 4]], n, axis=0))
+    with pytest.raises(InvalidArgumentError, match="out must have"):
+        blocks.vectors(nl, out=np.empty((n - 1, dim)))
