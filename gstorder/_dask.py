@@ -21,7 +21,7 @@ from ._progress import Progress
 from .errors import EmptyFrameError, InvalidArgumentError
 from .frames import Frame
 from .parallel import threads
-from .pipeline import Plan, analyse_frames, sink
+from .pipeline import Plan, add_seconds, analyse_frames, sink
 from .source import Source, no_frames, read_from
 
 __all__ = ["run_on_dask", "local_client", "check_workers", "MAX_LOCAL_WORKERS"]
@@ -141,14 +141,17 @@ class _First:
 def _analyse_task(plan: Plan, task_source, numbered, n_threads):
     """One dask task: the loop body over ``(n, file position)`` pairs, reading each frame from ``task_source``.
 
+    Returns the rows, the sequential analyses (their final state) or None, and the seconds per stage.
+
     ``n_threads`` is the host's share per worker, capped by the worker's own
     Numba limit (NUMBA_NUM_THREADS, e.g. 1 for workers of one core each).
     """
     import numba
 
+    seconds = {}
     with threads(min(n_threads, numba.config.NUMBA_NUM_THREADS)):
-        rows = list(analyse_frames(plan, ((n, read_from(task_source, k)) for n, k in numbered)))
-    return rows, (plan.analyses if any(a.sequential for a in plan.analyses) else None)
+        rows = list(analyse_frames(plan, ((n, read_from(task_source, k)) for n, k in numbered), seconds))
+    return rows, (plan.analyses if any(a.sequential for a in plan.analyses) else None), seconds
 
 
 def _task_threads(client) -> int:
@@ -163,18 +166,19 @@ def _task_threads(client) -> int:
 
 
 def run_on_dask(source: Source, plan: Plan, *, index=None, client=None, workers=None, show_progress=None, atoms_sink=None,
-                chunk_frames=None):
+                chunk_frames=None, seconds=None):
     """The frames of :func:`gstorder.pipeline.run` as dask tasks: parts (name -> {n: Part}) and times (n -> ps).
 
     Chunks of frames go to tasks of the analyses that take frames in any
     order; the sequential ones (MSD, layer tracking) run as one task over
     every frame, in order. Both run the one loop body,
-    :func:`~gstorder.pipeline.analyse_frames`.
+    :func:`~gstorder.pipeline.analyse_frames`; ``seconds`` (optional) sums
+    the tasks' seconds per stage.
     """
     if client is None:
         with local_client(workers) as own:
             return run_on_dask(source, plan, index=index, client=own, show_progress=show_progress, atoms_sink=atoms_sink,
-                               chunk_frames=chunk_frames)
+                               chunk_frames=chunk_frames, seconds=seconds)
     from dask.distributed import as_completed
 
     positions = source.positions(index)
@@ -225,7 +229,9 @@ def run_on_dask(source: Source, plan: Plan, *, index=None, client=None, workers=
             submit_next()
         for future in futures:
             chunk = pending.pop(future)
-            rows, state = future.result()
+            rows, state, spent = future.result()
+            if seconds is not None:
+                add_seconds(seconds, spent)
             if state is not None:  # the sequential analyses' final state (e.g. the layers found) makes their results
                 finished.update({a.name: a for a in state})
             for n, time, frame_parts in rows:

@@ -19,6 +19,7 @@ MSD, layer tracking) keep state between frames and see the frames in order.
 
 from __future__ import annotations
 
+import time as _time
 from dataclasses import dataclass, replace
 from typing import Any, Iterator
 
@@ -34,7 +35,7 @@ from .registry import RUN_OPTIONS, Entry, Requires
 from .source import Source, no_frames, selected_positions
 
 __all__ = ["Analysis", "Need", "Part", "Plan", "FrameNeighbours", "run", "frame_parts", "analyse_frames", "analysis_frames",
-           "selected_positions"]
+           "selected_positions", "READING", "SEARCHES"]
 
 
 # --------------------------------------------------------------------------- the protocol
@@ -318,17 +319,47 @@ def _centre_mask(frame: Frame, need: Need) -> np.ndarray:
 # --------------------------------------------------------------------------- the frame loop
 
 
-def frame_parts(frame: Frame, analyses, *, block_size: int | None = None, parallel=None) -> list:
-    """Every analysis' :class:`Part` of one frame, from one neighbour search per block of centres."""
-    states = [a.begin_frame(frame) for a in analyses]
+#: Names of the stages :func:`run` clocks besides the analyses (``seconds=``).
+READING, SEARCHES = "reading frames", "neighbour searches"
+
+
+def frame_parts(frame: Frame, analyses, *, block_size: int | None = None, parallel=None, seconds: dict | None = None) -> list:
+    """Every analysis' :class:`Part` of one frame, from one neighbour search per block of centres.
+
+    ``seconds`` (optional) accumulates wall-clock seconds per stage: each
+    analysis' own work under its name, the shared searches under :data:`SEARCHES`.
+    """
+    spent = np.zeros(len(analyses))
+
+    def clocked(k, method, *args):
+        start = _time.perf_counter()
+        out = method(*args)
+        spent[k] += _time.perf_counter() - start
+        return out
+
+    states = [clocked(k, a.begin_frame, frame) for k, a in enumerate(analyses)]
     needs = [n for a in analyses for n in a.needs]
+    searched = 0.0
     if needs and len(frame):
         size = min([block_size or DEFAULT_BLOCK_SIZE] + [a.max_block for a in analyses if a.max_block])
+        start, before = _time.perf_counter(), spent.sum()
         for lists in FrameNeighbours(frame, needs, block_size=size, parallel=parallel).blocks():
-            for a, state in zip(analyses, states):
+            for k, (a, state) in enumerate(zip(analyses, states)):
                 if a.needs:
-                    a.add_block(state, frame, lists)
-    return [a.end_frame(state, frame) for a, state in zip(analyses, states)]
+                    clocked(k, a.add_block, state, frame, lists)
+        searched = _time.perf_counter() - start - (spent.sum() - before)  # the blocks' searches: the loop less the analyses
+    parts = [clocked(k, a.end_frame, state, frame) for k, (a, state) in enumerate(zip(analyses, states))]
+    if seconds is not None:
+        add_seconds(seconds, {a.name: float(t) for a, t in zip(analyses, spent)})
+        if needs:
+            add_seconds(seconds, {SEARCHES: float(searched)})
+    return parts
+
+
+def add_seconds(seconds: dict, more: dict) -> None:
+    """Add ``more`` (stage -> s) into ``seconds``."""
+    for stage, t in more.items():
+        seconds[stage] = seconds.get(stage, 0.0) + t
 
 
 @dataclass
@@ -363,14 +394,23 @@ class Plan:
         return self.frames_of is None or a.name not in self.frames_of or n in self.frames_of[a.name]
 
 
-def analyse_frames(plan: Plan, numbered_frames):
+def analyse_frames(plan: Plan, numbered_frames, seconds: dict | None = None):
     """The one loop body: ``(n, time, {name: Part})`` for each ``(n, frame)``, in process or in a dask task.
 
     Each frame is checked (atoms, against the plan's first frame), the
     analyses that take frame ``n`` share one neighbour search per block, and
     the first frame seen sets the analyses up when the plan has none yet.
+    ``seconds`` (optional) accumulates the seconds of each stage (see
+    :func:`frame_parts`), with getting each frame under :data:`READING`.
     """
-    for n, frame in numbered_frames:
+    frames = iter(numbered_frames)
+    while True:
+        start = _time.perf_counter()
+        n, frame = next(frames, (None, None))
+        if frame is None:
+            return
+        if seconds is not None:
+            add_seconds(seconds, {READING: _time.perf_counter() - start})
         if not len(frame):
             raise EmptyFrameError(f"{frame.describe()} has no atoms; {plan.desc} needs at least one")
         if plan.first is None:
@@ -380,13 +420,14 @@ def analyse_frames(plan: Plan, numbered_frames):
         else:
             check_frame(frame, plan.first, plan.analyses, plan.same_composition)
         on = [a for a in plan.analyses if plan.takes(a, n)]
-        parts = frame_parts(frame, on, block_size=plan.block_size, parallel=plan.parallel)
+        parts = frame_parts(frame, on, block_size=plan.block_size, parallel=plan.parallel, seconds=seconds)
         yield n, frame_time(frame), {a.name: p for a, p in zip(on, parts)}
 
 
 def run(frames, analyses, *, index=None, select=None, window=None, block_size: int | None = None, parallel=None,
         show_progress=None, workers: int | None = None, desc: str | None = None, same_composition: bool = False,
-        atoms_sink=None, client=None, chunk_frames: int | None = None, frames_of: dict | None = None) -> dict:
+        atoms_sink=None, client=None, chunk_frames: int | None = None, frames_of: dict | None = None,
+        seconds: dict | None = None) -> dict:
     """Run analyses over frames: each frame read once and analysed in one pass, here or on dask workers.
 
     Parameters
@@ -425,6 +466,10 @@ def run(frames, analyses, *, index=None, select=None, window=None, block_size: i
         Frames per dask task (default: about four tasks per worker, at most 16 frames).
     frames_of : dict, optional
         Analysis name -> int or slice: the frames it takes, among the selected ones (default all).
+    seconds : dict, optional
+        Filled with the wall-clock seconds of each stage, summed over frames
+        (on dask: over the tasks of all workers): each analysis under its
+        name, :data:`READING` and :data:`SEARCHES`. Where a run spends its time.
 
     Returns
     -------
@@ -466,12 +511,12 @@ def run(frames, analyses, *, index=None, select=None, window=None, block_size: i
         from ._dask import run_on_dask
 
         parts, times = run_on_dask(source, plan, index=index, client=client, workers=workers, show_progress=show_progress,
-                                   atoms_sink=atoms_sink, chunk_frames=chunk_frames)
+                                   atoms_sink=atoms_sink, chunk_frames=chunk_frames, seconds=seconds)
     else:
         parts, times = {a.name: {} for a in analyses}, {}
         total = len(source.positions(index)) if source.trajectory is not None or source._frames is not None else None
         numbered = enumerate(progress(source.iter(index), total=total, desc=desc, show=show_progress))
-        for n, time, frame_parts_ in analyse_frames(plan, numbered):
+        for n, time, frame_parts_ in analyse_frames(plan, numbered, seconds):
             times[n] = time
             for name, part in frame_parts_.items():
                 parts[name][n] = sink(atoms_sink, n, time, part)

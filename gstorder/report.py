@@ -81,7 +81,9 @@ def key_numbers(tree) -> list[tuple[str, str]]:
     long/short bond ratio), ``k̄ (<reference>)`` (mean ± std over frames,
     first and last frame), ``temperature`` (K, mean of the last map),
     ``MSD`` (Å² at the last frame) and ``layers`` (tracked layers, molten
-    ones and the melting front in Å).
+    ones and the melting front in Å), and last ``compute time`` (seconds
+    per frame, with the stages that took 5 % or more of it, from the root's
+    ``compute_seconds``).
 
     Parameters
     ----------
@@ -119,7 +121,7 @@ def key_numbers(tree) -> list[tuple[str, str]]:
         rows.append(("atoms", f"{root['n_atoms']}" + (f"  ({root['formula']})" if root.get("formula") else "")))
     if "cell_lengths" in root:
         rows.append(("cell", _cell_text(root["cell_lengths"]) + (f", pbc {root['pbc']}" if "pbc" in root else "")))
-    for section in _registered_rows("run") + (_time_rows,) + _registered_rows("results"):
+    for section in _registered_rows("run") + (_time_rows,) + _registered_rows("results") + (_compute_rows,):
         rows += section(tree)
     return rows
 
@@ -193,6 +195,19 @@ def _time_rows(tree):
     if "has_velocities" in tree.attrs:
         rows.append(("velocities", "yes" if str(tree.attrs["has_velocities"]) in ("true", "1", "True") else "no"))
     return rows
+
+
+def _compute_rows(tree):
+    """Where the run's time went: seconds per frame, and each stage of 5 % or more of it, slowest first."""
+    seconds = _literal(tree.attrs.get("compute_seconds"), {})
+    n = _number(tree.attrs.get("n_frames"))
+    total = sum(seconds.values())
+    if not (total > 0 and n >= 1):
+        return []
+    shown = [(stage, t) for stage, t in sorted(seconds.items(), key=lambda item: -item[1]) if t >= 0.05 * total]
+    rest = total - sum(t for _, t in shown)
+    stages = [f"{stage} {t / n:.3g}" for stage, t in shown] + ([f"other {rest / n:.2g}"] if rest > 0 else [])
+    return [("compute time", f"{total / n:.3g} s per frame: " + ", ".join(stages))]
 
 
 # --------------------------------------------------------------------------- figures

@@ -126,7 +126,11 @@ def analyze(source, analyses="all", *, index=None, format=None, species=None, ti
         ``kbar``, ``temperature``, ``z_profile``, ``layers``, ``msd``,
         ``density``), each the Dataset its function returns, parameters in
         its attrs; the root's attrs describe the run, ``attrs["config"]`` its
-        effective configuration as TOML. ``tree.to_netcdf(path)`` saves it all in one file.
+        effective configuration as TOML, ``attrs["compute_seconds"]`` where
+        the time went (the repr of a dict: stage -> wall-clock seconds summed
+        over frames, slowest first; each analysis, ``reading frames`` and
+        ``neighbour searches``; on dask summed over the workers' tasks).
+        ``tree.to_netcdf(path)`` saves it all in one file.
 
     Raises
     ------
@@ -251,10 +255,11 @@ def _analyze(source, analyses, *, index, format, species, timestep_fs, groups, c
                 del requested[name]
     objects, frames_of, effective = _build(requested, first, per_atom, as_selection(select))
     sink = AtomsWriter(per_atom, first, len(positions)) if per_atom is not None else None
+    seconds = {}
     try:
         found = run(frames, objects, index=index, block_size=block_size, show_progress=show_progress, client=client,
                     workers=workers, chunk_frames=chunk_frames, same_composition=True, atoms_sink=sink,
-                    desc="analyze", window=window, frames_of=frames_of or None)
+                    desc="analyze", window=window, frames_of=frames_of or None, seconds=seconds)
         if sink is not None:
             sink.close()
     finally:
@@ -276,6 +281,7 @@ def _analyze(source, analyses, *, index, format, species, timestep_fs, groups, c
                                                                   dict(effective.get(k, {})))
                                      for k, v in requested.items()},
         skipped=skipped, per_atom_file=None if per_atom is None else str(per_atom),
+        compute_seconds={stage: round(float(t), 3) for stage, t in sorted(seconds.items(), key=lambda item: -item[1])},
         config=to_toml({k: v for k, v in settings.items() if v is not None}, effective,
                        header=f"# gstorder {__version__} analyze {frames.describe()}: the effective configuration of "
                               "this run (gstorder analyze TRAJ --config config.toml repeats it)"),

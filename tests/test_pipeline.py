@@ -124,8 +124,44 @@ def test_dask_equals_serial_for_the_network_and_dynamics_analyses(cluster):
         a, b = serial[name].to_dataset(), parallel[name].to_dataset()
         assert a.attrs == b.attrs
         xr.testing.assert_allclose(a, b, rtol=1e-12)
+    stages = set(chosen) | {"reading frames", "neighbour searches"}  # the workers' clocks come back too
+    assert set(_seconds(serial)) == set(_seconds(parallel)) == stages
     windows = gstorder.analyze(EXAMPLE, ["structure_factor", "rings", "cavities"], index=slice(0, 20, 2), window=5)
     assert windows["structure_factor"].S.dims == ("window", "q") and windows["rings"]["count"].sizes["window"] == 2
+
+
+def _seconds(tree) -> dict:
+    import ast
+
+    return ast.literal_eval(tree.attrs["compute_seconds"])
+
+
+def test_analyze_says_where_the_time_went(monkeypatch):
+    """Each analysis' own seconds, the reading and the shared searches, slowest first, and the report's row of them."""
+    import time
+
+    from gstorder import report
+    from gstorder.network import Rings
+
+    add_block = Rings.add_block
+
+    def slow(self, state, frame, lists):  # inside the search loop: the searches' clock must leave it out
+        time.sleep(0.05)
+        return add_block(self, state, frame, lists)
+
+    monkeypatch.setattr(Rings, "add_block", slow)
+    start = time.perf_counter()
+    tree = gstorder.analyze(EXAMPLE, ["rdf", "rings", "kbar"], index=slice(0, 3))
+    elapsed = time.perf_counter() - start
+    seconds = _seconds(tree)
+    assert list(seconds) == sorted(seconds, key=lambda stage: -seconds[stage])
+    assert set(seconds) == {"rdf", "rings", "kbar", "reading frames", "neighbour searches"}
+    assert seconds["rings"] >= 0.15 and all(t >= 0 for t in seconds.values())  # three frames, each slept 0.05 s
+    assert seconds["neighbour searches"] < 0.5 * seconds["rings"]  # 189 atoms: milliseconds, had the sleep not been left out
+    assert sum(seconds.values()) <= elapsed  # parts of one clock, none counted twice
+    label, text = report.key_numbers(tree)[-1]
+    assert label == "compute time" and text.startswith(f"{sum(seconds.values()) / 3:.3g} s per frame: rings ")
+    assert gstorder.analyze(EXAMPLE, ["density"], index=0).attrs["compute_seconds"] != "{}"  # no search: still clocked
 
 
 def test_dask_on_frames_in_memory_and_sequential_only(cluster):
