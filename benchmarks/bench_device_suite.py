@@ -7,10 +7,11 @@ device cell with velocities, written by ``bench_pipeline.py --make-dump``
 Tasks, each in a fresh subprocess (so that warm-ups and peaks are separate):
 
 * ``suite``: ``gstorder.analyze(dump, ANALYSES)`` in this process (2 Numba
-  threads) after a warm-up on a small cell, with a clock around every
-  analysis' ``begin_frame``/``add_block``/``end_frame``/``result``, around
-  the neighbour searches and around the filtering of their lists (the
-  stages are nested in the wall time, not added to it). ``--analyses``:
+  threads) after a warm-up on a small cell, stage by stage from the run's
+  own clock (``tree.attrs["compute_seconds"]``, as the report shows it:
+  each analysis' work on the frames, the reading and the shared neighbour
+  searches; the stages add up to the wall time less the setup and the
+  assembly of the results). ``--analyses``:
   ``default`` or ``all`` (what ``gstorder analyze FILE`` runs: every
   analysis the frames allow), ``paper`` (the paper's: rdf, adf, motifs,
   altbc, kbar, temperature, layers, density) or names.
@@ -33,7 +34,6 @@ Results: Markdown on stdout, progress on stderr.
 from __future__ import annotations
 
 import argparse
-import collections
 import json
 import os
 import subprocess
@@ -77,41 +77,20 @@ def warm_up(analyses) -> float:
 
 
 def run_suite(dump: str, names: str, n_frames: int | None) -> dict:
-    """One in-process pass with a clock around every stage."""
+    """One in-process pass, stage by stage from the run's own clock."""
+    import ast
+
     import gstorder
-    from gstorder import neighbors, pipeline
 
-    times = collections.Counter()
-
-    def clock(cls, method, key):
-        inner = cls.__dict__[method]
-
-        def timed(self, *args, **kwargs):
-            t0 = time.perf_counter()
-            try:
-                return inner(self, *args, **kwargs)
-            finally:
-                times[key(self)] += time.perf_counter() - t0
-
-        setattr(cls, method, timed)
-
-    classes = {cls for entry in gstorder.ANALYSES.values() for cls in entry.classes}
-    for cls in classes:
-        for method in ("begin_frame", "add_block", "end_frame", "result"):
-            if method in cls.__dict__:
-                clock(cls, method, lambda self: self.name)
-    clock(neighbors._Grid, "query", lambda self: "(neighbour searches)")
-    clock(pipeline.BlockLists, "_derive", lambda self: "(lists filtered per need)")
     analyses = chosen(names)
     warm = warm_up(analyses)
-    times.clear()
     index = None if n_frames is None else slice(0, n_frames)
     t0 = time.perf_counter()
     tree = gstorder.analyze(dump, analyses, species=SPECIES, timestep_fs=TIMESTEP_FS, index=index, show_progress=False)
     wall = time.perf_counter() - t0
     frames = n_frames or len(gstorder.Trajectory(dump, species=SPECIES))
     return dict(task="suite", analyses=names, frames=frames, wall_s=wall, groups=list(tree), warmup_s=warm,
-                stages={k: v for k, v in times.items()}, peak_mb=peak_mb())
+                stages=ast.literal_eval(tree.attrs["compute_seconds"]), peak_mb=peak_mb())
 
 
 def run_scaling(dump: str, names: str, how: str) -> dict:
