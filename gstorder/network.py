@@ -69,6 +69,21 @@ def _table_size(graph, n_atoms: int, volume: float, cutoff: float, max_size: int
     return 1 << int(np.ceil(np.log2(2 * max(16.0, min(reach, geometric)))))
 
 
+#: Edge of the cells (Å) by which atoms are numbered for the ring search (spatial_order).
+ORDER_CELL = 6.0
+
+
+def spatial_order(positions, cell: float = ORDER_CELL) -> np.ndarray:
+    """Atoms by cells of ``cell`` Å, z slowest: bonded atoms get close numbers, whatever order the frame has.
+
+    The ring search counts every ring once, from its lowest-numbered atom, and keeps each root's search for the
+    later roots it is bonded to (find_rings): with near numbers for near atoms those searches are found again, and the
+    memory they touch stays in cache (2.5× faster on the 72,419-atom nanoparticle, whose file order is random).
+    """
+    c = np.floor((positions - positions.min(axis=0)) / cell).astype(np.int64)
+    return np.lexsort((c[:, 0], c[:, 1], c[:, 2]))
+
+
 #: Consecutive roots one thread takes in turn (see ring_list).
 ROOT_RUN = 64
 
@@ -79,8 +94,10 @@ def ring_list(graph, n_atoms: int, max_size: int, kind: int, cap: int = 1, paral
     n_threads = thread_count(len(roots), parallel, 256)
     # runs of ROOT_RUN consecutive roots dealt out in turn: each thread gets low and high roots alike (low roots find
     # the most rings) and both parities (single roots dealt in turn gave one thread twice the other's work on the
-    # device cell, whose odd atoms root more rings), while consecutive roots share their searches' atoms in cache
-    shares = [roots[(np.arange(len(roots)) // ROOT_RUN) % n_threads == t] for t in range(n_threads)]
+    # device cell, whose odd atoms root more rings), while consecutive roots share their searches' atoms in cache. Each
+    # thread takes its roots in decreasing order: the walks' first atoms, of higher index than their root, were then
+    # mostly roots of the same thread already, whose searches find_rings keeps
+    shares = [roots[(np.arange(len(roots)) // ROOT_RUN) % n_threads == t][::-1].copy() for t in range(n_threads)]
 
     def search(share):
         size = cap
@@ -136,7 +153,10 @@ class Rings(Analysis):
         if not np.any(i != j):
             raise InvalidArgumentError(f"rings: cutoff={self.cutoff!r} Å gives no bonds in {frame.describe()}; choose a "
                                        "cut-off near the first minimum of g(r) (3.2 Å for Ge-Sb-Te)")
-        graph = bond_graph(i, j, vectors.reshape(-1, 3), shifts.reshape(-1, 3), n)
+        order = spatial_order(frame.positions)  # the search's atom k is the frame's atom order[k]
+        rank = np.empty_like(order)
+        rank[order] = np.arange(n)
+        graph = bond_graph(rank[i], rank[j], vectors.reshape(-1, 3), shifts.reshape(-1, 3), n)
         kind = KINDS[self.kind]
         cap = 1
         if kind == 1:
@@ -144,6 +164,7 @@ class Rings(Analysis):
             cap = _table_size(graph, n, frame.volume if frame.pbc.all() else np.ptp(frame.positions, axis=0).prod() + 1.0,
                               reach, self.max_size)
         sizes, atoms = ring_list(graph, n, self.max_size, kind, cap, self.parallel)
+        atoms = order[atoms]
         _, types = frame_species(frame, self.species)
         return Part(*_frame_rings(sizes, atoms, types, len(self.species), self.sizes, self._group_of(frame), self.per_atom))
 

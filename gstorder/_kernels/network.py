@@ -16,9 +16,20 @@ identified (as matscipy's ``ring_statistics``); ``kind = 1`` on the
 image-resolved (unwrapped) network, where a path must end at the same
 periodic image to be a shortcut (primitive rings).
 
-Memory per call: a few arrays of the atom count and the rings found; no
-N × N distance map. ``find_rings`` handles the roots it is given, so
-callers split the roots among threads (``nogil``).
+Two exact shortcuts (kind 0) keep the walks short in crystals, where
+many equal-length walks lead to the same atoms:
+
+* the distances from a walk's first atom decide whether a walk may turn
+  back at an atom; an atom walking away none of whose onward walks could
+  turn is *dead* for that first atom, whichever way the walk reached it,
+  and is not walked through again;
+* each root's search is kept (``BALL_SLOTS`` searches, by atom) for the
+  later roots whose walks start through it: roots taken in decreasing
+  order meet their walks' first atoms (of higher index) as earlier roots.
+
+Memory per call: a few arrays of the atom count, the kept searches (10 MB)
+and the rings found; no N × N distance map. ``find_rings`` handles the
+roots it is given, so callers split the roots among threads (``nogil``).
 """
 
 import numpy as np
@@ -29,6 +40,10 @@ CLOSED = 1e-4
 
 #: Atoms at the start of a walk whose distances prune the walks back.
 CACHED = 2
+
+#: Searches of earlier roots kept for the walks' first atoms (kind 0): slots (a power of two), atoms per search.
+BALL_SLOTS = 4096
+BALL_ATOMS = 512
 
 
 @njit(cache=True, nogil=True)
@@ -157,6 +172,36 @@ def _shortest_path(ring, ring_shift, k, first, t_away, offsets, nbr, shifts, kin
 
 
 @njit(cache=True, nogil=True)
+def _keep_ball(a, n_t, touched, dist, depth, ball_atom, ball_n, ball, ball_d):
+    """Keep the atoms within ``depth`` bonds of ``a`` (its search, in nondecreasing distance) in ``a``'s slot, if they fit."""
+    n = 0
+    while n < n_t and dist[touched[n]] <= depth:
+        n += 1
+    if n > ball.shape[1]:
+        return
+    slot = a & (ball_atom.shape[0] - 1)
+    ball_atom[slot] = a
+    ball_n[slot] = n
+    for k in range(n):
+        ball[slot, k] = touched[k]
+        ball_d[slot, k] = dist[touched[k]]
+
+
+@njit(cache=True, nogil=True)
+def _copy_ball(x, ball_atom, ball_n, ball, ball_d, dist, touched):
+    """The kept search of ``x`` into ``dist`` / ``touched``: how many atoms it holds, or −1 if it is not kept."""
+    slot = x & (ball_atom.shape[0] - 1)
+    if ball_atom[slot] != x:
+        return -1
+    n = ball_n[slot]
+    for k in range(n):
+        atom = ball[slot, k]
+        dist[atom] = ball_d[slot, k]
+        touched[k] = atom
+    return n
+
+
+@njit(cache=True, nogil=True)
 def _after(path, path_shift, m, n):
     """Whether (atom, image) ``m`` of the path sorts after ``n``."""
     if path[m] != path[n]:
@@ -176,6 +221,7 @@ def find_rings(roots, offsets, nbr, vec, shifts, max_size, kind, n_atoms, cap):
     ``max_size // 2`` bonds of any atom. Returns ``(sizes, atoms)``: the
     size of each ring found and their atoms, concatenated in ring order
     (root first), and False if ``cap`` was too small (call again with a larger one).
+    Roots in decreasing order make the most of the kept searches.
     """
     dist_a = -np.ones(n_atoms, dtype=np.int64)
     dist = -np.ones(n_atoms, dtype=np.int64)
@@ -210,6 +256,21 @@ def find_rings(roots, offsets, nbr, vec, shifts, max_size, kind, n_atoms, cap):
     ring = np.empty(max_size + 1, dtype=np.int64)
     ring_shift = np.zeros((max_size + 1, 3), dtype=np.int64)
     zero = np.zeros(3, dtype=np.int64)
+    # an atom walking away whose onward walks turned nowhere the first atom allows leads to no ring by any other way
+    # there either (whether a turn passes that first check depends on the atoms alone, not on the walk): dead[x] == branch
+    # marks it for the current first atom (kind 0); live[level]: some turn below the level's atom passed the check
+    dead = np.full(n_atoms if kind == 0 else 1, -1, dtype=np.int64)
+    live = np.zeros(max_size + 2, dtype=np.bool_)
+    branch = 0
+
+    # each root's search to half - 1 bonds, kept by atom: a walk's first atoms have higher indices than its root, so
+    # with the roots taken in decreasing order their searches were mostly made already, and copying one costs less
+    # than searching again
+    slots = BALL_SLOTS if kind == 0 else 1
+    ball_atom = -np.ones(slots, dtype=np.int64)
+    ball_n = np.zeros(slots, dtype=np.int64)
+    ball = np.empty((slots, BALL_ATOMS if kind == 0 else 1), dtype=np.int32)
+    ball_d = np.empty((slots, BALL_ATOMS if kind == 0 else 1), dtype=np.int8)
 
     out_sizes = np.empty(16, dtype=np.int64)
     out_atoms = np.empty(64, dtype=np.int64)
@@ -220,6 +281,8 @@ def find_rings(roots, offsets, nbr, vec, shifts, max_size, kind, n_atoms, cap):
         n_ta = _bfs(a, zero, half, offsets, nbr, shifts, kind, dist_a, touched_a, queue_a, keys_a, values_a, used_a)
         if n_ta < 0:
             return out_sizes[:0].copy(), out_atoms[:0].copy(), False
+        if kind == 0:
+            _keep_ball(a, n_ta, touched_a, dist_a, half - 1, ball_atom, ball_n, ball, ball_d)
         path[0] = a
         path_d[0] = 0
         cursor[0] = offsets[a]
@@ -228,6 +291,11 @@ def find_rings(roots, offsets, nbr, vec, shifts, max_size, kind, n_atoms, cap):
         while level >= 0:
             i = path[level]
             if cursor[level] >= offsets[i + 1]:
+                if kind == 0 and level > 0 and not back[level]:
+                    if live[level]:
+                        live[level - 1] = True
+                    else:
+                        dead[i] = branch
                 level -= 1
                 continue
             p = cursor[level]
@@ -294,6 +362,11 @@ def find_rings(roots, offsets, nbr, vec, shifts, max_size, kind, n_atoms, cap):
             elif dj == di + 1:
                 if 2 * dj - 1 > max_size or level + 1 > max_size:
                     continue
+                if kind == 0:
+                    if level == 0:
+                        branch += 1
+                    elif dead[j] == branch:
+                        continue
                 now_back = False
             elif dj == di or dj == di - 1:
                 if level + 1 + dj > max_size or level == 0:
@@ -309,8 +382,11 @@ def find_rings(roots, offsets, nbr, vec, shifts, max_size, kind, n_atoms, cap):
                     if n_tl[m] < 0:
                         # to half - 1 bonds: a shortcut is shorter than the way along the ring, at most half the ring's
                         # max_size atoms, so only distances below half can prune (one level less: 40 % fewer atoms)
-                        n_tl[m] = _bfs(path[m], path_shift[m], half - 1, offsets, nbr, shifts, kind, dist_l[m],
-                                       touched_l[m], queue_l[m], keys_l[m], values_l[m], used_l[m])
+                        n_tl[m] = _copy_ball(path[m], ball_atom, ball_n, ball, ball_d, dist_l[m], touched_l[m]) \
+                            if kind == 0 else -1
+                        if n_tl[m] < 0:
+                            n_tl[m] = _bfs(path[m], path_shift[m], half - 1, offsets, nbr, shifts, kind, dist_l[m],
+                                           touched_l[m], queue_l[m], keys_l[m], values_l[m], used_l[m])
                         if n_tl[m] < 0:
                             return out_sizes[:0].copy(), out_atoms[:0].copy(), False
                     # in a ring of k = n + dj atoms, atoms m and n are min(n - m, k - n + m) apart
@@ -318,6 +394,8 @@ def find_rings(roots, offsets, nbr, vec, shifts, max_size, kind, n_atoms, cap):
                     if d >= 0 and d < min(n - m, dj + m):
                         pruned = True
                         break
+                    if m == 1 and not back[level]:
+                        live[level] = True  # a turn the first atom allows: this walk away is not dead
                 if pruned:
                     continue
                 turn[n] = t_away
@@ -339,6 +417,7 @@ def find_rings(roots, offsets, nbr, vec, shifts, max_size, kind, n_atoms, cap):
             path_vec[level, 1] = path_vec[level - 1, 1] + vec[p, 1]
             path_vec[level, 2] = path_vec[level - 1, 2] + vec[p, 2]
             back[level] = now_back
+            live[level] = False
             cursor[level] = offsets[j]
         _reset(kind, n_ta, dist_a, touched_a, keys_a, used_a)
         for m in range(1, n_cached + 1):
