@@ -24,7 +24,10 @@ Tasks (peers in the same process and run):
   1.3's Franzblau search (``neighbour_list``, ``distances_on_graph``,
   ``find_sp_rings`` with maxlength 13, i.e. what ``ring_statistics`` runs;
   its ``maxlength=`` wrapper overflows its own array once 13-rings exist) at
-  12,096 atoms; gstorder alone on the device frame;
+  12,096 atoms; gstorder alone on the device frame and on two structures of
+  others in ``../shared/extdata`` (the 13,824-atom alpha-GeTe crystal and
+  the 72,419-atom amorphous Ge2Sb2Te5 nanoparticle, whose atoms come in no
+  spatial order);
 * ``cavities``: gstorder.cavities (probe 2.8 Å, 0.2 Å grid) at 12,096
   atoms and on the device frame; at 12,096 atoms on a 0.4 Å grid against
   the SciPy way (cKDTree nearest-atom distance of every grid point with
@@ -157,10 +160,16 @@ def task_rings(repeat, quick):
     except ImportError:
         print("matscipy not installed: its row is missing")
     if not quick:
-        device = gstorder.as_frame(gstorder.structures.device_cell())
-        t, m, ds = measure(lambda: rings(device, max_size=12), 1)
-        row(f"{len(device):,}", "gstorder", f"{t:.1f}", "–", f"{m:.0f}",
-            f"{int(ds['count'].values.sum()):,}; ABAB {float(ds.abab_fraction[0]):.0%} of atoms")
+        from ase.io import read
+
+        extdata = ROOT.parent / "shared" / "extdata"
+        for what, structure in (("alpha-GeTe crystal", lambda: read(extdata / "GeTe_alpha_13824at_altbc_POSCAR")),
+                                ("a-GST225 nanoparticle", lambda: read(extdata / "aGST225_AET_asdep_nanoparticle_72419at.extxyz")),
+                                ("device cell", gstorder.structures.device_cell)):
+            other = gstorder.as_frame(structure())
+            t, m, ds = measure(lambda: rings(other, max_size=12), repeat if len(other) < 100_000 else 1)
+            row(f"{len(other):,} ({what})", "gstorder", f"{t:.2f}", "–", f"{m:.0f}",
+                f"{int(ds['count'].values.sum()):,}; ABAB {float(ds.abab_fraction[0]):.0%} of atoms")
     print(f"\nload after: {load()}")
 
 

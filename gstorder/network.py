@@ -33,7 +33,7 @@ from .parallel import thread_count, thread_map
 from .pipeline import Analysis, Need, Part
 from .registry import Figure, Parameter, public, register
 from .species import frame_species, species_groups
-from ._kernels.network import find_rings
+from ._kernels.network import bond_csr, find_rings
 
 __all__ = ["rings", "Rings", "KINDS", "bond_graph"]
 
@@ -48,15 +48,14 @@ ATOM_VARIABLES = {
 }
 
 
-def bond_graph(i, j, vectors, shifts, n_atoms: int):
-    """CSR bond graph (offsets, neighbours, bond vectors, image shifts) from a full pair list, self-image bonds left out."""
-    keep = i != j
-    i, j, vectors, shifts = i[keep], j[keep], vectors[keep], shifts[keep]
-    order = np.argsort(i, kind="stable")
-    offsets = np.zeros(n_atoms + 1, dtype=np.int64)
-    np.cumsum(np.bincount(i, minlength=n_atoms), out=offsets[1:])
-    return (offsets, np.ascontiguousarray(j[order], dtype=np.int64), np.ascontiguousarray(vectors[order], dtype=np.float64),
-            np.ascontiguousarray(shifts[order], dtype=np.int64))
+def bond_graph(i, j, vectors, shifts, n_atoms: int, number=None):
+    """CSR bond graph (offsets, neighbours, bond vectors, image shifts) from a full pair list, self-image bonds left out.
+
+    ``number`` (optional) numbers the atoms of the graph: atom ``a`` of the pair list is its atom ``number[a]``.
+    """
+    number = np.arange(n_atoms, dtype=np.int64) if number is None else np.asarray(number, dtype=np.int64)
+    return bond_csr(np.asarray(i), np.asarray(j), np.ascontiguousarray(vectors, dtype=np.float64).reshape(-1, 3),
+                    np.ascontiguousarray(shifts).reshape(-1, 3), number, n_atoms)
 
 
 def _table_size(graph, n_atoms: int, volume: float, cutoff: float, max_size: int) -> int:
@@ -156,7 +155,7 @@ class Rings(Analysis):
         order = spatial_order(frame.positions)  # the search's atom k is the frame's atom order[k]
         rank = np.empty_like(order)
         rank[order] = np.arange(n)
-        graph = bond_graph(rank[i], rank[j], vectors.reshape(-1, 3), shifts.reshape(-1, 3), n)
+        graph = bond_graph(i, j, vectors, shifts, n, rank)
         kind = KINDS[self.kind]
         cap = 1
         if kind == 1:

@@ -47,6 +47,36 @@ BALL_ATOMS = 512
 
 
 @njit(cache=True, nogil=True)
+def bond_csr(i, j, vectors, shifts, number, n_atoms):
+    """The bond graph as CSR over atoms numbered ``number[atom]``: (offsets, nbr, vec, shifts), pairs i == j left out.
+
+    Each atom's bonds keep the order of the pair list (a stable counting sort).
+    """
+    offsets = np.zeros(n_atoms + 1, dtype=np.int64)
+    for p in range(i.shape[0]):
+        if i[p] != j[p]:
+            offsets[number[i[p]] + 1] += 1
+    for a in range(n_atoms):
+        offsets[a + 1] += offsets[a]
+    cursor = offsets[:-1].copy()
+    m = offsets[n_atoms]
+    nbr = np.empty(m, dtype=np.int64)
+    vec = np.empty((m, 3))
+    shift = np.empty((m, 3), dtype=np.int64)
+    for p in range(i.shape[0]):
+        if i[p] == j[p]:
+            continue
+        a = number[i[p]]
+        q = cursor[a]
+        cursor[a] += 1
+        nbr[q] = number[j[p]]
+        for c in range(3):
+            vec[q, c] = vectors[p, c]
+            shift[q, c] = shifts[p, c]
+    return offsets, nbr, vec, shift
+
+
+@njit(cache=True, nogil=True)
 def _key_slot(keys, key):
     """Slot of ``key`` in the open-addressing table ``keys`` (−1 marks a free slot)."""
     mask = keys.shape[0] - 1
