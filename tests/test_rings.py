@@ -62,6 +62,19 @@ def test_crystal_rings_equal_matscipy_in_any_atom_order():
         np.testing.assert_array_equal(shuffled[name].values[0], ours[name].values[0][shuffle])
 
 
+def test_shortest_path_equals_primitive_rings_beyond_the_kept_searches():
+    """A cell wide enough that no path around it is shorter than half a ring, so both definitions agree, with more
+    atoms than the search keeps (BALL_SLOTS, shared by atoms of equal slot): the primitive search keeps none."""
+    from gstorder._kernels.network import BALL_SLOTS
+
+    crystal = structures.trigonal("Ge1Sb2Te4", (13, 8, 1), orthogonal=True)
+    crystal.positions += np.random.default_rng(3).normal(scale=0.1, size=crystal.positions.shape)
+    assert len(crystal) > BALL_SLOTS
+    shortest = rings(crystal, max_size=10)["count"].values[0]
+    np.testing.assert_array_equal(shortest, rings(crystal, max_size=10, kind="primitive")["count"].values[0])
+    assert shortest[8 - 3] > 0
+
+
 def test_per_pair_cutoffs_equal_matscipy():
     ring_statistics = _matscipy().ring_statistics
     atoms = read(extdata(AGETE), index=10)

@@ -148,6 +148,24 @@ MUTANTS = [
            'KEEP_MALLOC_DEFAULTS = {}',
            ("tests/test_pipeline.py::test_own_cluster_workers_keep_glibc_malloc_defaults",),
            "8 % slower device frames on dask workers"),
+    # issue 23, second session: the ring search's shortcuts and the run's clock
+    Mutant("rings-dead-walks-across-first-atoms", "gstorder/_kernels/network.py",
+           "elif dead[j] == branch:", "elif dead[j] >= 0:",
+           ("tests/test_rings.py::test_shortest_path_rings_equal_matscipy_on_amorphous_gete",
+            "tests/test_rings.py::test_crystal_rings_equal_matscipy_in_any_atom_order"),
+           "rings missing: walks skipped because they led nowhere from another first atom"),
+    Mutant("rings-atoms-not-numbered-back", "gstorder/network.py",
+           "        atoms = order[atoms]\n", "",
+           ("tests/test_rings.py::test_crystal_rings_equal_matscipy_in_any_atom_order",),
+           "per-atom ring counts and ABAB squares on the wrong atoms"),
+    Mutant("rings-kept-search-of-another-atom", "gstorder/_kernels/network.py",
+           "    if ball_atom[slot] != x:\n        return -1", "    if ball_atom[slot] < 0:\n        return -1",
+           ("tests/test_rings.py::test_shortest_path_equals_primitive_rings_beyond_the_kept_searches",),
+           "shortest-path checks against another atom's distances: wrong ring counts"),
+    Mutant("clock-searches-include-the-analyses", "gstorder/pipeline.py",
+           "searched = _time.perf_counter() - start - (spent.sum() - before)", "searched = _time.perf_counter() - start",
+           ("tests/test_pipeline.py::test_analyze_says_where_the_time_went",),
+           "a report that blames the neighbour searches for the analyses' time"),
 ]
 
 
