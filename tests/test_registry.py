@@ -315,9 +315,9 @@ def test_the_five_looping_functions_run_through_the_runner(monkeypatch):
     seen = []
     original = pipeline.analyse_frames
 
-    def spy(plan, numbered):
+    def spy(plan, numbered, *rest):
         seen.append([a.name for a in plan.analyses])
-        yield from original(plan, numbered)
+        yield from original(plan, numbered, *rest)
 
     monkeypatch.setattr(pipeline, "analyse_frames", spy)
     frames = _frames(2)
