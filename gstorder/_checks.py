@@ -197,6 +197,14 @@ def renamed(new: str, value, old: str, old_value):
     return old_value
 
 
+def permutation(name: str, value, n: int) -> np.ndarray:
+    """``value`` as a permutation of range(n) (kernels write where it says: anything else would corrupt memory)."""
+    value = np.asarray(value)
+    if value.shape != (n,) or value.dtype.kind not in "iu" or not np.array_equal(np.sort(value), np.arange(n)):
+        raise InvalidArgumentError(f"{name} must be a permutation of range({n})")
+    return value.astype(np.int64, copy=False)
+
+
 def index_text(index) -> str:
     """A frame selection as a user types it: ``5:2``, ``0:20:4``, ``3`` or ``all`` (for messages)."""
     if index is None:

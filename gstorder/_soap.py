@@ -338,8 +338,8 @@ class SoapBlocks:
         if not len(nl.centers):
             return
         n, dim = len(nl.centers), self.s.dimension
-        order = np.arange(n) if order is None else _permutation("order", order, n)
-        columns = np.arange(dim) if columns is None else _permutation("columns", columns, dim)
+        order = np.arange(n) if order is None else _checks.permutation("order", order, n)
+        columns = np.arange(dim) if columns is None else _checks.permutation("columns", columns, dim)
         if out.shape[0] < n or (not len(refs) and out.shape[1] != dim):
             raise InvalidArgumentError(f"out must have at least {n} rows of {dim if not len(refs) else len(refs)}, "
                                        f"got {out.shape}")
@@ -357,14 +357,6 @@ class SoapBlocks:
                    float(s.cutoff_transition_width), transform, l0, float(s.central_weight), int(s.l_max), len(s.species),
                    self.norms, bool(s.normalise), float(s.covariance_sigma0), refs, rows, columns, order, out,
                    n_tasks(len(nl.centers), parallel))
-
-
-def _permutation(name: str, value, n: int) -> np.ndarray:
-    """``value`` as a permutation of range(n) (the kernel writes where it says: anything else would corrupt memory)."""
-    value = np.asarray(value)
-    if value.shape != (n,) or value.dtype.kind not in "iu" or not np.array_equal(np.sort(value), np.arange(n)):
-        raise InvalidArgumentError(f"{name} must be a permutation of range({n})")
-    return value.astype(np.int64, copy=False)
 
 
 _DESCRIPTORS: dict = {}

@@ -52,10 +52,28 @@ def bond_graph(i, j, vectors, shifts, n_atoms: int, number=None):
     """CSR bond graph (offsets, neighbours, bond vectors, image shifts) from a full pair list, self-image bonds left out.
 
     ``number`` (optional) numbers the atoms of the graph: atom ``a`` of the pair list is its atom ``number[a]``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        For pair indices outside ``range(n_atoms)``, arrays of different
+        lengths or shapes, non-finite vectors, or a ``number`` that is not a
+        permutation of ``range(n_atoms)`` (the kernel writes where they say).
     """
-    number = np.arange(n_atoms, dtype=np.int64) if number is None else np.asarray(number, dtype=np.int64)
-    return bond_csr(np.asarray(i), np.asarray(j), np.ascontiguousarray(vectors, dtype=np.float64).reshape(-1, 3),
-                    np.ascontiguousarray(shifts).reshape(-1, 3), number, n_atoms)
+    n_atoms = _checks.count("n_atoms", n_atoms, minimum=0)
+    i, j = np.asarray(i), np.asarray(j)
+    vectors = _checks.finite_array("vectors", vectors, unit="Å").reshape(-1, 3) if np.size(vectors) else np.empty((0, 3))
+    shifts = np.asarray(shifts).reshape(-1, 3)
+    m = len(i)
+    if i.ndim != 1 or j.shape != i.shape or vectors.shape[0] != m or shifts.shape[0] != m or \
+            (m and (i.dtype.kind not in "iu" or j.dtype.kind not in "iu" or shifts.dtype.kind not in "iu")):
+        raise InvalidArgumentError(f"bond_graph: i, j (integers), vectors and shifts (m, 3) must describe the same pairs, "
+                                   f"got shapes {i.shape}, {j.shape}, {vectors.shape}, {shifts.shape}")
+    if m and (min(i.min(), j.min()) < 0 or max(i.max(), j.max()) >= n_atoms):
+        raise InvalidArgumentError(f"bond_graph: pair indices must lie in range({n_atoms}), got "
+                                   f"{min(i.min(), j.min())} to {max(i.max(), j.max())}")
+    number = np.arange(n_atoms, dtype=np.int64) if number is None else _checks.permutation("number", number, n_atoms)
+    return bond_csr(i, j, np.ascontiguousarray(vectors), np.ascontiguousarray(shifts), number, n_atoms)
 
 
 def _table_size(graph, n_atoms: int, volume: float, cutoff: float, max_size: int) -> int:

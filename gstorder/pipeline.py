@@ -467,9 +467,12 @@ def run(frames, analyses, *, index=None, select=None, window=None, block_size: i
     frames_of : dict, optional
         Analysis name -> int or slice: the frames it takes, among the selected ones (default all).
     seconds : dict, optional
-        Filled with the wall-clock seconds of each stage, summed over frames
-        (on dask: over the tasks of all workers): each analysis under its
-        name, :data:`READING` and :data:`SEARCHES`. Where a run spends its time.
+        Wall-clock seconds of each stage are added to it, summed over frames
+        (on dask: over the tasks of all workers, so the sum can exceed the
+        wall time): each analysis under its name (filtering the shared lists
+        to its cut-offs included, when it asks first), :data:`READING` and
+        :data:`SEARCHES`. Not clocked: the set-up on the first frame, the
+        per-atom sink and the assembly of the results.
 
     Returns
     -------

@@ -178,3 +178,27 @@ def test_serial_equals_parallel_and_analyze():
 def test_bad_input_is_refused_by_name(kwargs, message):
     with pytest.raises(InvalidArgumentError, match=message):
         rings(structures.rocksalt("GeTe", 2, a=6.0), **kwargs)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"i": np.array([0, 3])}, r"pair indices must lie in range\(3\)"),
+    ({"j": np.array([-1, 0])}, r"pair indices must lie in range\(3\)"),
+    ({"number": [1, 1, 0]}, r"number must be a permutation of range\(3\)"),
+    ({"number": [1, 0]}, r"number must be a permutation of range\(3\)"),
+    ({"vectors": np.full((2, 3), np.nan)}, "vectors must be finite"),
+    ({"shifts": np.zeros((2, 3))}, "must describe the same pairs"),
+    ({"j": np.array([1])}, "must describe the same pairs"),
+])
+def test_bond_graph_refuses_what_would_make_its_kernel_write_astray(change, message):
+    """The public bond_graph feeds a kernel that writes where the indices say: out of range it was a segfault."""
+    from gstorder.network import bond_graph
+
+    pairs = {"i": np.array([0, 1]), "j": np.array([1, 0]), "vectors": np.ones((2, 3)), "shifts": np.zeros((2, 3), int),
+             "n_atoms": 3}
+    number = change.pop("number", None)
+    with pytest.raises(InvalidArgumentError, match=message):
+        bond_graph(**{**pairs, **change}, number=number)
+    offsets, nbr, _, _ = bond_graph(**pairs, number=[2, 0, 1])  # atom 0 is the graph's 2, atom 1 its 0
+    np.testing.assert_array_equal(offsets, [0, 1, 1, 2])
+    np.testing.assert_array_equal(nbr, [2, 0])
+

@@ -23,13 +23,16 @@ many equal-length walks lead to the same atoms:
   back at an atom; an atom walking away none of whose onward walks could
   turn is *dead* for that first atom, whichever way the walk reached it,
   and is not walked through again;
-* each root's search is kept (``BALL_SLOTS`` searches, by atom) for the
-  later roots whose walks start through it: roots taken in decreasing
-  order meet their walks' first atoms (of higher index) as earlier roots.
+* each root's search is kept (``BALL_SLOTS`` searches, by atom, of at
+  most ``BALL_ATOMS`` atoms: larger ones, e.g. to 16-rings in a dense
+  crystal, are searched again) for the later roots whose walks start
+  through it: roots taken in decreasing order meet their walks' first
+  atoms (of higher index) as earlier roots.
 
-Memory per call: a few arrays of the atom count, the kept searches (10 MB)
-and the rings found; no N × N distance map. ``find_rings`` handles the
-roots it is given, so callers split the roots among threads (``nogil``).
+Memory per call, i.e. per thread: a few arrays of the atom count, the kept
+searches (10 MB) and the rings found; no N × N distance map. ``find_rings``
+handles the roots it is given, so callers split the roots among threads
+(``nogil``).
 """
 
 import numpy as np
@@ -287,8 +290,13 @@ def find_rings(roots, offsets, nbr, vec, shifts, max_size, kind, n_atoms, cap):
     ring_shift = np.zeros((max_size + 1, 3), dtype=np.int64)
     zero = np.zeros(3, dtype=np.int64)
     # an atom walking away whose onward walks turned nowhere the first atom allows leads to no ring by any other way
-    # there either (whether a turn passes that first check depends on the atoms alone, not on the walk): dead[x] == branch
-    # marks it for the current first atom (kind 0); live[level]: some turn below the level's atom passed the check
+    # there either: walking away, an atom's level is its distance to the root, so the first atom's check of a turn,
+    # d(path[1], j) < min(level, dj + 1), depends on the root, path[1], the atom and its neighbour only; the walks on
+    # from the atom are the same however it was reached (distances rise, nothing repeats); and the one filter before the
+    # check that depends on the walk, no step straight back, drops a turn the check would refuse anyway (the atom before
+    # is two bonds closer to path[1]). The check against path[2], which does depend on the walk, comes after live is
+    # set. dead[x] == branch marks x for the current first atom (kind 0); live[level]: a turn below the level's atom
+    # passed the first atom's check
     dead = np.full(n_atoms if kind == 0 else 1, -1, dtype=np.int64)
     live = np.zeros(max_size + 2, dtype=np.bool_)
     branch = 0
