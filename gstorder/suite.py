@@ -281,7 +281,7 @@ def _analyze(source, analyses, *, index, format, species, timestep_fs, groups, c
                                                                   dict(effective.get(k, {})))
                                      for k, v in requested.items()},
         skipped=skipped, per_atom_file=None if per_atom is None else str(per_atom),
-        compute_seconds={stage: round(float(t), 3) for stage, t in sorted(seconds.items(), key=lambda item: -item[1])},
+        compute_seconds={stage: float(f"{t:.4g}") for stage, t in sorted(seconds.items(), key=lambda item: -item[1])},
         config=to_toml({k: v for k, v in settings.items() if v is not None}, effective,
                        header=f"# gstorder {__version__} analyze {frames.describe()}: the effective configuration of "
                               "this run (gstorder analyze TRAJ --config config.toml repeats it)"),
