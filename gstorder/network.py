@@ -33,7 +33,7 @@ from .parallel import thread_count, thread_map
 from .pipeline import Analysis, Need, Part
 from .registry import Figure, Parameter, public, register
 from .species import frame_species, species_groups
-from ._kernels.network import bond_csr, find_rings
+from ._kernels.network import bond_csr, find_rings, ring_tallies
 
 __all__ = ["rings", "Rings", "KINDS", "bond_graph"]
 
@@ -181,9 +181,9 @@ class Rings(Analysis):
             cap = _table_size(graph, n, frame.volume if frame.pbc.all() else np.ptp(frame.positions, axis=0).prod() + 1.0,
                               reach, self.max_size)
         sizes, atoms = ring_list(graph, n, self.max_size, kind, cap, self.parallel)
-        atoms = order[atoms]
         _, types = frame_species(frame, self.species)
-        return Part(*_frame_rings(sizes, atoms, types, len(self.species), self.sizes, self._group_of(frame), self.per_atom))
+        return Part(*_frame_rings(sizes, atoms, order, types, len(self.species), self.sizes, self._group_of(frame),
+                                  self.per_atom))
 
     def _group_of(self, frame) -> np.ndarray:
         """Each atom's group (0, 1) or −1 when in neither."""
@@ -229,26 +229,20 @@ def _two_groups(name, value) -> dict:
     return table
 
 
-def _frame_rings(sizes, atoms, types, n_species, size_axis, group_of, per_atom) -> tuple:
-    """One frame's row (counts, membership, ABAB squares) and, optionally, its per-atom arrays."""
+def _frame_rings(sizes, atoms, frame_atom, types, n_species, size_axis, group_of, per_atom) -> tuple:
+    """One frame's row (counts, membership, ABAB squares) and, optionally, its per-atom arrays.
+
+    ``atoms`` are numbered as in the search, ``frame_atom`` maps them to the frame's.
+    """
     n = len(types)
     n_sizes = len(size_axis)
-    first = size_axis[0]
-    count = np.bincount(sizes - first, minlength=n_sizes)[:n_sizes]
-    ring_of_atom = np.repeat(np.arange(len(sizes)), sizes)
-    per_atom_size = np.bincount(atoms * n_sizes + (sizes - first)[ring_of_atom], minlength=n * n_sizes).reshape(n, n_sizes)
+    count = np.bincount(sizes - size_axis[0], minlength=n_sizes)[:n_sizes]
+    per_atom_size, n_abab, in_abab = ring_tallies(sizes, atoms, frame_atom, int(size_axis[0]), n_sizes, group_of, n)
     n_a = np.bincount(types, minlength=n_species).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         membership = np.array([per_atom_size[types == s].sum(axis=0) for s in range(n_species)]) / n_a[:, None]
-    squares = np.flatnonzero(sizes == 4)
-    starts = np.concatenate([[0], np.cumsum(sizes)])[squares]
-    g = group_of[atoms[starts[:, None] + np.arange(4)]] if len(squares) else np.empty((0, 4), dtype=np.int64)
-    abab = (g[:, 0] >= 0) & (g[:, 1] >= 0) & (g[:, 0] == g[:, 2]) & (g[:, 1] == g[:, 3]) & (g[:, 0] != g[:, 1])
-    in_abab = np.zeros(n, dtype=bool)
-    if abab.any():
-        in_abab[atoms[(starts[abab][:, None] + np.arange(4)).ravel()]] = True
     rings_through = per_atom_size.sum(axis=1)
-    row = {"count": count, "membership": membership, "abab_squares": int(abab.sum()), "abab_fraction": in_abab.mean(),
+    row = {"count": count, "membership": membership, "abab_squares": int(n_abab), "abab_fraction": in_abab.mean(),
            "ring_fraction": (rings_through > 0).mean(), "n_atoms": n}
     if not per_atom:
         return row, None

@@ -155,7 +155,7 @@ MUTANTS = [
             "tests/test_rings.py::test_crystal_rings_equal_matscipy_in_any_atom_order"),
            "rings missing: walks skipped because they led nowhere from another first atom"),
     Mutant("rings-atoms-not-numbered-back", "gstorder/network.py",
-           "        atoms = order[atoms]\n", "",
+           "_frame_rings(sizes, atoms, order, types", "_frame_rings(sizes, atoms, np.arange(n), types",
            ("tests/test_rings.py::test_crystal_rings_equal_matscipy_in_any_atom_order",),
            "per-atom ring counts and ABAB squares on the wrong atoms"),
     Mutant("rings-kept-search-of-another-atom", "gstorder/_kernels/network.py",

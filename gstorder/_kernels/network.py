@@ -80,6 +80,33 @@ def bond_csr(i, j, vectors, shifts, number, n_atoms):
 
 
 @njit(cache=True, nogil=True)
+def ring_tallies(sizes, atoms, frame_atom, first, n_sizes, group_of, n):
+    """Rings of each size through each atom (n, n_sizes), the ABAB squares and the atoms in one (bool, n).
+
+    ``atoms`` are the rings' atoms concatenated (as ``find_rings`` returns them), numbered as in the search;
+    ``frame_atom`` maps them to the frame's; ``group_of`` is each frame atom's chemical group (−1: none); sizes start
+    at ``first``. A square is ABAB when its atoms alternate between the two groups.
+    """
+    per_atom = np.zeros((n, n_sizes), dtype=np.int64)
+    in_abab = np.zeros(n, dtype=np.bool_)
+    abab = 0
+    q = 0
+    for r in range(sizes.shape[0]):
+        k = sizes[r]
+        for m in range(k):
+            per_atom[frame_atom[atoms[q + m]], k - first] += 1
+        if k == 4:
+            g0, g1 = group_of[frame_atom[atoms[q]]], group_of[frame_atom[atoms[q + 1]]]
+            g2, g3 = group_of[frame_atom[atoms[q + 2]]], group_of[frame_atom[atoms[q + 3]]]
+            if g0 >= 0 and g1 >= 0 and g0 == g2 and g1 == g3 and g0 != g1:
+                abab += 1
+                for m in range(4):
+                    in_abab[frame_atom[atoms[q + m]]] = True
+        q += k
+    return per_atom, abab, in_abab
+
+
+@njit(cache=True, nogil=True)
 def _key_slot(keys, key):
     """Slot of ``key`` in the open-addressing table ``keys`` (−1 marks a free slot)."""
     mask = keys.shape[0] - 1
