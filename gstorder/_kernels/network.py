@@ -38,6 +38,8 @@ handles the roots it is given, so callers split the roots among threads
 import numpy as np
 from numba import njit
 
+from .neighbors import counting_sort
+
 #: Closure tolerance on |Σ bond vectors|² (Å²), as matscipy.
 CLOSED = 1e-4
 
@@ -53,25 +55,19 @@ BALL_ATOMS = 512
 def bond_csr(i, j, vectors, shifts, number, n_atoms):
     """The bond graph as CSR over atoms numbered ``number[atom]``: (offsets, nbr, vec, shifts), pairs i == j left out.
 
-    Each atom's bonds keep the order of the pair list (a stable counting sort).
+    Each atom's bonds keep the order of the pair list (the neighbour search's stable counting sort).
     """
-    offsets = np.zeros(n_atoms + 1, dtype=np.int64)
-    for p in range(i.shape[0]):
-        if i[p] != j[p]:
-            offsets[number[i[p]] + 1] += 1
-    for a in range(n_atoms):
-        offsets[a + 1] += offsets[a]
-    cursor = offsets[:-1].copy()
-    m = offsets[n_atoms]
+    kept = np.flatnonzero(i != j)
+    keys = np.empty(kept.shape[0], dtype=np.int64)
+    for q in range(kept.shape[0]):
+        keys[q] = number[i[kept[q]]]
+    order, offsets = counting_sort(keys, n_atoms)
+    m = kept.shape[0]
     nbr = np.empty(m, dtype=np.int64)
     vec = np.empty((m, 3))
     shift = np.empty((m, 3), dtype=np.int64)
-    for p in range(i.shape[0]):
-        if i[p] == j[p]:
-            continue
-        a = number[i[p]]
-        q = cursor[a]
-        cursor[a] += 1
+    for q in range(m):
+        p = kept[order[q]]
         nbr[q] = number[j[p]]
         for c in range(3):
             vec[q, c] = vectors[p, c]
