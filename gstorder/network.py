@@ -86,11 +86,11 @@ def _table_size(graph, n_atoms: int, volume: float, cutoff: float, max_size: int
     return 1 << int(np.ceil(np.log2(2 * max(16.0, min(reach, geometric)))))
 
 
-#: Edge of the cells (Å) by which atoms are numbered for the ring search (spatial_order).
+#: Edge of the cells (Å) by which atoms are numbered for the ring search (_spatial_order).
 ORDER_CELL = 6.0
 
 
-def spatial_order(positions, cell: float = ORDER_CELL) -> np.ndarray:
+def _spatial_order(positions, cell: float = ORDER_CELL) -> np.ndarray:
     """Atoms by cells of ``cell`` Å, z slowest: bonded atoms get close numbers, whatever order the frame has.
 
     The ring search counts every ring once, from its lowest-numbered atom, and keeps each root's search for the
@@ -170,7 +170,7 @@ class Rings(Analysis):
         if not np.any(i != j):
             raise InvalidArgumentError(f"rings: cutoff={self.cutoff!r} Å gives no bonds in {frame.describe()}; choose a "
                                        "cut-off near the first minimum of g(r) (3.2 Å for Ge-Sb-Te)")
-        order = spatial_order(frame.positions)  # the search's atom k is the frame's atom order[k]
+        order = _spatial_order(frame.positions)  # the search's atom k is the frame's atom order[k]
         rank = np.empty_like(order)
         rank[order] = np.arange(n)
         graph = bond_graph(i, j, vectors, shifts, n, rank)
