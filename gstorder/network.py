@@ -51,7 +51,10 @@ ATOM_VARIABLES = {
 def bond_graph(i, j, vectors, shifts, n_atoms: int, number=None):
     """CSR bond graph (offsets, neighbours, bond vectors, image shifts) from a full pair list, self-image bonds left out.
 
-    ``number`` (optional) numbers the atoms of the graph: atom ``a`` of the pair list is its atom ``number[a]``.
+    ``i``, ``j`` (m,) are atom indices, ``vectors`` (m, 3) the bond vectors from i to j's image in Å, ``shifts``
+    (m, 3) integer cell shifts of that image. ``number`` (optional) numbers the atoms of the graph: atom ``a`` of the
+    pair list is its atom ``number[a]``. Returns ``offsets`` (n_atoms + 1), ``nbr`` (neighbours in the graph's
+    numbering), ``vec`` (Å) and ``shifts``, each atom's bonds in the order of the pair list.
 
     Raises
     ------
